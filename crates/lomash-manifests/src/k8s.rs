@@ -1,0 +1,460 @@
+//! Turns a checked [`Service`] into k8s-openapi objects, for the base (development) and for
+//! production. This is the only layer with `Some(..)` and `..Default::default()`: the service
+//! definitions stay spec sheets. Production objects are the full intent (what the cluster
+//! should run); the overlay's patches are derived from them by [`crate::patch`].
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerBehavior,
+    HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget, ResourceMetricSource,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, HTTPGetAction, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe,
+    ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext, Service as K8sService, ServicePort,
+    ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::catalogue::{Platform, Probe, Security, Stage};
+use crate::model::{Model, Service};
+use crate::object::Object;
+use crate::platform::{init, scheduling, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
+
+/// Which of the two trees an object is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Env {
+    Base,
+    Production,
+}
+
+/// The base objects of a service: ConfigMap, Service, Deployment (no namespace).
+pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
+    let b = Builder { platform, service, env: Env::Base };
+    vec![b.config_map(), b.service(), b.deployment()]
+}
+
+/// The production objects of a service, exactly as the cluster should run them: the base
+/// objects with production values, and the HorizontalPodAutoscaler and PodDisruptionBudget.
+pub fn production_objects(platform: &Platform, service: &Service) -> Vec<Object> {
+    let b = Builder { platform, service, env: Env::Production };
+    let mut objects = vec![b.config_map(), b.service(), b.deployment(), b.hpa(), b.pdb()];
+    for o in &mut objects {
+        o.metadata_mut().namespace = Some(platform.namespace.clone());
+    }
+    objects
+}
+
+/// Every production object of the model, service by service.
+pub fn production(model: &Model) -> Vec<Object> {
+    model.services.iter().flat_map(|s| production_objects(&model.platform, s)).collect()
+}
+
+/// The selector label, as in the seed's `kubectl get pods -l app=analytics-service`.
+pub const APP_LABEL: &str = "app";
+
+struct Builder<'a> {
+    platform: &'a Platform,
+    service: &'a Service,
+    env: Env,
+}
+
+impl Builder<'_> {
+    fn stage(&self) -> &Stage {
+        match self.env {
+            Env::Base => &self.platform.base,
+            Env::Production => &self.platform.production,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.service.name.clone()
+    }
+
+    fn tag(&self) -> String {
+        match self.env {
+            Env::Base => self.platform.base.image_tag.clone(),
+            Env::Production => self.service.tag.to_string(),
+        }
+    }
+
+    fn version_label(&self) -> String {
+        match self.env {
+            Env::Base => self.platform.base.image_tag.clone(),
+            Env::Production => self.service.tag.label_value(),
+        }
+    }
+
+    fn labels(&self) -> BTreeMap<String, String> {
+        let name = self.name();
+        BTreeMap::from([
+            (APP_LABEL.to_owned(), name.clone()),
+            ("app.kubernetes.io/name".to_owned(), name),
+            ("app.kubernetes.io/part-of".to_owned(), self.platform.part_of.clone()),
+            ("app.kubernetes.io/version".to_owned(), self.version_label()),
+            ("app.kubernetes.io/managed-by".to_owned(), self.platform.managed_by.clone()),
+        ])
+    }
+
+    fn selector(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(APP_LABEL.to_owned(), self.name())])
+    }
+
+    fn label_selector(&self) -> LabelSelector {
+        LabelSelector { match_labels: Some(self.selector()), ..Default::default() }
+    }
+
+    fn meta(&self, name: String) -> ObjectMeta {
+        ObjectMeta { name: Some(name), labels: Some(self.labels()), ..Default::default() }
+    }
+
+    fn config_map(&self) -> Object {
+        let s = self.service;
+        let stage = self.stage();
+        let mut data = BTreeMap::from([
+            ("NODE_ENV".to_owned(), stage.node_env.clone()),
+            ("LOG_LEVEL".to_owned(), stage.log_level.clone()),
+            ("CORS_ORIGIN".to_owned(), stage.cors_origin.clone()),
+            ("OTEL_TRACES_SAMPLER_ARG".to_owned(), stage.otel_traces_sampler_arg.clone()),
+            ("PORT".to_owned(), s.port.to_string()),
+        ]);
+        if s.postgres {
+            data.insert("DB_HOST".into(), stage.db_host.clone());
+            data.insert("DB_PORT".into(), stage.db_port.to_string());
+        }
+        if s.redis {
+            data.insert("REDIS_HOST".into(), stage.redis_host.clone());
+            data.insert("REDIS_PORT".into(), stage.redis_port.to_string());
+        }
+        data.extend(s.upstreams.iter().cloned());
+        if self.env == Env::Production {
+            data.extend(s.config.iter().cloned());
+        }
+        Object::ConfigMap(ConfigMap {
+            metadata: self.meta(s.config_map_name()),
+            data: Some(data),
+            ..Default::default()
+        })
+    }
+
+    fn service(&self) -> Object {
+        Object::Service(K8sService {
+            metadata: self.meta(self.name()),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(self.selector()),
+                ports: Some(vec![ServicePort {
+                    name: Some(HTTP_PORT_NAME.into()),
+                    port: i32::from(self.service.port),
+                    target_port: Some(IntOrString::String(HTTP_PORT_NAME.into())),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn deployment(&self) -> Object {
+        let prod = self.env == Env::Production;
+        let stage = self.stage();
+        Object::Deployment(Deployment {
+            metadata: self.meta(self.name()),
+            spec: Some(DeploymentSpec {
+                replicas: Some(stage.replicas),
+                selector: self.label_selector(),
+                strategy: prod.then(|| DeploymentStrategy {
+                    type_: Some("RollingUpdate".into()),
+                    rolling_update: Some(RollingUpdateDeployment {
+                        max_surge: Some(IntOrString::Int(scheduling::MAX_SURGE)),
+                        max_unavailable: Some(IntOrString::Int(scheduling::MAX_UNAVAILABLE)),
+                    }),
+                }),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta { labels: Some(self.labels()), ..Default::default() }),
+                    spec: Some(self.pod_spec()),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn pod_spec(&self) -> PodSpec {
+        let main = self.main_container();
+        if self.env == Env::Base {
+            return PodSpec {
+                security_context: Some(PodSecurityContext { run_as_non_root: Some(true), ..Default::default() }),
+                containers: vec![main],
+                ..Default::default()
+            };
+        }
+        let sec = &self.service.security;
+        PodSpec {
+            automount_service_account_token: Some(sec.automount_service_account_token),
+            security_context: Some(PodSecurityContext {
+                run_as_non_root: Some(sec.run_as_non_root),
+                run_as_user: Some(sec.run_as_user),
+                run_as_group: Some(sec.run_as_group),
+                fs_group: Some(sec.fs_group),
+                seccomp_profile: sec
+                    .seccomp_runtime_default
+                    .then(|| SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+                ..Default::default()
+            }),
+            affinity: Some(self.affinity()),
+            topology_spread_constraints: Some(vec![TopologySpreadConstraint {
+                max_skew: scheduling::MAX_SKEW,
+                topology_key: scheduling::ZONE_KEY.into(),
+                when_unsatisfiable: "DoNotSchedule".into(),
+                label_selector: Some(self.label_selector()),
+                ..Default::default()
+            }]),
+            init_containers: Some(self.init_containers()),
+            containers: vec![main],
+            volumes: Some(vec![Volume {
+                name: TMP_VOLUME.into(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }
+    }
+
+    fn affinity(&self) -> Affinity {
+        let expressions = scheduling::NODE_SELECTOR
+            .iter()
+            .map(|(key, value)| NodeSelectorRequirement {
+                key: (*key).into(),
+                operator: "In".into(),
+                values: Some(vec![(*value).into()]),
+            })
+            .collect();
+        Affinity {
+            node_affinity: Some(NodeAffinity {
+                required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                    node_selector_terms: vec![NodeSelectorTerm {
+                        match_expressions: Some(expressions),
+                        ..Default::default()
+                    }],
+                }),
+                ..Default::default()
+            }),
+            pod_anti_affinity: Some(PodAntiAffinity {
+                required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
+                    label_selector: Some(self.label_selector()),
+                    topology_key: scheduling::HOSTNAME_KEY.into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn env_from(&self) -> Vec<EnvFromSource> {
+        let mut sources = vec![EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource { name: self.service.config_map_name(), ..Default::default() }),
+            ..Default::default()
+        }];
+        if self.env == Env::Production {
+            sources.push(EnvFromSource {
+                secret_ref: Some(SecretEnvSource { name: self.service.secret_name(), ..Default::default() }),
+                ..Default::default()
+            });
+        }
+        sources
+    }
+
+    fn main_container(&self) -> Container {
+        let s = self.service;
+        let (cpu, memory) = match &self.stage().resources {
+            Some((cpu, memory)) => (
+                (cpu.request.clone().unwrap_or_default(), cpu.limit.clone().unwrap_or_default()),
+                (memory.request.clone().unwrap_or_default(), memory.limit.clone().unwrap_or_default()),
+            ),
+            None => (
+                (s.cpu.request.to_string(), s.cpu.limit.to_string()),
+                (s.memory.request.to_string(), s.memory.limit.to_string()),
+            ),
+        };
+        let prod = self.env == Env::Production;
+        Container {
+            name: s.name.clone(),
+            image: Some(format!("{}:{}", s.image, self.tag())),
+            image_pull_policy: Some(self.stage().image_pull_policy.clone()),
+            ports: Some(vec![ContainerPort {
+                name: Some(HTTP_PORT_NAME.into()),
+                container_port: i32::from(s.port),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            env_from: Some(self.env_from()),
+            resources: Some(resources(cpu, memory)),
+            liveness_probe: Some(http_probe(&s.probes.liveness)),
+            readiness_probe: Some(http_probe(&s.probes.readiness)),
+            startup_probe: Some(http_probe(&s.probes.startup)),
+            security_context: prod.then(|| container_security(&s.security)),
+            volume_mounts: prod.then(tmp_mount),
+            ..Default::default()
+        }
+    }
+
+    fn init_containers(&self) -> Vec<Container> {
+        let s = self.service;
+        let config_only = vec![EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource { name: s.config_map_name(), ..Default::default() }),
+            ..Default::default()
+        }];
+        let small =
+            || resources((init::CPU.0.into(), init::CPU.1.into()), (init::MEMORY.0.into(), init::MEMORY.1.into()));
+        let wait = |name: &str, image: &str, script: &str| Container {
+            name: name.into(),
+            image: Some(image.into()),
+            command: Some(vec!["sh".into(), "-c".into(), script.into()]),
+            env_from: Some(config_only.clone()),
+            resources: Some(small()),
+            ..self.hardened_init()
+        };
+        let mut containers = Vec::new();
+        if s.postgres {
+            containers.push(wait("wait-for-postgres", init::POSTGRES_IMAGE, init::WAIT_FOR_POSTGRES));
+        }
+        if s.redis {
+            containers.push(wait("wait-for-redis", init::REDIS_IMAGE, init::WAIT_FOR_REDIS));
+        }
+        if s.postgres {
+            containers.push(Container {
+                name: "run-migrations".into(),
+                image: Some(s.production_image()),
+                command: Some(init::MIGRATE.iter().map(|a| (*a).into()).collect()),
+                // npx keeps its cache under $HOME, which the read-only root filesystem forbids.
+                env: Some(vec![EnvVar {
+                    name: "NPM_CONFIG_CACHE".into(),
+                    value: Some(format!("{TMP_PATH}/.npm")),
+                    ..Default::default()
+                }]),
+                env_from: Some(self.env_from()),
+                resources: Some(resources(
+                    (s.cpu.request.to_string(), s.cpu.limit.to_string()),
+                    (s.memory.request.to_string(), s.memory.limit.to_string()),
+                )),
+                ..self.hardened_init()
+            });
+        }
+        containers
+    }
+
+    fn hardened_init(&self) -> Container {
+        Container {
+            image_pull_policy: Some(self.stage().image_pull_policy.clone()),
+            security_context: Some(container_security(&self.service.security)),
+            volume_mounts: Some(tmp_mount()),
+            ..Default::default()
+        }
+    }
+
+    fn hpa(&self) -> Object {
+        let a = &self.service.autoscaling;
+        let metric = |resource: &str, percent: i32| MetricSpec {
+            type_: "Resource".into(),
+            resource: Some(ResourceMetricSource {
+                name: resource.into(),
+                target: MetricTarget {
+                    type_: "Utilization".into(),
+                    average_utilization: Some(percent),
+                    ..Default::default()
+                },
+            }),
+            ..Default::default()
+        };
+        Object::HorizontalPodAutoscaler(HorizontalPodAutoscaler {
+            metadata: self.meta(self.name()),
+            spec: Some(HorizontalPodAutoscalerSpec {
+                scale_target_ref: CrossVersionObjectReference {
+                    api_version: Some("apps/v1".into()),
+                    kind: "Deployment".into(),
+                    name: self.name(),
+                },
+                min_replicas: Some(a.min_replicas),
+                max_replicas: a.max_replicas,
+                metrics: Some(vec![metric("cpu", a.cpu_percent), metric("memory", a.memory_percent)]),
+                behavior: Some(HorizontalPodAutoscalerBehavior {
+                    scale_down: Some(HPAScalingRules {
+                        stabilization_window_seconds: Some(a.scale_down_window_seconds),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn pdb(&self) -> Object {
+        Object::PodDisruptionBudget(PodDisruptionBudget {
+            metadata: self.meta(self.name()),
+            spec: Some(PodDisruptionBudgetSpec {
+                min_available: Some(IntOrString::Int(self.service.min_available)),
+                selector: Some(self.label_selector()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+}
+
+fn resources(
+    (cpu_request, cpu_limit): (String, String),
+    (mem_request, mem_limit): (String, String),
+) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), K8sQuantity(cpu_request)),
+            ("memory".to_owned(), K8sQuantity(mem_request)),
+        ])),
+        limits: Some(BTreeMap::from([
+            ("cpu".to_owned(), K8sQuantity(cpu_limit)),
+            ("memory".to_owned(), K8sQuantity(mem_limit)),
+        ])),
+        ..Default::default()
+    }
+}
+
+fn http_probe(p: &Probe) -> K8sProbe {
+    K8sProbe {
+        http_get: Some(HTTPGetAction {
+            path: Some(p.path.clone()),
+            port: IntOrString::String(HTTP_PORT_NAME.into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(p.period_seconds),
+        timeout_seconds: p.timeout_seconds,
+        failure_threshold: Some(p.failure_threshold),
+        ..Default::default()
+    }
+}
+
+fn container_security(s: &Security) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(s.allow_privilege_escalation),
+        read_only_root_filesystem: Some(s.read_only_root_filesystem),
+        privileged: Some(s.privileged),
+        run_as_non_root: Some(s.run_as_non_root),
+        capabilities: s
+            .drop_all_capabilities
+            .then(|| Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+fn tmp_mount() -> Vec<VolumeMount> {
+    vec![VolumeMount { name: TMP_VOLUME.into(), mount_path: TMP_PATH.into(), ..Default::default() }]
+}

@@ -1,0 +1,362 @@
+//! Checks a [`Catalogue`] and turns it into the [`Model`] the renderer reads: quantities, tags
+//! and names parsed once, gateway URLs derived, and every mistake reported at once, each naming
+//! the service and the field.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalogue::{Autoscaling, Catalogue, Platform, Probe, Probes, Requirement, Security, ServiceDef};
+use crate::error::Errors;
+use crate::values::{dns_label_problem, ImageTag, Quantity};
+
+/// A checked catalogue: what the renderer reads.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub platform: Platform,
+    pub services: Vec<Service>,
+}
+
+/// A checked service.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub summary: String,
+    pub port: u16,
+    /// The repository, e.g. `lomashwood/auth-service`.
+    pub image: String,
+    /// The production tag.
+    pub tag: ImageTag,
+    pub cpu: Resources,
+    pub memory: Resources,
+    pub autoscaling: Autoscaling,
+    pub min_available: i32,
+    pub probes: Probes,
+    pub postgres: bool,
+    pub redis: bool,
+    /// Production ConfigMap keys particular to the service.
+    pub config: Vec<(String, String)>,
+    /// The gateway's `<NAME>_SERVICE_URL` keys, derived from the catalogue (both stages).
+    pub upstreams: Vec<(String, String)>,
+    pub security: Security,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub request: Quantity,
+    pub limit: Quantity,
+}
+
+impl Service {
+    /// The production image reference, `repository:tag`.
+    pub fn production_image(&self) -> String {
+        format!("{}:{}", self.image, self.tag)
+    }
+
+    pub fn config_map_name(&self) -> String {
+        format!("{}-config", self.name)
+    }
+
+    /// The Secret production reads through `envFrom`: provisioned outside the repository
+    /// (External Secrets, Sealed Secrets or Vault), referenced here by name only.
+    pub fn secret_name(&self) -> String {
+        format!("{}-secret", self.name)
+    }
+}
+
+/// The gateway's key for a service: `order-payment-service` → `ORDER_PAYMENT_SERVICE_URL`.
+pub fn upstream_key(service: &str) -> String {
+    let stem = service.strip_suffix("-service").unwrap_or(service);
+    format!("{}_SERVICE_URL", stem.to_uppercase().replace('-', "_"))
+}
+
+/// Keys of the ConfigMap that the platform writes, for a service that uses these dependencies.
+pub fn platform_config_keys(postgres: bool, redis: bool) -> Vec<&'static str> {
+    let mut keys = vec!["NODE_ENV", "LOG_LEVEL", "CORS_ORIGIN", "OTEL_TRACES_SAMPLER_ARG", "PORT"];
+    if postgres {
+        keys.extend(["DB_HOST", "DB_PORT"]);
+    }
+    if redis {
+        keys.extend(["REDIS_HOST", "REDIS_PORT"]);
+    }
+    keys
+}
+
+/// Key fragments that mark a secret: such values are referenced from `<service>-secret`,
+/// never written into a ConfigMap.
+const SECRET_MARKERS: [&str; 9] =
+    ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY", "DATABASE_URL", "CREDENTIAL"];
+
+pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
+    let mut errors = Errors::default();
+    check_platform(&catalogue.platform, &mut errors);
+
+    let mut names = BTreeSet::new();
+    let mut ports: BTreeMap<u32, &str> = BTreeMap::new();
+    for def in &catalogue.services {
+        if !names.insert(def.name.as_str()) {
+            errors.push(&def.name, "name", "duplicate service name");
+        }
+        if let Some(other) = ports.insert(def.port, &def.name) {
+            if other != def.name {
+                errors.push(&def.name, "port", format!("{} is already used by {other}", def.port));
+            }
+        }
+    }
+    for service in catalogue.release.tags.keys() {
+        if !names.contains(service.as_str()) {
+            errors.push("release", &format!("images.yaml.{service}"), "no service of that name in the catalogue");
+        }
+    }
+
+    let services: Vec<Service> =
+        catalogue.services.iter().filter_map(|def| check_service(catalogue, def, &mut errors)).collect();
+    errors.into_result(Model { platform: catalogue.platform.clone(), services })
+}
+
+fn check_platform(platform: &Platform, errors: &mut Errors) {
+    let origin = &platform.production.cors_origin;
+    let host = origin.strip_prefix("https://").unwrap_or("");
+    if host.is_empty() || host.contains(['/', '*', ' ']) {
+        errors.push(
+            "platform",
+            "production.corsOrigin",
+            format!("{origin:?} is not an https:// origin (scheme and host, no path or wildcard)"),
+        );
+    }
+    if let Some(problem) = dns_label_problem(&platform.namespace) {
+        errors.push("platform", "namespace", problem);
+    }
+}
+
+fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -> Option<Service> {
+    let before = errors.0.len();
+    let name = def.name.as_str();
+    if let Some(problem) = dns_label_problem(name) {
+        errors.push(name, "name", problem);
+    }
+    let port = match u16::try_from(def.port) {
+        Ok(p) if p >= 1 => p,
+        _ => {
+            errors.push(name, "port", format!("{} is outside 1–65535", def.port));
+            0
+        }
+    };
+
+    let last_segment = def.image.rsplit('/').next().unwrap_or_default();
+    if def.image.is_empty() {
+        errors.push(name, "image", "the image repository is empty");
+    } else if last_segment.contains([':', '@']) {
+        errors.push(
+            name,
+            "image",
+            format!("{:?} has a tag inside: name the repository only; tags live in images.yaml", def.image),
+        );
+    }
+    let tag = match catalogue.release.tags.get(name) {
+        None => {
+            errors.push(name, "image.tag", "no tag in images.yaml (set one with `cargo xtask set-image`)");
+            None
+        }
+        Some(text) => ImageTag::parse(text).map_err(|e| errors.push(name, "image.tag", e)).ok(),
+    };
+
+    let cpu = resources(name, "resources.cpu", &def.cpu, Quantity::cpu, errors);
+    let memory = resources(name, "resources.memory", &def.memory, Quantity::memory, errors);
+    check_autoscaling(name, &def.autoscaling, def.min_available, errors);
+    check_probes(name, &def.probes, def.cold_start_seconds, errors);
+    check_security(name, &def.security, errors);
+
+    let upstreams: Vec<(String, String)> = if def.routes_to_services {
+        catalogue
+            .services
+            .iter()
+            .filter(|s| s.name != def.name)
+            .map(|s| (upstream_key(&s.name), format!("http://{}:{}", s.name, s.port)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    check_config(name, def, &upstreams, errors);
+
+    if errors.0.len() != before {
+        return None;
+    }
+    Some(Service {
+        name: def.name.clone(),
+        summary: def.summary.clone(),
+        port,
+        image: def.image.clone(),
+        tag: tag?,
+        cpu: cpu?,
+        memory: memory?,
+        autoscaling: def.autoscaling,
+        min_available: def.min_available,
+        probes: def.probes.clone(),
+        postgres: def.postgres,
+        redis: def.redis,
+        config: def.config.clone(),
+        upstreams,
+        security: def.security,
+    })
+}
+
+fn resources(
+    name: &str,
+    field: &str,
+    req: &Requirement,
+    parse: fn(&str) -> Result<Quantity, String>,
+    errors: &mut Errors,
+) -> Option<Resources> {
+    let mut one = |what: &str, text: &Option<String>| match text {
+        None => {
+            errors.push(name, field, format!("{what} is missing"));
+            None
+        }
+        Some(t) => parse(t).map_err(|e| errors.push(name, field, format!("{what} {e}"))).ok(),
+    };
+    let request = one("request", &req.request);
+    let limit = one("limit", &req.limit);
+    let (request, limit) = (request?, limit?);
+    if request.base_units() > limit.base_units() {
+        errors.push(name, field, format!("request {request} exceeds limit {limit}"));
+        return None;
+    }
+    Some(Resources { request, limit })
+}
+
+fn check_autoscaling(name: &str, a: &Autoscaling, min_available: i32, errors: &mut Errors) {
+    if a.min_replicas < 1 {
+        errors.push(name, "autoscaling.minReplicas", format!("{} is below 1", a.min_replicas));
+    }
+    if a.min_replicas > a.max_replicas {
+        errors.push(
+            name,
+            "autoscaling.maxReplicas",
+            format!("{} is below minReplicas {}", a.max_replicas, a.min_replicas),
+        );
+    }
+    for (field, value) in [("autoscaling.cpuPercent", a.cpu_percent), ("autoscaling.memoryPercent", a.memory_percent)] {
+        if !(1..=100).contains(&value) {
+            errors.push(name, field, format!("{value} is outside 1–100"));
+        }
+    }
+    if !(0..=3600).contains(&a.scale_down_window_seconds) {
+        errors.push(
+            name,
+            "autoscaling.scaleDownWindowSeconds",
+            format!("{} is outside 0–3600", a.scale_down_window_seconds),
+        );
+    }
+    if min_available < 1 {
+        errors.push(name, "podDisruptionBudget.minAvailable", format!("{min_available} is below 1"));
+    } else if min_available >= a.min_replicas {
+        errors.push(
+            name,
+            "podDisruptionBudget.minAvailable",
+            format!("{min_available} is not below the HPA's minReplicas {} (node drains would block)", a.min_replicas),
+        );
+    }
+}
+
+fn check_probes(name: &str, probes: &Probes, cold_start_seconds: i32, errors: &mut Errors) {
+    let all: [(&str, &Probe); 3] =
+        [("liveness", &probes.liveness), ("readiness", &probes.readiness), ("startup", &probes.startup)];
+    for (kind, p) in all {
+        if !p.path.starts_with('/') {
+            errors.push(name, &format!("probes.{kind}.path"), format!("{:?} is not an absolute path", p.path));
+        }
+        let timings = [
+            ("periodSeconds", Some(p.period_seconds)),
+            ("timeoutSeconds", p.timeout_seconds),
+            ("failureThreshold", Some(p.failure_threshold)),
+        ];
+        for (field, value) in timings {
+            if let Some(v) = value.filter(|v| *v < 1) {
+                errors.push(name, &format!("probes.{kind}.{field}"), format!("{v} is not at least 1"));
+            }
+        }
+    }
+    let s = &probes.startup;
+    let budget = i64::from(s.period_seconds) * i64::from(s.failure_threshold);
+    if s.period_seconds >= 1 && s.failure_threshold >= 1 && budget < i64::from(cold_start_seconds) {
+        errors.push(
+            name,
+            "probes.startup",
+            format!(
+                "periodSeconds {} × failureThreshold {} = {budget} s is under the {cold_start_seconds} s cold start the service needs",
+                s.period_seconds, s.failure_threshold
+            ),
+        );
+    }
+}
+
+fn check_security(name: &str, s: &Security, errors: &mut Errors) {
+    let mut bad = |field: &str, message: &str| errors.push(name, &format!("security.{field}"), message);
+    if s.run_as_user == 0 {
+        bad("runAsUser", "0 runs as root");
+    }
+    if s.run_as_group == 0 {
+        bad("runAsGroup", "0 runs with the root group");
+    }
+    if s.fs_group == 0 {
+        bad("fsGroup", "0 gives volumes to the root group");
+    }
+    if !s.run_as_non_root {
+        bad("runAsNonRoot", "must be true");
+    }
+    if s.privileged {
+        bad("privileged", "must be false");
+    }
+    if s.allow_privilege_escalation {
+        bad("allowPrivilegeEscalation", "must be false");
+    }
+    if !s.read_only_root_filesystem {
+        bad("readOnlyRootFilesystem", "must be true (a writable emptyDir is mounted at /tmp)");
+    }
+    if !s.drop_all_capabilities {
+        bad("capabilities.drop", "must drop ALL");
+    }
+    if !s.seccomp_runtime_default {
+        bad("seccompProfile", "must be RuntimeDefault");
+    }
+    if s.automount_service_account_token {
+        bad("automountServiceAccountToken", "must be false: the services do not call the Kubernetes API");
+    }
+}
+
+fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], errors: &mut Errors) {
+    let mut seen: BTreeMap<&str, &str> =
+        platform_config_keys(def.postgres, def.redis).into_iter().map(|k| (k, "the platform")).collect();
+    for (key, _) in upstreams {
+        seen.insert(key, "the gateway's routes");
+    }
+    for (key, value) in &def.config {
+        let field = format!("config.{key}");
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
+            errors.push(name, &field, format!("{key:?} is not a valid ConfigMap key ([-._a-zA-Z0-9]+)"));
+        } else if let Some(owner) = seen.insert(key, "this service") {
+            errors.push(name, &field, format!("duplicate key (already set by {owner})"));
+        }
+        let upper = key.to_uppercase();
+        if let Some(marker) = SECRET_MARKERS.iter().find(|m| upper.contains(*m)) {
+            errors.push(
+                name,
+                &field,
+                format!("looks secret ({marker}): reference it from {name}-secret instead of generating it"),
+            );
+        } else if has_url_credentials(value) {
+            errors.push(
+                name,
+                &field,
+                "the value is a URL with credentials: reference it from the secret instead of generating it",
+            );
+        }
+    }
+}
+
+/// `scheme://user:password@host…`
+fn has_url_credentials(value: &str) -> bool {
+    value.split("://").nth(1).is_some_and(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        authority.contains('@')
+    })
+}

@@ -1,0 +1,28 @@
+//! The nine services, one spec sheet a module. [`all`] is the single list of them, in the
+//! order of the seed's overlay; everything else loops over it.
+
+use crate::catalogue::ServiceDef;
+
+mod analytics_service;
+mod api_gateway;
+mod appointment_service;
+mod auth_service;
+mod content_service;
+mod customer_service;
+mod notification_service;
+mod order_payment_service;
+mod product_service;
+
+pub fn all() -> Vec<ServiceDef> {
+    vec![
+        api_gateway::definition(),
+        auth_service::definition(),
+        product_service::definition(),
+        order_payment_service::definition(),
+        appointment_service::definition(),
+        content_service::definition(),
+        customer_service::definition(),
+        notification_service::definition(),
+        analytics_service::definition(),
+    ]
+}

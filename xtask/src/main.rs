@@ -1,0 +1,44 @@
+//! `cargo xtask <task>`: the project's tasks. This file only dispatches; each task has its module.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod sync;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command>
+
+Commands:
+  generate   render the service definitions and write generated/ (only changed files)
+  check      exit 1, with a diff, when generated/ is not exactly what the definitions render
+  help       print this help
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["generate"] => sync::run(&project_root(), sync::Mode::Write),
+        ["check"] => sync::run(&project_root(), sync::Mode::Check),
+        ["help" | "--help" | "-h"] => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            eprint!("error: unknown command or arguments: {:?}\n\n{USAGE}", args.join(" "));
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root, found from this crate's manifest, never from the current directory.
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
+}
