@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use lomash_manifests::catalogue;
+
 mod sync;
 
 const USAGE: &str = "\
@@ -11,6 +13,7 @@ Usage: cargo xtask <command>
 Commands:
   generate   render the service definitions and write generated/ (only changed files)
   check      exit 1, with a diff, when generated/ is not exactly what the definitions render
+  diff       show what `generate` would change, as a unified diff, without writing
   help       print this help
 ";
 
@@ -18,8 +21,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["generate"] => sync::run(&project_root(), sync::Mode::Write),
-        ["check"] => sync::run(&project_root(), sync::Mode::Check),
+        ["generate"] => sync::run(&project_root(), &catalogue(), sync::Mode::Write),
+        ["check"] => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
+        ["diff"] => sync::run(&project_root(), &catalogue(), sync::Mode::Diff),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

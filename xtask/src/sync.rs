@@ -12,12 +12,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use lomash_manifests::tree::GENERATED_DIR;
-use lomash_manifests::{catalogue, render, File};
+use lomash_manifests::{render, Catalogue, File};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Bring the tree up to date.
     Write,
+    /// Exit 1, with a diff, when the tree is not up to date; write nothing.
     Check,
+    /// Print what `Write` would change, as a diff; write nothing.
+    Diff,
 }
 
 /// What one file needs.
@@ -67,9 +71,10 @@ pub fn apply(dir: &Path, changes: &[Change]) -> Result<()> {
     Ok(())
 }
 
-/// Renders the catalogue and writes (or checks) `<root>/generated`.
-pub fn run(root: &Path, mode: Mode) -> Result<ExitCode> {
-    let files = render(&catalogue()).map_err(|e| anyhow::anyhow!("{e}nothing was written"))?;
+/// Renders `catalogue` and writes (or checks) `<root>/generated`. An invalid catalogue is an
+/// error before anything is written.
+pub fn run(root: &Path, catalogue: &Catalogue, mode: Mode) -> Result<ExitCode> {
+    let files = render(catalogue).map_err(|e| anyhow::anyhow!("{e}nothing was written"))?;
     sync_files(&root.join(GENERATED_DIR), &files, mode)
 }
 
@@ -89,6 +94,11 @@ pub fn sync_files(dir: &Path, files: &[File], mode: Mode) -> Result<ExitCode> {
                 println!("{verb}: {}", shown(change.path()));
             }
             println!("Up-to-date: {unchanged} file{}", if unchanged == 1 { "" } else { "s" });
+            Ok(ExitCode::SUCCESS)
+        }
+        Mode::Diff => {
+            print!("{}", describe_drift(&changes));
+            println!("{} file{} would change", changes.len(), if changes.len() == 1 { "" } else { "s" });
             Ok(ExitCode::SUCCESS)
         }
         Mode::Check => {
@@ -172,6 +182,7 @@ fn remove_empty_parents(root: &Path, file: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lomash_manifests::catalogue;
 
     /// `generated/` is what the definitions render, with no orphan: the same check as
     /// `cargo xtask check`.
