@@ -62,7 +62,14 @@ impl Service {
     }
 }
 
-/// The gateway's key for a service: `order-payment-service` → `ORDER_PAYMENT_SERVICE_URL`.
+/// The gateway's key for a service: its name without `-service`, upper-cased, dashes as
+/// underscores, plus `_SERVICE_URL`.
+///
+/// ```
+/// use lomash_manifests::model::upstream_key;
+/// assert_eq!(upstream_key("order-payment-service"), "ORDER_PAYMENT_SERVICE_URL");
+/// assert_eq!(upstream_key("auth-service"), "AUTH_SERVICE_URL");
+/// ```
 pub fn upstream_key(service: &str) -> String {
     let stem = service.strip_suffix("-service").unwrap_or(service);
     format!("{}_SERVICE_URL", stem.to_uppercase().replace('-', "_"))

@@ -1,0 +1,446 @@
+//! The generated production overlay, rendered by the real `kubectl kustomize`: it must render
+//! with nothing on stderr, read back strictly into k8s-openapi types, equal the typed production
+//! intent object for object, and carry every production value of `shared/spec/services.md`,
+//! which this file restates independently as [`SPEC`].
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use lomash_manifests::object::{parse_documents, Object};
+use lomash_manifests::{catalogue, k8s, render, validate, File};
+use pretty_assertions::assert_eq;
+
+use common::{edit, kustomize, write_tree, OVERLAY};
+
+/// One row of the service table of `services.md`.
+struct Row {
+    name: &'static str,
+    port: i32,
+    cpu: (&'static str, &'static str),
+    memory: (&'static str, &'static str),
+    hpa_max: i32,
+    cpu_percent: i32,
+    memory_percent: i32,
+    postgres: bool,
+}
+
+const fn row(
+    name: &'static str,
+    port: i32,
+    cpu: (&'static str, &'static str),
+    memory: (&'static str, &'static str),
+    hpa_max: i32,
+    (cpu_percent, memory_percent): (i32, i32),
+    postgres: bool,
+) -> Row {
+    Row { name, port, cpu, memory, hpa_max, cpu_percent, memory_percent, postgres }
+}
+
+const SPEC: [Row; 9] = [
+    row("api-gateway", 3000, ("500m", "2000m"), ("512Mi", "1Gi"), 20, (60, 75), false),
+    row("auth-service", 3001, ("250m", "1000m"), ("256Mi", "1Gi"), 15, (70, 80), true),
+    row("product-service", 3002, ("250m", "1000m"), ("256Mi", "1Gi"), 15, (70, 80), true),
+    row("order-payment-service", 3003, ("500m", "2000m"), ("512Mi", "2Gi"), 20, (65, 75), true),
+    row("appointment-service", 3004, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), true),
+    row("content-service", 3005, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), true),
+    row("customer-service", 3006, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), true),
+    row("notification-service", 3007, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), true),
+    row("analytics-service", 3008, ("500m", "2000m"), ("512Mi", "2Gi"), 10, (65, 75), true),
+];
+
+const NAMESPACE: &str = "lomash-wood-production";
+
+/// Renders `files` with kubectl and reads the objects back strictly.
+fn kubectl_objects(files: &[File]) -> Result<Vec<Object>, String> {
+    let tree = write_tree("kustomize", files);
+    let yaml = kustomize(&tree.0.join(OVERLAY))?;
+    parse_documents(&yaml)
+}
+
+fn rendered_files() -> Vec<File> {
+    render(&catalogue()).expect("the catalogue is valid")
+}
+
+fn find<'a>(objects: &'a [Object], kind: &str, name: &str) -> Result<&'a Object, String> {
+    objects
+        .iter()
+        .find(|o| o.kind() == kind && o.name() == name)
+        .ok_or_else(|| format!("{kind}/{name} is not in the rendered output"))
+}
+
+/// Every production value of the spec, checked on kubectl's output; the first difference is
+/// the error.
+fn check_spec(objects: &[Object]) -> Result<(), String> {
+    if objects.len() != 5 * SPEC.len() {
+        return Err(format!("{} objects rendered, expected {}", objects.len(), 5 * SPEC.len()));
+    }
+    for o in objects {
+        let meta = o.metadata();
+        check(&o.id(), "namespace", meta.namespace.as_deref(), Some(NAMESPACE))?;
+    }
+    for row in &SPEC {
+        check_service(objects, row).map_err(|e| format!("{}: {e}", row.name))?;
+    }
+    Ok(())
+}
+
+fn check<T: PartialEq + std::fmt::Debug>(object: &str, field: &str, got: T, want: T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{object}: {field}: got {got:?}, want {want:?}"))
+    }
+}
+
+fn labels(row: &Row) -> BTreeMap<String, String> {
+    [
+        ("app", row.name),
+        ("app.kubernetes.io/name", row.name),
+        ("app.kubernetes.io/part-of", "lomash-wood"),
+        ("app.kubernetes.io/version", "1.0.0"),
+        ("app.kubernetes.io/managed-by", "kustomize"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn selector(row: &Row) -> BTreeMap<String, String> {
+    BTreeMap::from([("app".to_owned(), row.name.to_owned())])
+}
+
+fn check_service(objects: &[Object], row: &Row) -> Result<(), String> {
+    for o in objects.iter().filter(|o| o.name().starts_with(row.name) && o.name().len() <= row.name.len() + 7) {
+        check(&o.id(), "labels", o.metadata().labels.as_ref(), Some(&labels(row)))?;
+    }
+    let Object::Deployment(d) = find(objects, "Deployment", row.name)? else { unreachable!() };
+    check_deployment(d, row)?;
+
+    let Object::ConfigMap(cm) = find(objects, "ConfigMap", &format!("{}-config", row.name))? else { unreachable!() };
+    let pod = pod(d);
+    let main = &pod.containers[0];
+    check_environment(objects, main, row)?;
+    check("ConfigMap", "exists with data", cm.data.is_some(), true)?;
+
+    let Object::Service(svc) = find(objects, "Service", row.name)? else { unreachable!() };
+    let spec = svc.spec.as_ref().ok_or("Service has no spec")?;
+    check("Service", "type", spec.type_.as_deref(), Some("ClusterIP"))?;
+    check("Service", "selector", spec.selector.as_ref(), Some(&selector(row)))?;
+    let port = &spec.ports.as_ref().ok_or("Service has no ports")?[0];
+    check("Service", "port", port.port, row.port)?;
+    check("Service", "targetPort", port.target_port.as_ref(), Some(&IntOrString::String("http".into())))?;
+
+    let Object::HorizontalPodAutoscaler(hpa) = find(objects, "HorizontalPodAutoscaler", row.name)? else {
+        unreachable!()
+    };
+    let spec = hpa.spec.as_ref().ok_or("HPA has no spec")?;
+    check("HPA", "scaleTargetRef.kind", spec.scale_target_ref.kind.as_str(), "Deployment")?;
+    check("HPA", "scaleTargetRef.name", spec.scale_target_ref.name.as_str(), row.name)?;
+    check("HPA", "minReplicas", spec.min_replicas, Some(3))?;
+    check("HPA", "maxReplicas", spec.max_replicas, row.hpa_max)?;
+    let targets: Vec<(String, Option<i32>)> = spec
+        .metrics
+        .iter()
+        .flatten()
+        .filter_map(|m| m.resource.as_ref())
+        .map(|r| (r.name.clone(), r.target.average_utilization))
+        .collect();
+    let want = vec![("cpu".to_owned(), Some(row.cpu_percent)), ("memory".to_owned(), Some(row.memory_percent))];
+    check("HPA", "metrics", targets, want)?;
+    let window =
+        spec.behavior.as_ref().and_then(|b| b.scale_down.as_ref()).and_then(|s| s.stabilization_window_seconds);
+    check("HPA", "scaleDown.stabilizationWindowSeconds", window, Some(300))?;
+
+    let Object::PodDisruptionBudget(pdb) = find(objects, "PodDisruptionBudget", row.name)? else { unreachable!() };
+    let spec = pdb.spec.as_ref().ok_or("PDB has no spec")?;
+    check("PDB", "minAvailable", spec.min_available.as_ref(), Some(&IntOrString::Int(2)))?;
+    check("PDB", "selector", spec.selector.as_ref().and_then(|s| s.match_labels.as_ref()), Some(&selector(row)))?;
+    Ok(())
+}
+
+fn pod(d: &Deployment) -> &PodSpec {
+    d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).expect("a Deployment has a pod spec")
+}
+
+fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
+    let spec = d.spec.as_ref().ok_or("Deployment has no spec")?;
+    check("Deployment", "replicas", spec.replicas, Some(3))?;
+    check("Deployment", "selector", spec.selector.match_labels.as_ref(), Some(&selector(row)))?;
+    check(
+        "Deployment",
+        "template labels",
+        spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()),
+        Some(&labels(row)),
+    )?;
+    let rolling = spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()).ok_or("no rollingUpdate")?;
+    check("Deployment", "maxSurge", rolling.max_surge.as_ref(), Some(&IntOrString::Int(1)))?;
+    check("Deployment", "maxUnavailable", rolling.max_unavailable.as_ref(), Some(&IntOrString::Int(0)))?;
+
+    let pod = pod(d);
+    check("pod", "automountServiceAccountToken", pod.automount_service_account_token, Some(false))?;
+    let psc = pod.security_context.as_ref().ok_or("no pod securityContext")?;
+    check("pod", "runAsNonRoot", psc.run_as_non_root, Some(true))?;
+    check("pod", "runAsUser", psc.run_as_user, Some(1001))?;
+    check("pod", "runAsGroup", psc.run_as_group, Some(1001))?;
+    check("pod", "fsGroup", psc.fs_group, Some(1001))?;
+    check("pod", "seccompProfile", psc.seccomp_profile.as_ref().map(|s| s.type_.as_str()), Some("RuntimeDefault"))?;
+
+    let affinity = pod.affinity.as_ref().ok_or("no affinity")?;
+    let terms = &affinity
+        .node_affinity
+        .as_ref()
+        .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref())
+        .ok_or("no required node affinity")?
+        .node_selector_terms;
+    let expressions: Vec<(String, String, Vec<String>)> = terms
+        .iter()
+        .flat_map(|t| t.match_expressions.iter().flatten())
+        .map(|e| (e.key.clone(), e.operator.clone(), e.values.clone().unwrap_or_default()))
+        .collect();
+    let want = vec![
+        ("node-role".to_owned(), "In".to_owned(), vec!["backend".to_owned()]),
+        ("environment".to_owned(), "In".to_owned(), vec!["production".to_owned()]),
+    ];
+    check("pod", "nodeAffinity", expressions, want)?;
+    let anti = affinity
+        .pod_anti_affinity
+        .as_ref()
+        .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())
+        .ok_or("no required pod anti-affinity")?;
+    check("pod", "podAntiAffinity terms", anti.len(), 1)?;
+    check("pod", "podAntiAffinity.topologyKey", anti[0].topology_key.as_str(), "kubernetes.io/hostname")?;
+    check(
+        "pod",
+        "podAntiAffinity.labelSelector",
+        anti[0].label_selector.as_ref().and_then(|s| s.match_labels.as_ref()),
+        Some(&selector(row)),
+    )?;
+    let spread = pod.topology_spread_constraints.as_ref().ok_or("no topologySpreadConstraints")?;
+    check("pod", "topologySpreadConstraints", spread.len(), 1)?;
+    check("spread", "topologyKey", spread[0].topology_key.as_str(), "topology.kubernetes.io/zone")?;
+    check("spread", "maxSkew", spread[0].max_skew, 1)?;
+    check("spread", "whenUnsatisfiable", spread[0].when_unsatisfiable.as_str(), "DoNotSchedule")?;
+    check(
+        "spread",
+        "labelSelector",
+        spread[0].label_selector.as_ref().and_then(|s| s.match_labels.as_ref()),
+        Some(&selector(row)),
+    )?;
+    let tmp = pod.volumes.iter().flatten().find(|v| v.name == "tmp").ok_or("no tmp volume")?;
+    check("pod", "volumes.tmp.emptyDir", tmp.empty_dir.is_some(), true)?;
+
+    check("pod", "containers", pod.containers.len(), 1)?;
+    let main = &pod.containers[0];
+    let image = format!("lomashwood/{}:1.0.0", row.name);
+    check("container", "name", main.name.as_str(), row.name)?;
+    check("container", "image", main.image.as_deref(), Some(image.as_str()))?;
+    check_hardened(main)?;
+    check_resources(main, row.cpu, row.memory)?;
+    let port = &main.ports.as_ref().ok_or("no container ports")?[0];
+    check("container", "port", (port.name.as_deref(), port.container_port), (Some("http"), row.port))?;
+    let probes = [
+        ("liveness", main.liveness_probe.as_ref(), "/health/live", 10, Some(3), 3),
+        ("readiness", main.readiness_probe.as_ref(), "/health/ready", 5, Some(3), 3),
+        ("startup", main.startup_probe.as_ref(), "/health/startup", 10, None, 12),
+    ];
+    for (kind, probe, path, period, timeout, failures) in probes {
+        let probe = probe.ok_or(format!("no {kind} probe"))?;
+        let get = probe.http_get.as_ref().ok_or(format!("{kind} probe is not HTTP GET"))?;
+        check(kind, "path", get.path.as_deref(), Some(path))?;
+        check(kind, "port", &get.port, &IntOrString::String("http".into()))?;
+        check(kind, "periodSeconds", probe.period_seconds, Some(period))?;
+        check(kind, "timeoutSeconds", probe.timeout_seconds, timeout)?;
+        check(kind, "failureThreshold", probe.failure_threshold, Some(failures))?;
+    }
+
+    let init = pod.init_containers.as_deref().unwrap_or_default();
+    let names: Vec<&str> = init.iter().map(|c| c.name.as_str()).collect();
+    let want: Vec<&str> = if row.postgres {
+        vec!["wait-for-postgres", "wait-for-redis", "run-migrations"]
+    } else {
+        vec!["wait-for-redis"]
+    };
+    check("pod", "initContainers (in order)", names, want)?;
+    for c in init {
+        check_hardened(c)?;
+        let command = c.command.clone().unwrap_or_default().join(" ");
+        let (image, needle) = match c.name.as_str() {
+            "wait-for-postgres" => ("postgres:16.4-alpine", "pg_isready"),
+            "wait-for-redis" => ("redis:7.4-alpine", "redis-cli"),
+            _ => (image.as_str(), "npx prisma migrate deploy"),
+        };
+        check(&c.name, "image", c.image.as_deref(), Some(image))?;
+        check(&c.name, "command mentions", command.contains(needle), true)?;
+        if c.name == "run-migrations" {
+            check_resources(c, row.cpu, row.memory)?;
+            let refs = env_from_names(c);
+            check(&c.name, "envFrom", refs, vec![format!("{}-config", row.name), format!("{}-secret", row.name)])?;
+        } else {
+            check_resources(c, ("50m", "200m"), ("64Mi", "128Mi"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_hardened(c: &Container) -> Result<(), String> {
+    let name = c.name.as_str();
+    check(name, "imagePullPolicy", c.image_pull_policy.as_deref(), Some("Always"))?;
+    let sc = c.security_context.as_ref().ok_or(format!("{name}: no securityContext"))?;
+    check(name, "allowPrivilegeEscalation", sc.allow_privilege_escalation, Some(false))?;
+    check(name, "readOnlyRootFilesystem", sc.read_only_root_filesystem, Some(true))?;
+    check(name, "privileged", sc.privileged, Some(false))?;
+    check(name, "runAsNonRoot", sc.run_as_non_root, Some(true))?;
+    let drop = sc.capabilities.as_ref().and_then(|c| c.drop.clone());
+    check(name, "capabilities.drop", drop, Some(vec!["ALL".to_owned()]))?;
+    let tmp = c.volume_mounts.iter().flatten().any(|m| m.name == "tmp" && m.mount_path == "/tmp");
+    check(name, "/tmp mounted", tmp, true)
+}
+
+fn check_resources(c: &Container, cpu: (&str, &str), memory: (&str, &str)) -> Result<(), String> {
+    let r = c.resources.as_ref().ok_or(format!("{}: no resources", c.name))?;
+    let get = |m: &Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, k: &str| {
+        m.as_ref().and_then(|m| m.get(k)).map(|q| q.0.clone())
+    };
+    let got = (get(&r.requests, "cpu"), get(&r.limits, "cpu"), get(&r.requests, "memory"), get(&r.limits, "memory"));
+    let want = (Some(cpu.0.into()), Some(cpu.1.into()), Some(memory.0.into()), Some(memory.1.into()));
+    check(&c.name, "resources (cpu req, cpu lim, mem req, mem lim)", got, want)
+}
+
+fn env_from_names(c: &Container) -> Vec<String> {
+    c.env_from
+        .iter()
+        .flatten()
+        .map(|e| match (&e.config_map_ref, &e.secret_ref) {
+            (Some(cm), _) => cm.name.clone(),
+            (_, Some(s)) => s.name.clone(),
+            _ => String::from("?"),
+        })
+        .collect()
+}
+
+/// The environment the main container sees: ConfigMap values resolved through `envFrom`, and
+/// the secret referenced by name only.
+fn check_environment(objects: &[Object], main: &Container, row: &Row) -> Result<(), String> {
+    let config = format!("{}-config", row.name);
+    let secret = format!("{}-secret", row.name);
+    check("container", "envFrom", env_from_names(main), vec![config.clone(), secret])?;
+    let mut env = BTreeMap::new();
+    for source in main.env_from.iter().flatten() {
+        if let Some(cm) = &source.config_map_ref {
+            let Object::ConfigMap(cm) = find(objects, "ConfigMap", &cm.name)? else { unreachable!() };
+            env.extend(cm.data.clone().unwrap_or_default());
+        }
+    }
+    let mut want: BTreeMap<String, String> = [
+        ("NODE_ENV", "production"),
+        ("LOG_LEVEL", "info"),
+        ("CORS_ORIGIN", "https://lomashwood.co.uk"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+        ("REDIS_HOST", "redis-master.lomash-wood-data.svc.cluster.local"),
+        ("REDIS_PORT", "6379"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    want.insert("PORT".into(), row.port.to_string());
+    if row.postgres {
+        want.insert("DB_HOST".into(), "postgres-primary.lomash-wood-data.svc.cluster.local".into());
+        want.insert("DB_PORT".into(), "5432".into());
+    }
+    if row.name == "analytics-service" {
+        for (k, v) in [
+            ("INGESTION_BATCH_SIZE", "500"),
+            ("INGESTION_FLUSH_INTERVAL_MS", "5000"),
+            ("EVENT_RETENTION_DAYS", "365"),
+            ("CACHE_TTL_DASHBOARD", "900"),
+        ] {
+            want.insert(k.into(), v.into());
+        }
+    }
+    if row.name == "api-gateway" {
+        for other in SPEC.iter().filter(|r| r.name != row.name) {
+            let stem = other.name.trim_end_matches("-service").to_uppercase().replace('-', "_");
+            want.insert(format!("{stem}_SERVICE_URL"), format!("http://{}:{}", other.name, other.port));
+        }
+    }
+    check("container", "environment from envFrom", env, want)
+}
+
+#[test]
+fn kubectl_renders_every_production_value_of_the_spec() {
+    let objects = kubectl_objects(&rendered_files()).unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = check_spec(&objects) {
+        panic!("the rendered production overlay differs from services.md: {e}");
+    }
+}
+
+/// kustomize's result and the typed production intent are the same objects, field for field:
+/// the patches say exactly what the definitions mean.
+#[test]
+fn kubectl_output_equals_the_typed_production_objects() {
+    let rendered = kubectl_objects(&rendered_files()).unwrap_or_else(|e| panic!("{e}"));
+    let model = validate(&catalogue()).unwrap();
+    let intended = k8s::production(&model);
+    let by_id = |objects: &[Object]| -> BTreeMap<String, String> {
+        objects.iter().map(|o| (o.id(), serde_yaml::to_string(&o.to_value()).unwrap())).collect()
+    };
+    assert_eq!(by_id(&intended), by_id(&rendered));
+    for o in &intended {
+        assert!(rendered.contains(o), "{} differs between kubectl and the typed intent", o.id());
+    }
+}
+
+// The traps below break production silently; each test plants one in the rendered tree and
+// shows that the checks above catch it.
+
+#[test]
+fn a_deprecated_bases_field_is_caught_by_its_warning() {
+    let mut files = rendered_files();
+    edit(
+        &mut files,
+        &format!("{OVERLAY}/kustomization.yaml"),
+        "resources:\n- ../../base\n",
+        "bases:\n- ../../base\nresources:\n",
+    );
+    let err = kubectl_objects(&files).expect_err("a `bases:` field must fail the render");
+    assert!(err.contains("bases"), "{err}");
+}
+
+#[test]
+fn a_patch_whose_target_is_missing_is_caught() {
+    let mut files = rendered_files();
+    edit(
+        &mut files,
+        &format!("{OVERLAY}/patches/auth-service.yaml"),
+        "kind: Deployment\nmetadata:\n  name: auth-service\n",
+        "kind: Deployment\nmetadata:\n  name: auth-servic\n",
+    );
+    let err = kubectl_objects(&files).expect_err("a patch without a target must fail the render");
+    assert!(err.contains("no resource matches"), "{err}");
+}
+
+#[test]
+fn a_list_that_kustomize_replaces_is_caught_when_not_restated_whole() {
+    // A hand-written patch that only "adds" the secret to envFrom replaces the whole list: the
+    // ConfigMap reference is gone and the container loses every setting.
+    let mut files = rendered_files();
+    let path = format!("{OVERLAY}/patches/product-service.yaml");
+    let whole = "        envFrom:\n        - configMapRef:\n            name: product-service-config\n        - secretRef:\n            name: product-service-secret\n        imagePullPolicy: Always\n";
+    edit(&mut files, &path, whole, "        envFrom:\n        - secretRef:\n            name: product-service-secret\n        imagePullPolicy: Always\n");
+    let objects = kubectl_objects(&files).expect("kustomize accepts such a patch without a word");
+    let err = check_spec(&objects).expect_err("the lost ConfigMap reference must be caught");
+    assert!(err.starts_with("product-service: container: envFrom"), "{err}");
+}
+
+#[test]
+fn a_wrong_production_value_is_caught() {
+    let mut files = rendered_files();
+    edit(&mut files, &format!("{OVERLAY}/resources/analytics-service.yaml"), "maxReplicas: 10", "maxReplicas: 11");
+    let objects = kubectl_objects(&files).unwrap();
+    let err = check_spec(&objects).expect_err("a changed HPA maximum must be caught");
+    assert_eq!(err, "analytics-service: HPA: maxReplicas: got 11, want 10");
+}

@@ -1,0 +1,261 @@
+//! The Kustomize traps that break production silently, checked on the generated tree without
+//! running kustomize: deprecated fields, patches that match nothing, namespaces in patches,
+//! lists that a patch replaces instead of merging, init-container order, empty noise, secrets.
+
+use lomash_manifests::patch::merge_key;
+use lomash_manifests::{catalogue, render, File};
+use serde_yaml::Value;
+
+const BASE: &str = "infra/kubernetes/base";
+const OVERLAY: &str = "infra/kubernetes/overlays/production";
+
+fn files() -> Vec<File> {
+    render(&catalogue()).expect("the catalogue is valid")
+}
+
+fn file<'a>(files: &'a [File], path: &str) -> &'a str {
+    &files.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("{path} is not generated")).contents
+}
+
+fn documents(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect()
+}
+
+fn service_names() -> Vec<String> {
+    catalogue().services.iter().map(|s| s.name.clone()).collect()
+}
+
+fn str_list(v: &Value) -> Vec<String> {
+    v.as_sequence().into_iter().flatten().map(|i| i.as_str().unwrap_or_default().to_owned()).collect()
+}
+
+#[test]
+fn the_overlay_kustomization_uses_resources_patches_and_images_for_every_service() {
+    let files = files();
+    let k = &documents(file(&files, &format!("{OVERLAY}/kustomization.yaml")))[0];
+    assert!(k.get("bases").is_none(), "`bases` is deprecated: kustomize warns about it");
+    assert!(k.get("patchesStrategicMerge").is_none(), "`patchesStrategicMerge` is deprecated");
+    assert_eq!(k["namespace"].as_str(), Some("lomash-wood-production"));
+    let resources = str_list(&k["resources"]);
+    assert_eq!(resources.first().map(String::as_str), Some("../../base"));
+    let names = service_names();
+    assert_eq!(names.len(), 9);
+    let patches: Vec<String> =
+        k["patches"].as_sequence().unwrap().iter().map(|p| p["path"].as_str().unwrap().to_owned()).collect();
+    let want: Vec<String> = names.iter().map(|n| format!("patches/{n}.yaml")).collect();
+    assert_eq!(patches, want);
+    for patch in &patches {
+        assert!(files.iter().any(|f| f.path == format!("{OVERLAY}/{patch}")), "{patch} is listed but not generated");
+    }
+    for r in &resources[1..] {
+        assert!(files.iter().any(|f| f.path == format!("{OVERLAY}/{r}")), "{r} is listed but not generated");
+    }
+    let images: Vec<(String, String)> = k["images"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| (i["name"].as_str().unwrap().to_owned(), i["newTag"].as_str().unwrap().to_owned()))
+        .collect();
+    let want: Vec<(String, String)> = names.iter().map(|n| (format!("lomashwood/{n}"), "1.0.0".to_owned())).collect();
+    assert_eq!(images, want);
+}
+
+#[test]
+fn the_patch_files_are_named_as_in_the_seed() {
+    let files = files();
+    let mut patches: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.path.strip_prefix(&format!("{OVERLAY}/patches/")))
+        .filter(|p| p.ends_with(".yaml"))
+        .collect();
+    patches.sort();
+    let seed = [
+        "analytics-service.yaml",
+        "api-gateway.yaml",
+        "appointment-service.yaml",
+        "auth-service.yaml",
+        "content-service.yaml",
+        "customer-service.yaml",
+        "notification-service.yaml",
+        "order-payment-service.yaml",
+        "product-service.yaml",
+    ];
+    assert_eq!(patches, seed);
+}
+
+/// Each patch document with the base object it patches.
+fn patch_targets(files: &[File]) -> Vec<(String, Value, Value)> {
+    let base: Vec<Value> =
+        service_names().iter().flat_map(|n| documents(file(files, &format!("{BASE}/{n}.yaml")))).collect();
+    let mut pairs = Vec::new();
+    for n in service_names() {
+        for patch in documents(file(files, &format!("{OVERLAY}/patches/{n}.yaml"))) {
+            let id = format!("{}/{}", patch["kind"].as_str().unwrap(), patch["metadata"]["name"].as_str().unwrap());
+            let target = base
+                .iter()
+                .find(|b| b["kind"] == patch["kind"] && b["metadata"]["name"] == patch["metadata"]["name"])
+                .unwrap_or_else(|| panic!("patches/{n}.yaml: {id} matches no base object"))
+                .clone();
+            pairs.push((format!("patches/{n}.yaml {id}"), patch, target));
+        }
+    }
+    pairs
+}
+
+#[test]
+fn every_patch_targets_a_base_object_and_carries_no_namespace() {
+    let files = files();
+    let pairs = patch_targets(&files);
+    assert!(pairs.len() >= 27, "a Deployment, Service and ConfigMap patch for each of the nine services");
+    for (id, patch, target) in &pairs {
+        assert_eq!(patch["apiVersion"], target["apiVersion"], "{id}");
+        assert!(
+            patch["metadata"].get("namespace").is_none(),
+            "{id}: patches are matched before the overlay's namespace applies"
+        );
+    }
+}
+
+/// Walks a patch beside its target; for every list Kustomize replaces wholesale, the patch must
+/// restate every element the base has.
+fn replaced_lists_restated(path: &str, patch: &Value, base: &Value, problems: &mut Vec<String>) {
+    let (Value::Mapping(p), Value::Mapping(b)) = (patch, base) else { return };
+    for (k, pv) in p {
+        let Some(bv) = b.get(k) else { continue };
+        let key = k.as_str().unwrap_or_default();
+        let (Value::Sequence(ps), Value::Sequence(bs)) = (pv, bv) else {
+            replaced_lists_restated(&format!("{path}.{key}"), pv, bv, problems);
+            continue;
+        };
+        match merge_key(key, bs.first()) {
+            None => {
+                for element in bs.iter().filter(|e| !ps.contains(e)) {
+                    problems.push(format!("{path}.{key}: drops base element {element:?}"));
+                }
+            }
+            Some(mk) => {
+                for pe in ps {
+                    if let Some(be) = bs.iter().find(|be| be.get(mk) == pe.get(mk)) {
+                        let label = format!("{path}.{key}[{}]", pe[mk].as_str().unwrap_or("?"));
+                        replaced_lists_restated(&label, pe, be, problems);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lists_that_kustomize_replaces_are_restated_whole() {
+    let files = files();
+    let mut problems = Vec::new();
+    for (id, patch, target) in patch_targets(&files) {
+        replaced_lists_restated(&id, &patch, &target, &mut problems);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The case that matters most: production's envFrom keeps the ConfigMap and adds the secret.
+    let auth = documents(file(&files, &format!("{OVERLAY}/patches/auth-service.yaml")));
+    let deployment = auth.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let env_from = &deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"];
+    assert_eq!(env_from[0]["configMapRef"]["name"], "auth-service-config");
+    assert_eq!(env_from[1]["secretRef"]["name"], "auth-service-secret");
+}
+
+#[test]
+fn the_walker_sees_a_replaced_list_that_drops_a_base_element() {
+    let patch: Value =
+        serde_yaml::from_str("spec: {containers: [{name: a, envFrom: [{secretRef: {name: s}}]}]}").unwrap();
+    let base: Value =
+        serde_yaml::from_str("spec: {containers: [{name: a, envFrom: [{configMapRef: {name: c}}]}]}").unwrap();
+    let mut problems = Vec::new();
+    replaced_lists_restated("p", &patch, &base, &mut problems);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("p.spec.containers[a].envFrom: drops base element"), "{problems:?}");
+}
+
+#[test]
+fn init_containers_come_in_the_order_they_must_run() {
+    let files = files();
+    for n in service_names() {
+        let docs = documents(file(&files, &format!("{OVERLAY}/patches/{n}.yaml")));
+        let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+        let names: Vec<&str> = deployment["spec"]["template"]["spec"]["initContainers"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        let want = if n == "api-gateway" {
+            vec!["wait-for-redis"]
+        } else {
+            vec!["wait-for-postgres", "wait-for-redis", "run-migrations"]
+        };
+        assert_eq!(names, want, "{n}");
+    }
+}
+
+fn empty_noise(path: &str, v: &Value, found: &mut Vec<String>) {
+    match v {
+        Value::Mapping(m) => {
+            for (k, child) in m {
+                let key = k.as_str().unwrap_or_default();
+                let here = format!("{path}.{key}");
+                let empty = matches!(child, Value::Null)
+                    || child.as_mapping().is_some_and(|m| m.is_empty())
+                    || child.as_sequence().is_some_and(|s| s.is_empty());
+                // `emptyDir: {}` is how Kubernetes spells "an emptyDir with defaults".
+                if empty && key != "emptyDir" {
+                    found.push(here.clone());
+                }
+                empty_noise(&here, child, found);
+            }
+        }
+        Value::Sequence(s) => s.iter().for_each(|c| empty_noise(path, c, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn generated_yaml_has_no_empty_noise() {
+    let mut found = Vec::new();
+    for f in files().iter().filter(|f| f.path.ends_with(".yaml")) {
+        for doc in documents(&f.contents) {
+            empty_noise(&f.path, &doc, &mut found);
+        }
+    }
+    assert!(found.is_empty(), "empty fields (e.g. `selector: {{}}`) in generated YAML: {found:#?}");
+}
+
+#[test]
+fn nothing_secret_is_generated() {
+    for f in files() {
+        for doc in documents(&f.contents) {
+            assert_ne!(doc["kind"], "Secret", "{}: Secrets are provisioned outside the repository", f.path);
+            for key in doc.get("data").and_then(Value::as_mapping).into_iter().flatten().map(|(k, _)| k) {
+                let key = key.as_str().unwrap().to_uppercase();
+                for marker in ["PASSWORD", "TOKEN", "SECRET", "API_KEY", "PRIVATE_KEY", "DATABASE_URL"] {
+                    assert!(!key.contains(marker), "{}: {key} looks secret", f.path);
+                }
+            }
+        }
+        for (i, _) in f.contents.match_indices("://") {
+            let authority = f.contents[i + 3..].split(['/', ' ', '\n', '"', '\'']).next().unwrap_or_default();
+            assert!(!authority.contains('@'), "{}: a URL with credentials", f.path);
+        }
+    }
+}
+
+#[test]
+fn every_file_has_the_generated_header_and_ends_with_a_newline() {
+    for f in files() {
+        assert!(f.contents.ends_with('\n'), "{}", f.path);
+        if f.path.ends_with(".yaml") {
+            assert!(f.contents.starts_with("# Generated by `cargo xtask generate`"), "{}", f.path);
+        }
+    }
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    assert_eq!(files(), files());
+}
