@@ -163,7 +163,31 @@ fn yaml_file(documents: &[Value]) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&serde_yaml::to_string(doc).expect("YAML values serialise"));
+        out.push_str(&serde_yaml::to_string(&conventional_order(doc, &TOP)).expect("YAML values serialise"));
     }
     out
 }
+
+/// k8s-openapi writes fields in alphabetical order (`data` before `metadata`, `envFrom` before
+/// `name`). A reviewer reads manifests in the conventional order: `apiVersion`, `kind`,
+/// `metadata` (`name` first), then the rest; list elements open with their `name`.
+fn conventional_order(value: &Value, first: &[&str]) -> Value {
+    match value {
+        Value::Mapping(m) => {
+            let mut out = Mapping::new();
+            let leading = first.iter().filter_map(|k| m.get(*k).map(|v| (Value::from(*k), v)));
+            let rest = m.iter().filter(|(k, _)| !k.as_str().is_some_and(|k| first.contains(&k)));
+            let rest = rest.map(|(k, v)| (k.clone(), v));
+            for (k, v) in leading.chain(rest) {
+                let order: &[&str] = if k.as_str() == Some("metadata") { &METADATA } else { &[] };
+                out.insert(k, conventional_order(v, order));
+            }
+            Value::Mapping(out)
+        }
+        Value::Sequence(items) => Value::Sequence(items.iter().map(|v| conventional_order(v, &["name"])).collect()),
+        other => other.clone(),
+    }
+}
+
+const TOP: [&str; 3] = ["apiVersion", "kind", "metadata"];
+const METADATA: [&str; 4] = ["name", "namespace", "labels", "annotations"];
