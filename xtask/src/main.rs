@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use lomash_manifests::catalogue;
 
+mod lint;
 mod sync;
 
 const USAGE: &str = "\
@@ -14,6 +15,7 @@ Commands:
   generate   render the service definitions and write generated/ (only changed files)
   check      exit 1, with a diff, when generated/ is not exactly what the definitions render
   diff       show what `generate` would change, as a unified diff, without writing
+  lint       check the production objects against the Pod Security Standards and the spec; exit 1 on a violation
   help       print this help
 ";
 
@@ -24,6 +26,7 @@ fn main() -> ExitCode {
         ["generate"] => sync::run(&project_root(), &catalogue(), sync::Mode::Write),
         ["check"] => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
         ["diff"] => sync::run(&project_root(), &catalogue(), sync::Mode::Diff),
+        ["lint"] => lint::run(&catalogue()),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

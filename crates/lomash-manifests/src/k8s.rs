@@ -25,7 +25,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::catalogue::{Platform, Probe, Security, Stage};
 use crate::model::{Model, Service};
 use crate::object::Object;
-use crate::platform::{init, scheduling, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
+use crate::platform::{init, scanner_annotations, scheduling, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
 
 /// Which of the two trees an object is built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +166,9 @@ impl Builder<'_> {
         let prod = self.env == Env::Production;
         let stage = self.stage();
         Object::Deployment(Deployment {
-            metadata: self.meta(self.name()),
+            // Production only: the scanner exceptions describe the hardened production pod; the
+            // development base makes no such claims, so it carries none.
+            metadata: ObjectMeta { annotations: prod.then(scanner_annotations), ..self.meta(self.name()) },
             spec: Some(DeploymentSpec {
                 replicas: Some(stage.replicas),
                 selector: self.label_selector(),

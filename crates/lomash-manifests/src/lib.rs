@@ -12,6 +12,7 @@ pub mod model;
 pub mod object;
 pub mod patch;
 pub mod platform;
+pub mod policy;
 pub mod services;
 pub mod tree;
 pub mod values;

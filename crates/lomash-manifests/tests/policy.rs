@@ -1,0 +1,489 @@
+//! The production policy, rule by rule: each case starts from the real production objects,
+//! mutates one field, and names exactly which (rule, object) pairs must then fail; the same
+//! pairs pass on the unmutated objects. A last check makes sure no rule goes without a case.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    AppArmorProfile, ConfigMapKeySelector, Container, EnvFromSource, EnvVar, EnvVarSource, EphemeralContainer,
+    HostPathVolumeSource, LocalObjectReference, NFSVolumeSource, PodSecurityContext, PodSpec, SELinuxOptions,
+    SeccompProfile, SecretEnvSource, SecurityContext, Sysctl, Volume, WindowsSecurityContextOptions,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use lomash_manifests::platform::{scanner_annotations, SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
+use lomash_manifests::policy::{self, Finding, Outcome, RULES};
+use lomash_manifests::{catalogue, k8s, validate, Object};
+use pretty_assertions::assert_eq;
+
+const SVC: &str = "auth-service";
+const DEP: &str = "Deployment/auth-service";
+
+fn production() -> (Vec<Object>, BTreeSet<String>) {
+    let model = validate(&catalogue()).expect("the catalogue is valid");
+    (k8s::production(&model), policy::declared_secrets(&model))
+}
+
+fn failures(findings: &[Finding]) -> BTreeSet<(String, String)> {
+    findings.iter().filter(|f| f.outcome == Outcome::Fail).map(|f| (f.rule.to_owned(), f.object.clone())).collect()
+}
+
+// --- mutation helpers: reach into one service's objects ---
+
+fn deployment(objects: &mut [Object]) -> &mut Deployment {
+    objects
+        .iter_mut()
+        .find_map(|o| match o {
+            Object::Deployment(d) if d.metadata.name.as_deref() == Some(SVC) => Some(d),
+            _ => None,
+        })
+        .expect("the Deployment exists")
+}
+
+fn pod(objects: &mut [Object]) -> &mut PodSpec {
+    deployment(objects).spec.as_mut().unwrap().template.spec.as_mut().unwrap()
+}
+
+fn pod_sc(objects: &mut [Object]) -> &mut PodSecurityContext {
+    pod(objects).security_context.get_or_insert_default()
+}
+
+fn main_container(objects: &mut [Object]) -> &mut Container {
+    &mut pod(objects).containers[0]
+}
+
+fn init<'a>(objects: &'a mut [Object], name: &str) -> &'a mut Container {
+    pod(objects).init_containers.as_mut().unwrap().iter_mut().find(|c| c.name == name).expect("init container exists")
+}
+
+fn sc(c: &mut Container) -> &mut SecurityContext {
+    c.security_context.get_or_insert_default()
+}
+
+fn other_selector() -> LabelSelector {
+    LabelSelector { match_labels: Some([("app".to_owned(), "someone-else".to_owned())].into()), ..Default::default() }
+}
+
+fn object_of_kind<'a>(objects: &'a mut [Object], kind: &str) -> &'a mut Object {
+    objects.iter_mut().find(|o| o.kind() == kind && o.name() == SVC).expect("object exists")
+}
+
+type Mutation = fn(&mut Vec<Object>);
+/// (rule id, object id).
+type Pair = (&'static str, &'static str);
+
+/// (rule under test, mutation, every (rule, object) that must fail after it).
+fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
+    vec![
+        // --- PSS baseline ---
+        (
+            "pss.host-process",
+            |o| {
+                pod_sc(o).windows_options =
+                    Some(WindowsSecurityContextOptions { host_process: Some(true), ..Default::default() })
+            },
+            vec![("pss.host-process", DEP)],
+        ),
+        ("pss.host-namespaces", |o| pod(o).host_pid = Some(true), vec![("pss.host-namespaces", DEP)]),
+        ("pss.privileged", |o| sc(init(o, "wait-for-postgres")).privileged = Some(true), vec![("pss.privileged", DEP)]),
+        (
+            // An ephemeral container is checked like any other.
+            "pss.privileged",
+            |o| {
+                let c = init(o, "wait-for-redis").clone();
+                let mut security = c.security_context.clone().unwrap();
+                security.privileged = Some(true);
+                pod(o).ephemeral_containers = Some(vec![EphemeralContainer {
+                    name: "debug".into(),
+                    image: c.image,
+                    image_pull_policy: c.image_pull_policy,
+                    resources: c.resources,
+                    security_context: Some(security),
+                    ..Default::default()
+                }]);
+            },
+            vec![("pss.privileged", DEP)],
+        ),
+        (
+            // SYS_ADMIN is outside the baseline's set, so restricted fails too.
+            "pss.capabilities.baseline",
+            |o| sc(main_container(o)).capabilities.as_mut().unwrap().add = Some(vec!["SYS_ADMIN".into()]),
+            vec![("pss.capabilities.baseline", DEP), ("pss.capabilities.restricted", DEP)],
+        ),
+        (
+            "pss.host-path",
+            |o| {
+                pod(o).volumes.get_or_insert_default().push(Volume {
+                    name: "host".into(),
+                    host_path: Some(HostPathVolumeSource { path: "/var/run".into(), ..Default::default() }),
+                    ..Default::default()
+                })
+            },
+            vec![("pss.host-path", DEP), ("pss.volume-types", DEP)],
+        ),
+        (
+            "pss.host-ports",
+            |o| main_container(o).ports.as_mut().unwrap()[0].host_port = Some(3001),
+            vec![("pss.host-ports", DEP)],
+        ),
+        (
+            "pss.host-probes",
+            |o| {
+                main_container(o).liveness_probe.as_mut().unwrap().http_get.as_mut().unwrap().host =
+                    Some("169.254.169.254".into())
+            },
+            vec![("pss.host-probes", DEP)],
+        ),
+        (
+            "pss.apparmor",
+            |o| {
+                pod_sc(o).app_armor_profile = Some(AppArmorProfile { type_: "Unconfined".into(), ..Default::default() })
+            },
+            vec![("pss.apparmor", DEP)],
+        ),
+        (
+            "pss.apparmor",
+            |o| {
+                let template = deployment(o).spec.as_mut().unwrap().template.metadata.as_mut().unwrap();
+                template.annotations = Some(
+                    [(
+                        "container.apparmor.security.beta.kubernetes.io/auth-service".to_owned(),
+                        "unconfined".to_owned(),
+                    )]
+                    .into(),
+                );
+            },
+            vec![("pss.apparmor", DEP)],
+        ),
+        (
+            "pss.selinux",
+            |o| {
+                sc(main_container(o)).se_linux_options =
+                    Some(SELinuxOptions { type_: Some("spc_t".into()), ..Default::default() })
+            },
+            vec![("pss.selinux", DEP)],
+        ),
+        (
+            "pss.selinux",
+            |o| pod_sc(o).se_linux_options = Some(SELinuxOptions { user: Some("root".into()), ..Default::default() }),
+            vec![("pss.selinux", DEP)],
+        ),
+        (
+            "pss.proc-mount",
+            |o| sc(init(o, "run-migrations")).proc_mount = Some("Unmasked".into()),
+            vec![("pss.proc-mount", DEP)],
+        ),
+        (
+            // Unconfined breaks baseline, and restricted as well.
+            "pss.seccomp.baseline",
+            |o| pod_sc(o).seccomp_profile = Some(SeccompProfile { type_: "Unconfined".into(), ..Default::default() }),
+            vec![("pss.seccomp.baseline", DEP), ("pss.seccomp.restricted", DEP)],
+        ),
+        (
+            "pss.sysctls",
+            |o| {
+                pod_sc(o).sysctls = Some(vec![
+                    Sysctl { name: "net.ipv4.tcp_syncookies".into(), value: "1".into() },
+                    Sysctl { name: "kernel.msgmax".into(), value: "65536".into() },
+                ])
+            },
+            vec![("pss.sysctls", DEP)],
+        ),
+        // --- PSS restricted ---
+        (
+            "pss.volume-types",
+            |o| {
+                pod(o).volumes.get_or_insert_default().push(Volume {
+                    name: "share".into(),
+                    nfs: Some(NFSVolumeSource { server: "nfs".into(), path: "/".into(), ..Default::default() }),
+                    ..Default::default()
+                })
+            },
+            vec![("pss.volume-types", DEP)],
+        ),
+        (
+            "pss.privilege-escalation",
+            |o| sc(init(o, "run-migrations")).allow_privilege_escalation = None,
+            vec![("pss.privilege-escalation", DEP)],
+        ),
+        (
+            "pss.run-as-non-root",
+            |o| sc(main_container(o)).run_as_non_root = Some(false),
+            vec![("pss.run-as-non-root", DEP)],
+        ),
+        (
+            // Unset on the pod and on one container: nothing requires non-root there.
+            "pss.run-as-non-root",
+            |o| {
+                pod_sc(o).run_as_non_root = None;
+                sc(init(o, "wait-for-redis")).run_as_non_root = None;
+            },
+            vec![("pss.run-as-non-root", DEP)],
+        ),
+        (
+            "pss.run-as-non-root-user",
+            |o| sc(init(o, "wait-for-postgres")).run_as_user = Some(0),
+            vec![("pss.run-as-non-root-user", DEP)],
+        ),
+        ("pss.non-root-groups", |o| pod_sc(o).fs_group = Some(0), vec![("pss.non-root-groups", DEP)]),
+        ("pss.non-root-groups", |o| pod_sc(o).run_as_group = None, vec![("pss.non-root-groups", DEP)]),
+        (
+            // No profile on the pod nor on the containers: baseline allows it, restricted not.
+            "pss.seccomp.restricted",
+            |o| pod_sc(o).seccomp_profile = None,
+            vec![("pss.seccomp.restricted", DEP)],
+        ),
+        (
+            "pss.capabilities.restricted",
+            |o| sc(init(o, "wait-for-redis")).capabilities.as_mut().unwrap().drop = Some(vec!["NET_RAW".into()]),
+            vec![("pss.capabilities.restricted", DEP)],
+        ),
+        (
+            // CHOWN is in the baseline's set, not in restricted's.
+            "pss.capabilities.restricted",
+            |o| sc(main_container(o)).capabilities.as_mut().unwrap().add = Some(vec!["CHOWN".into()]),
+            vec![("pss.capabilities.restricted", DEP)],
+        ),
+        // --- services.md ---
+        ("spec.probes", |o| main_container(o).startup_probe = None, vec![("spec.probes", DEP)]),
+        (
+            "spec.resources",
+            |o| {
+                init(o, "wait-for-redis").resources.as_mut().unwrap().limits.as_mut().unwrap().remove("memory");
+            },
+            vec![("spec.resources", DEP)],
+        ),
+        (
+            "spec.image-tag",
+            |o| main_container(o).image = Some("lomashwood/auth-service:latest".into()),
+            vec![("spec.image-tag", DEP)],
+        ),
+        (
+            // A registry port is not a tag.
+            "spec.image-tag",
+            |o| init(o, "run-migrations").image = Some("registry.local:5000/lomashwood/auth-service".into()),
+            vec![("spec.image-tag", DEP)],
+        ),
+        (
+            "spec.pull-policy",
+            |o| init(o, "wait-for-postgres").image_pull_policy = Some("IfNotPresent".into()),
+            vec![("spec.pull-policy", DEP)],
+        ),
+        (
+            "spec.selector.deployment",
+            |o| deployment(o).spec.as_mut().unwrap().selector = other_selector(),
+            vec![("spec.selector.deployment", DEP)],
+        ),
+        (
+            "spec.selector.scheduling",
+            |o| {
+                let anti = pod(o).affinity.as_mut().unwrap().pod_anti_affinity.as_mut().unwrap();
+                anti.required_during_scheduling_ignored_during_execution.as_mut().unwrap()[0].label_selector =
+                    Some(other_selector());
+            },
+            vec![("spec.selector.scheduling", DEP)],
+        ),
+        (
+            "spec.selector.scheduling",
+            |o| pod(o).topology_spread_constraints.as_mut().unwrap()[0].label_selector = Some(LabelSelector::default()),
+            vec![("spec.selector.scheduling", DEP)],
+        ),
+        (
+            // A Service that selects nothing has no port to target either.
+            "spec.selector.service",
+            |o| {
+                let Object::Service(s) = object_of_kind(o, "Service") else { unreachable!() };
+                s.spec.as_mut().unwrap().selector = Some([("app".to_owned(), "auth".to_owned())].into());
+            },
+            vec![("spec.selector.service", "Service/auth-service"), ("spec.service-port", "Service/auth-service")],
+        ),
+        (
+            "spec.selector.pdb",
+            |o| {
+                let Object::PodDisruptionBudget(p) = object_of_kind(o, "PodDisruptionBudget") else { unreachable!() };
+                p.spec.as_mut().unwrap().selector = Some(other_selector());
+            },
+            vec![("spec.selector.pdb", "PodDisruptionBudget/auth-service")],
+        ),
+        (
+            // With its HPA pointing elsewhere, the Deployment's PDB has no minReplicas to stay below.
+            "spec.hpa-target",
+            |o| {
+                let Object::HorizontalPodAutoscaler(h) = object_of_kind(o, "HorizontalPodAutoscaler") else {
+                    unreachable!()
+                };
+                h.spec.as_mut().unwrap().scale_target_ref.name = "auth".into();
+            },
+            vec![
+                ("spec.hpa-target", "HorizontalPodAutoscaler/auth-service"),
+                ("spec.pdb-below-hpa", "PodDisruptionBudget/auth-service"),
+            ],
+        ),
+        (
+            "spec.hpa-target",
+            |o| {
+                let Object::HorizontalPodAutoscaler(h) = object_of_kind(o, "HorizontalPodAutoscaler") else {
+                    unreachable!()
+                };
+                h.spec.as_mut().unwrap().scale_target_ref.kind = "StatefulSet".into();
+            },
+            vec![
+                ("spec.hpa-target", "HorizontalPodAutoscaler/auth-service"),
+                ("spec.pdb-below-hpa", "PodDisruptionBudget/auth-service"),
+            ],
+        ),
+        (
+            "spec.pdb-below-hpa",
+            |o| {
+                let Object::PodDisruptionBudget(p) = object_of_kind(o, "PodDisruptionBudget") else { unreachable!() };
+                p.spec.as_mut().unwrap().min_available = Some(IntOrString::Int(3));
+            },
+            vec![("spec.pdb-below-hpa", "PodDisruptionBudget/auth-service")],
+        ),
+        (
+            "spec.service-port",
+            |o| {
+                let Object::Service(s) = object_of_kind(o, "Service") else { unreachable!() };
+                s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].target_port =
+                    Some(IntOrString::String("web".into()));
+            },
+            vec![("spec.service-port", "Service/auth-service")],
+        ),
+        (
+            "spec.service-port",
+            |o| {
+                let Object::Service(s) = object_of_kind(o, "Service") else { unreachable!() };
+                s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].target_port = Some(IntOrString::Int(3001));
+            },
+            vec![("spec.service-port", "Service/auth-service")],
+        ),
+        (
+            "spec.configmap-refs",
+            |o| o.retain(|o| o.id() != "ConfigMap/auth-service-config"),
+            vec![("spec.configmap-refs", DEP)],
+        ),
+        (
+            "spec.configmap-refs",
+            |o| {
+                main_container(o).env.get_or_insert_default().push(EnvVar {
+                    name: "FEATURE".into(),
+                    value_from: Some(EnvVarSource {
+                        config_map_key_ref: Some(ConfigMapKeySelector {
+                            name: "auth-service-config".into(),
+                            key: "NO_SUCH_KEY".into(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+            },
+            vec![("spec.configmap-refs", DEP)],
+        ),
+        (
+            "spec.secret-refs",
+            |o| {
+                main_container(o).env_from.get_or_insert_default().push(EnvFromSource {
+                    secret_ref: Some(SecretEnvSource { name: "stripe-keys".into(), ..Default::default() }),
+                    ..Default::default()
+                })
+            },
+            vec![("spec.secret-refs", DEP)],
+        ),
+        (
+            "spec.secret-refs",
+            |o| pod(o).image_pull_secrets = Some(vec![LocalObjectReference { name: "regcred".into() }]),
+            vec![("spec.secret-refs", DEP)],
+        ),
+        (
+            "spec.scanner-exceptions",
+            |o| {
+                deployment(o).metadata.annotations.as_mut().unwrap().remove(&format!("{SCANNER_SKIP_PREFIX}2"));
+            },
+            vec![("spec.scanner-exceptions", DEP)],
+        ),
+        (
+            "spec.scanner-exceptions",
+            |o| {
+                deployment(o)
+                    .metadata
+                    .annotations
+                    .as_mut()
+                    .unwrap()
+                    .insert(format!("{SCANNER_SKIP_PREFIX}1"), "CKV_K8S_40=uid=1001".into());
+            },
+            vec![("spec.scanner-exceptions", DEP)],
+        ),
+    ]
+}
+
+#[test]
+fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
+    let (objects, secrets) = production();
+    let before = policy::check(&objects, &secrets);
+    for (rule, mutate, expected) in cases() {
+        for (r, object) in &expected {
+            let finding = before.iter().find(|f| f.rule == *r && f.object == *object);
+            assert_eq!(
+                finding.map(|f| f.outcome),
+                Some(Outcome::Pass),
+                "case {rule}: {r} on {object} must pass before the mutation"
+            );
+        }
+        let mut mutated = objects.clone();
+        mutate(&mut mutated);
+        let after = policy::check(&mutated, &secrets);
+        let expected: BTreeSet<(String, String)> =
+            expected.iter().map(|(r, o)| ((*r).to_owned(), (*o).to_owned())).collect();
+        assert_eq!(failures(&after), expected, "case {rule}");
+        let message = &after.iter().find(|f| f.rule == rule && f.outcome == Outcome::Fail).unwrap().message;
+        assert!(!message.is_empty(), "case {rule}: a failure says what is wrong");
+    }
+}
+
+#[test]
+fn every_rule_has_a_failing_case() {
+    let covered: BTreeSet<&str> = cases().iter().map(|(rule, _, _)| *rule).collect();
+    let rules: BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
+    assert_eq!(covered, rules);
+}
+
+#[test]
+fn generated_production_objects_have_no_violation() {
+    let (objects, secrets) = production();
+    let findings = policy::check(&objects, &secrets);
+    assert_eq!(failures(&findings), BTreeSet::new());
+    // Every rule looked at something: a rule whose kind is absent would pass vacuously.
+    for rule in RULES {
+        assert!(findings.iter().any(|f| f.rule == rule.id), "{} checked no object", rule.id);
+    }
+}
+
+#[test]
+fn exceptions_are_annotations_on_each_production_deployment() {
+    let (objects, secrets) = production();
+    let deployments: Vec<&Object> = objects.iter().filter(|o| o.kind() == "Deployment").collect();
+    assert_eq!(deployments.len(), 9);
+    for d in &deployments {
+        let annotations = d.metadata().annotations.clone().unwrap_or_default();
+        for (i, (id, reason)) in SCANNER_EXCEPTIONS.iter().enumerate() {
+            assert_eq!(annotations.get(&format!("checkov.io/skip{}", i + 1)), Some(&format!("{id}={reason}")));
+        }
+        assert_eq!(annotations, scanner_annotations(), "{}", d.id());
+    }
+    let excepted: Vec<(&str, String)> = policy::check(&objects, &secrets)
+        .into_iter()
+        .filter(|f| f.outcome == Outcome::Excepted)
+        .map(|f| (f.rule, f.object))
+        .collect();
+    assert_eq!(excepted.len(), deployments.len() * SCANNER_EXCEPTIONS.len());
+}
+
+#[test]
+fn no_exception_reason_contains_an_equals_sign() {
+    for (id, reason) in SCANNER_EXCEPTIONS {
+        assert!(id.starts_with("CKV_K8S_"), "{id}");
+        assert!(!reason.is_empty() && !reason.contains('='), "{id}: {reason}");
+    }
+}
