@@ -2,8 +2,12 @@
 //! tests alike: `Write` updates the tree, `Check` reports drift without writing.
 //!
 //! Nothing is written unless every file rendered: the catalogue is validated and the whole tree
-//! rendered in memory first. Each write goes to a temporary file beside its target and is renamed
-//! over it, so a reader never sees half a file; an unchanged file is not touched.
+//! rendered in memory first. Then every new content is staged in a temporary file beside its
+//! target; only when all are staged are they renamed over their targets (each rename atomic), and
+//! a failure while staging removes what was staged, leaving the tree as it was. An unchanged file
+//! is not touched; nothing outside the generated folder is (symbolic links are not followed).
+//!
+//! The report is returned as text ([`Report`]) so tests can read it; [`run`] prints it.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -56,33 +60,76 @@ pub fn plan(dir: &Path, files: &[File]) -> Result<(Vec<Change>, usize)> {
     Ok((changes, unchanged))
 }
 
-/// Applies `changes` under `dir`: atomic per file, orphans removed with their empty folders.
+/// Applies `changes` under `dir`: every new content staged first, then renamed into place (each
+/// rename atomic), then orphans removed with the folders they leave empty. If staging fails, the
+/// staged files and the folders made for them are removed again and the tree is as it was.
 pub fn apply(dir: &Path, changes: &[Change]) -> Result<()> {
+    let mut staging = Staging::default();
     for change in changes {
-        let target = dir.join(change.path());
-        match change {
-            Change::Create { contents, .. } | Change::Update { contents, .. } => write_atomic(&target, contents)?,
-            Change::Remove { .. } => {
-                fs::remove_file(&target).with_context(|| format!("removing {}", target.display()))?;
-                remove_empty_parents(dir, &target);
+        if let Change::Create { contents, .. } | Change::Update { contents, .. } = change {
+            if let Err(e) = staging.stage(&dir.join(change.path()), contents) {
+                staging.roll_back();
+                return Err(e.context("nothing was changed"));
             }
+        }
+    }
+    for (temporary, target) in &staging.files {
+        fs::rename(temporary, target)
+            .with_context(|| format!("renaming {} to {}", temporary.display(), target.display()))?;
+    }
+    for change in changes {
+        if let Change::Remove { .. } = change {
+            let target = dir.join(change.path());
+            fs::remove_file(&target).with_context(|| format!("removing {}", target.display()))?;
+            remove_empty_parents(dir, &target);
         }
     }
     Ok(())
 }
 
-/// Renders `catalogue` and writes (or checks) `<root>/generated`. An invalid catalogue is an
-/// error before anything is written.
-pub fn run(root: &Path, catalogue: &Catalogue, mode: Mode) -> Result<ExitCode> {
-    let files = render(catalogue).map_err(|e| anyhow::anyhow!("{e}nothing was written"))?;
-    sync_files(&root.join(GENERATED_DIR), &files, mode)
+/// What one run found (and, in `Write` mode, did): the text the CLI prints, and whether the run
+/// succeeded (`Check` fails on drift).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub ok: bool,
+    pub text: String,
 }
 
-/// Writes or checks `files` under `dir`, printing one line a change.
-pub fn sync_files(dir: &Path, files: &[File], mode: Mode) -> Result<ExitCode> {
+impl Report {
+    pub fn exit_code(&self) -> ExitCode {
+        if self.ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Renders `catalogue` and writes (or checks) `<root>/generated`, printing the report. An invalid
+/// catalogue is an error before anything is written.
+pub fn run(root: &Path, catalogue: &Catalogue, mode: Mode) -> Result<ExitCode> {
+    let report = run_report(root, catalogue, mode)?;
+    print!("{}", report.text);
+    Ok(report.exit_code())
+}
+
+/// [`run`] without the printing.
+pub fn run_report(root: &Path, catalogue: &Catalogue, mode: Mode) -> Result<Report> {
+    sync_report(&root.join(GENERATED_DIR), &render_all(catalogue)?, mode)
+}
+
+/// Every file, or the validation errors and nothing written.
+fn render_all(catalogue: &Catalogue) -> Result<Vec<File>> {
+    render(catalogue).map_err(|e| anyhow::anyhow!("{e}nothing was written"))
+}
+
+/// Writes or checks `files` under `dir`: the report has one line a change (or a diff).
+pub fn sync_report(dir: &Path, files: &[File], mode: Mode) -> Result<Report> {
     let (changes, unchanged) = plan(dir, files)?;
     let shown = |p: &str| Path::new(GENERATED_DIR).join(p).display().to_string();
-    match mode {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut text = String::new();
+    let ok = match mode {
         Mode::Write => {
             apply(dir, &changes)?;
             for change in &changes {
@@ -91,30 +138,33 @@ pub fn sync_files(dir: &Path, files: &[File], mode: Mode) -> Result<ExitCode> {
                     Change::Update { .. } => "Updated",
                     Change::Remove { .. } => "Removed",
                 };
-                println!("{verb}: {}", shown(change.path()));
+                text.push_str(&format!("{verb}: {}\n", shown(change.path())));
             }
-            println!("Up-to-date: {unchanged} file{}", if unchanged == 1 { "" } else { "s" });
-            Ok(ExitCode::SUCCESS)
+            text.push_str(&format!("Up-to-date: {unchanged} file{}\n", plural(unchanged)));
+            true
         }
         Mode::Diff => {
-            print!("{}", describe_drift(&changes));
-            println!("{} file{} would change", changes.len(), if changes.len() == 1 { "" } else { "s" });
-            Ok(ExitCode::SUCCESS)
+            text.push_str(&describe_drift(&changes));
+            text.push_str(&format!("{} file{} would change\n", changes.len(), plural(changes.len())));
+            true
+        }
+        Mode::Check if changes.is_empty() => {
+            text.push_str(&format!(
+                "Up-to-date: {GENERATED_DIR}/ ({unchanged} files) is what the definitions render\n"
+            ));
+            true
         }
         Mode::Check => {
-            if changes.is_empty() {
-                println!("Up-to-date: {GENERATED_DIR}/ ({unchanged} files) is what the definitions render");
-                return Ok(ExitCode::SUCCESS);
-            }
-            print!("{}", describe_drift(&changes));
-            println!(
-                "{} file{} in {GENERATED_DIR}/ differ from what the definitions render: run `cargo xtask generate`",
+            text.push_str(&describe_drift(&changes));
+            text.push_str(&format!(
+                "{} file{} in {GENERATED_DIR}/ differ from what the definitions render: run `cargo xtask generate`\n",
                 changes.len(),
-                if changes.len() == 1 { "" } else { "s" }
-            );
-            Ok(ExitCode::FAILURE)
+                plural(changes.len())
+            ));
+            false
         }
-    }
+    };
+    Ok(Report { ok, text })
 }
 
 /// A unified diff of every change, each named after its file and what is wrong with it. The
@@ -146,27 +196,60 @@ fn read_tree(dir: &Path) -> Result<BTreeMap<String, String>> {
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
         for entry in fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
+            let entry = entry?;
+            let path = entry.path();
+            // The entry's own type: a symbolic link is never followed out of the tree. It is
+            // listed as a file, so it is replaced (by a rename) or removed, never written through.
+            let kind = entry.file_type()?;
+            let contents = if kind.is_dir() {
                 pending.push(path);
+                continue;
+            } else if kind.is_symlink() {
+                format!("(a symbolic link to {})\n", fs::read_link(&path)?.display())
             } else {
-                let contents = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                let relative = path.strip_prefix(dir).expect("under dir");
-                let key = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                files.insert(key, String::from_utf8_lossy(&contents).into_owned());
-            }
+                let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                String::from_utf8_lossy(&bytes).into_owned()
+            };
+            let relative = path.strip_prefix(dir).expect("under dir");
+            let key = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            files.insert(key, contents);
         }
     }
     Ok(files)
 }
 
-fn write_atomic(target: &Path, contents: &str) -> Result<()> {
-    let folder = target.parent().expect("files live in a folder");
-    fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
-    let name = target.file_name().expect("a file name").to_string_lossy();
-    let temporary: PathBuf = folder.join(format!(".{name}.tmp-{}", std::process::id()));
-    fs::write(&temporary, contents).with_context(|| format!("writing {}", temporary.display()))?;
-    fs::rename(&temporary, target).with_context(|| format!("renaming {} to {}", temporary.display(), target.display()))
+/// Temporary files written beside their targets, and the folders made for them, so that a
+/// failure part-way can take them all back.
+#[derive(Default)]
+struct Staging {
+    /// (temporary, target), in the order staged.
+    files: Vec<(PathBuf, PathBuf)>,
+    /// Folders that did not exist before, outermost first.
+    folders: Vec<PathBuf>,
+}
+
+impl Staging {
+    fn stage(&mut self, target: &Path, contents: &str) -> Result<()> {
+        let folder = target.parent().expect("files live in a folder");
+        let missing: Vec<PathBuf> =
+            folder.ancestors().take_while(|f| !f.exists()).map(Path::to_path_buf).collect::<Vec<_>>();
+        self.folders.extend(missing.into_iter().rev());
+        fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+        let name = target.file_name().expect("a file name").to_string_lossy();
+        let temporary: PathBuf = folder.join(format!(".{name}.tmp-{}", std::process::id()));
+        self.files.push((temporary.clone(), target.to_path_buf()));
+        fs::write(&temporary, contents).with_context(|| format!("writing {}", temporary.display()))
+    }
+
+    /// Best effort: this runs after an error, which is the one reported.
+    fn roll_back(&self) {
+        for (temporary, _) in &self.files {
+            let _ = fs::remove_file(temporary);
+        }
+        for folder in self.folders.iter().rev() {
+            let _ = fs::remove_dir(folder);
+        }
+    }
 }
 
 fn remove_empty_parents(root: &Path, file: &Path) {
@@ -178,6 +261,10 @@ fn remove_empty_parents(root: &Path, file: &Path) {
         folder = f.parent();
     }
 }
+
+#[cfg(test)]
+#[path = "sync_tests.rs"]
+mod behaviour;
 
 #[cfg(test)]
 mod tests {

@@ -100,7 +100,7 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
     let mut ports: BTreeMap<u32, &str> = BTreeMap::new();
     for def in &catalogue.services {
         if !names.insert(def.name.as_str()) {
-            errors.push(&def.name, "name", "duplicate service name");
+            errors.push(&def.name, "name", "duplicate service name: another service already has it");
         }
         if let Some(other) = ports.insert(def.port, &def.name) {
             if other != def.name {
@@ -110,7 +110,11 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
     }
     for service in catalogue.release.tags.keys() {
         if !names.contains(service.as_str()) {
-            errors.push("release", &format!("images.yaml.{service}"), "no service of that name in the catalogue");
+            errors.push(
+                service,
+                "image.tag",
+                "images.yaml pins a tag for it, but the catalogue has no service of that name",
+            );
         }
     }
 
@@ -131,6 +135,19 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
     }
     if let Some(problem) = dns_label_problem(&platform.namespace) {
         errors.push("platform", "namespace", problem);
+    }
+    for (stage, s) in [("base", &platform.base), ("production", &platform.production)] {
+        for (field, port) in [("dbPort", s.db_port), ("redisPort", s.redis_port)] {
+            if !(1..=65535).contains(&port) {
+                errors.push("platform", &format!("{stage}.{field}"), format!("{port} is outside 1–65535"));
+            }
+        }
+        // The stage's shared requests and limits replace every service's own: they obey the same
+        // rules.
+        if let Some((cpu, memory)) = &s.resources {
+            resources("platform", &format!("{stage}.resources.cpu"), cpu, Quantity::cpu, errors);
+            resources("platform", &format!("{stage}.resources.memory"), memory, Quantity::memory, errors);
+        }
     }
 }
 
@@ -160,7 +177,7 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
     }
     let tag = match catalogue.release.tags.get(name) {
         None => {
-            errors.push(name, "image.tag", "no tag in images.yaml (set one with `cargo xtask set-image`)");
+            errors.push(name, "image.tag", format!("no tag in images.yaml: pin one, e.g. {name}: \"1.0.0\""));
             None
         }
         Some(text) => ImageTag::parse(text).map_err(|e| errors.push(name, "image.tag", e)).ok(),
@@ -215,7 +232,7 @@ fn resources(
 ) -> Option<Resources> {
     let mut one = |what: &str, text: &Option<String>| match text {
         None => {
-            errors.push(name, field, format!("{what} is missing"));
+            errors.push(name, field, format!("{what} is missing: every container needs a request and a limit"));
             None
         }
         Some(t) => parse(t).map_err(|e| errors.push(name, field, format!("{what} {e}"))).ok(),
@@ -269,7 +286,11 @@ fn check_probes(name: &str, probes: &Probes, cold_start_seconds: i32, errors: &m
         [("liveness", &probes.liveness), ("readiness", &probes.readiness), ("startup", &probes.startup)];
     for (kind, p) in all {
         if !p.path.starts_with('/') {
-            errors.push(name, &format!("probes.{kind}.path"), format!("{:?} is not an absolute path", p.path));
+            errors.push(
+                name,
+                &format!("probes.{kind}.path"),
+                format!("{:?} is not an absolute path (expected one starting with '/')", p.path),
+            );
         }
         let timings = [
             ("periodSeconds", Some(p.period_seconds)),
@@ -338,8 +359,8 @@ fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], er
     }
     for (key, value) in &def.config {
         let field = format!("config.{key}");
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
-            errors.push(name, &field, format!("{key:?} is not a valid ConfigMap key ([-._a-zA-Z0-9]+)"));
+        if let Some(problem) = config_key_problem(key) {
+            errors.push(name, &field, problem);
         } else if let Some(owner) = seen.insert(key, "this service") {
             errors.push(name, &field, format!("duplicate key (already set by {owner})"));
         }
@@ -354,9 +375,23 @@ fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], er
             errors.push(
                 name,
                 &field,
-                "the value is a URL with credentials: reference it from the secret instead of generating it",
+                format!(
+                    "the value is a URL with credentials: reference it from {name}-secret instead of generating it"
+                ),
             );
         }
+    }
+}
+
+/// Why Kubernetes would reject `key` as a ConfigMap key (`IsConfigMapKey`), or `None`.
+fn config_key_problem(key: &str) -> Option<String> {
+    let chars_ok = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    if !chars_ok || key.len() > 253 {
+        Some(format!("{key:?} is not a valid ConfigMap key ([-._a-zA-Z0-9]+, at most 253 characters)"))
+    } else if key == "." || key.starts_with("..") {
+        Some(format!("{key:?} is not a valid ConfigMap key (it may not be '.' or start with '..')"))
+    } else {
+        None
     }
 }
 

@@ -28,8 +28,10 @@ impl Quantity {
             None => (text, 1000),
         };
         let millis = parse_decimal(number, scale)
-            .filter(|m| *m > 0)
             .ok_or_else(|| format!("{text:?} is not a CPU quantity (e.g. \"250m\" or \"2\")"))?;
+        if millis == 0 {
+            return Err(format!("{text:?} is zero: a CPU quantity must be above zero"));
+        }
         Ok(Quantity { text: text.to_owned(), base_units: millis })
     }
 
@@ -49,8 +51,10 @@ impl Quantity {
         let (number, scale) =
             SUFFIXES.iter().find_map(|(s, f)| text.strip_suffix(s).map(|n| (n, *f))).unwrap_or((text, 1));
         let bytes = parse_decimal(number, scale)
-            .filter(|b| *b > 0)
             .ok_or_else(|| format!("{text:?} is not a memory quantity (e.g. \"512Mi\" or \"2Gi\")"))?;
+        if bytes == 0 {
+            return Err(format!("{text:?} is zero: a memory quantity must be above zero"));
+        }
         Ok(Quantity { text: text.to_owned(), base_units: bytes })
     }
 

@@ -1,0 +1,137 @@
+//! Strict schema: every object the tree holds is read back into its k8s-openapi type with
+//! unknown fields as errors, so a misspelt field (`imagePullPolicyy`) fails here instead of
+//! vanishing when the API server or Kustomize drops it. Base files and overlay resources are whole
+//! objects; a patch is partial (no selector, no image…), so it is read as the object it produces:
+//! merged onto the full production object ([`patch::apply`]) and that parsed strictly.
+
+use std::process::Command;
+
+use lomash_manifests::k8s::{base_objects, production, production_objects};
+use lomash_manifests::object::{parse_documents, Object};
+use lomash_manifests::patch::{apply, strategic_merge_patch};
+use lomash_manifests::tree::{BASE_DIR, OVERLAY_DIR};
+use lomash_manifests::{catalogue, render, validate, File};
+use pretty_assertions::assert_eq;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+fn files() -> Vec<File> {
+    render(&catalogue()).expect("the committed catalogue is valid")
+}
+
+fn is_kustomization(file: &File) -> bool {
+    file.path.ends_with("/kustomization.yaml")
+}
+
+fn documents(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|d| Value::deserialize(d).expect("generated YAML parses"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// Reads every document of a patch file as the object it makes of its production object.
+fn check_patches(path: &str, text: &str, production: &[Object]) -> Result<usize, String> {
+    let mut checked = 0;
+    for patch in documents(text) {
+        let kind = patch["kind"].as_str().unwrap_or_default();
+        let name = patch["metadata"]["name"].as_str().unwrap_or_default();
+        let full = production
+            .iter()
+            .find(|o| o.kind() == kind && o.name() == name)
+            .ok_or_else(|| format!("{path}: patches {kind}/{name}, which production does not have"))?;
+        Object::from_value(apply(&full.to_value(), &patch)).map_err(|e| format!("{path}: {e}"))?;
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+#[test]
+fn base_files_and_overlay_resources_parse_strictly() {
+    let mut objects = 0;
+    for file in files().iter().filter(|f| !is_kustomization(f) && !f.path.contains("/patches/")) {
+        let parsed = parse_documents(&file.contents).unwrap_or_else(|e| panic!("{}: {e}", file.path));
+        assert!(!parsed.is_empty(), "{} holds no object", file.path);
+        objects += parsed.len();
+    }
+    // Nine services: ConfigMap, Service, Deployment in the base; HPA and PDB in the overlay.
+    assert_eq!(objects, 9 * 5);
+}
+
+#[test]
+fn every_patch_parses_strictly_as_the_object_it_produces() {
+    let model = validate(&catalogue()).unwrap();
+    let production = production(&model);
+    let mut checked = 0;
+    for file in files().iter().filter(|f| f.path.starts_with(&format!("{OVERLAY_DIR}/patches/"))) {
+        checked += check_patches(&file.path, &file.contents, &production).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(checked, 9 * 3, "a ConfigMap, Service and Deployment patch per service");
+}
+
+/// The negative case: the check above must catch a misspelt field in a patch.
+#[test]
+fn a_misspelt_field_in_a_patch_is_caught() {
+    let model = validate(&catalogue()).unwrap();
+    let production = production(&model);
+    let path = format!("{OVERLAY_DIR}/patches/auth-service.yaml");
+    let file = files().into_iter().find(|f| f.path == path).unwrap();
+    assert_eq!(check_patches(&path, &file.contents, &production), Ok(3));
+
+    let field = "        imagePullPolicy: Always\n";
+    assert!(file.contents.contains(field), "the patch sets the container's pull policy");
+    let misspelt = file.contents.replacen(field, "        imagePullPolicyy: Always\n", 1);
+    let error = check_patches(&path, &misspelt, &production).expect_err("imagePullPolicyy is not a field");
+    assert!(error.contains("imagePullPolicyy"), "{error}");
+    assert!(error.contains("auth-service"), "{error}");
+}
+
+#[test]
+fn a_misspelt_field_in_a_base_object_is_caught() {
+    let path = format!("{BASE_DIR}/auth-service.yaml");
+    let file = files().into_iter().find(|f| f.path == path).unwrap();
+    let misspelt = file.contents.replacen("  replicas: 1\n", "  replicass: 1\n", 1);
+    assert_ne!(misspelt, file.contents);
+    let error = parse_documents(&misspelt).expect_err("replicass is not a field");
+    assert!(error.contains("replicass"), "{error}");
+}
+
+/// [`apply`] is the inverse of [`strategic_merge_patch`]: base plus the derived patch is the
+/// production object, for every object of every service. (Without Kustomize's `images:`, so the
+/// image is in these patches too.)
+#[test]
+fn applying_each_derived_patch_to_its_base_gives_production() {
+    let model = validate(&catalogue()).unwrap();
+    let without_namespace = |o: &Object| {
+        let mut v = o.to_value();
+        v["metadata"].as_mapping_mut().unwrap().remove("namespace");
+        v
+    };
+    for service in &model.services {
+        let prod = production_objects(&model.platform, service);
+        for base in base_objects(&model.platform, service) {
+            let target = prod.iter().find(|p| p.kind() == base.kind() && p.name() == base.name()).unwrap();
+            let merged = match strategic_merge_patch(&base, target) {
+                Some(patch) => apply(&without_namespace(&base), &patch),
+                None => without_namespace(&base),
+            };
+            assert_eq!(merged, without_namespace(target), "{}", target.id());
+        }
+    }
+}
+
+/// The rendered production overlay, as Kustomize builds it from the committed tree, read back
+/// strictly: every object of it is a known type with known fields only.
+#[test]
+fn the_rendered_production_overlay_parses_strictly() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let overlay = root.join("generated").join(OVERLAY_DIR);
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&overlay)
+        .output()
+        .expect("kubectl is installed (this test needs it and does not skip)");
+    assert!(out.status.success(), "kubectl kustomize failed: {}", String::from_utf8_lossy(&out.stderr));
+    let objects = parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(objects.len(), 9 * 5);
+}

@@ -1,0 +1,528 @@
+//! Every rule of [`validate`], one table row each: the committed catalogue, one mistake made in
+//! it, and the exact messages that must come back (`service: field: message`). The table is the
+//! list of rules a reviewer can read; a rule that stops firing, or a message that loses its
+//! service or field, fails here.
+
+use lomash_manifests::catalogue::{Catalogue, ServiceDef};
+use lomash_manifests::values::ImageTag;
+use lomash_manifests::{catalogue, validate};
+use pretty_assertions::assert_eq;
+
+/// One rule: a mistake made in the committed catalogue, and what `validate` must say about it.
+struct Case {
+    rule: &'static str,
+    mutate: fn(&mut Catalogue),
+    expected: &'static [&'static str],
+}
+
+fn service<'a>(c: &'a mut Catalogue, name: &str) -> &'a mut ServiceDef {
+    c.services.iter_mut().find(|s| s.name == name).unwrap_or_else(|| panic!("no service {name}"))
+}
+
+fn set_tag(c: &mut Catalogue, name: &str, tag: &str) {
+    c.release.tags.insert(name.to_owned(), tag.to_owned());
+}
+
+/// Renames a service and its release tag together, so only the name itself is wrong.
+fn rename(c: &mut Catalogue, from: &str, to: &str) {
+    service(c, from).name = to.to_owned();
+    let tag = c.release.tags.shift_remove(from).expect("a tag");
+    c.release.tags.insert(to.to_owned(), tag);
+}
+
+fn config(c: &mut Catalogue, name: &str, key: &str, value: &str) {
+    service(c, name).config.push((key.to_owned(), value.to_owned()));
+}
+
+const CASES: &[Case] = &[
+    // Names
+    Case {
+        rule: "name with upper case and underscore",
+        mutate: |c| rename(c, "product-service", "Product_Service"),
+        expected: &[concat!(
+            "Product_Service: name: \"Product_Service\" is not a DNS-1123 label (lower-case letters, digits and '-', ",
+            "starting with a letter, ending with a letter or digit, at most 63 characters)"
+        )],
+    },
+    Case {
+        rule: "name starting with a digit",
+        mutate: |c| rename(c, "product-service", "1product"),
+        expected: &[concat!(
+            "1product: name: \"1product\" is not a DNS-1123 label (lower-case letters, digits and '-', ",
+            "starting with a letter, ending with a letter or digit, at most 63 characters)"
+        )],
+    },
+    Case {
+        rule: "name ending with a hyphen",
+        mutate: |c| rename(c, "product-service", "product-"),
+        expected: &[concat!(
+            "product-: name: \"product-\" is not a DNS-1123 label (lower-case letters, digits and '-', ",
+            "starting with a letter, ending with a letter or digit, at most 63 characters)"
+        )],
+    },
+    Case {
+        rule: "duplicate service name",
+        mutate: |c| {
+            let mut copy = service(c, "auth-service").clone();
+            copy.port = 3999;
+            c.services.push(copy);
+        },
+        expected: &["auth-service: name: duplicate service name: another service already has it"],
+    },
+    Case {
+        rule: "two services on one port",
+        mutate: |c| service(c, "content-service").port = 3001,
+        expected: &["content-service: port: 3001 is already used by auth-service"],
+    },
+    // Image tags
+    Case {
+        rule: "tag latest",
+        mutate: |c| set_tag(c, "auth-service", "latest"),
+        expected: &["auth-service: image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")"],
+    },
+    Case {
+        rule: "empty tag",
+        mutate: |c| set_tag(c, "auth-service", ""),
+        expected: &["auth-service: image.tag: the tag is empty: pin a version (e.g. \"1.0.0\")"],
+    },
+    Case {
+        rule: "floating tag 1.2",
+        mutate: |c| set_tag(c, "auth-service", "1.2"),
+        expected: &[concat!(
+            "auth-service: image.tag: \"1.2\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
+            "a full 40-digit git SHA, or either with @sha256:<digest>"
+        )],
+    },
+    Case {
+        rule: "floating tag stable",
+        mutate: |c| set_tag(c, "auth-service", "stable"),
+        expected: &[concat!(
+            "auth-service: image.tag: \"stable\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
+            "a full 40-digit git SHA, or either with @sha256:<digest>"
+        )],
+    },
+    Case {
+        rule: "short git SHA",
+        mutate: |c| set_tag(c, "auth-service", "3f9c2ab"),
+        expected: &[concat!(
+            "auth-service: image.tag: \"3f9c2ab\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
+            "a full 40-digit git SHA, or either with @sha256:<digest>"
+        )],
+    },
+    Case {
+        rule: "malformed digest",
+        mutate: |c| set_tag(c, "auth-service", "1.0.0@sha256:abc"),
+        expected: &[concat!(
+            "auth-service: image.tag: \"1.0.0@sha256:abc\" has a malformed digest: ",
+            "expected sha256:<64 lowercase hex digits>"
+        )],
+    },
+    Case {
+        rule: "image name with a tag inside",
+        mutate: |c| service(c, "auth-service").image = "lomashwood/auth-service:1.0.0".into(),
+        expected: &[concat!(
+            "auth-service: image: \"lomashwood/auth-service:1.0.0\" has a tag inside: ",
+            "name the repository only; tags live in images.yaml"
+        )],
+    },
+    Case {
+        rule: "image name with a digest inside",
+        mutate: |c| service(c, "auth-service").image = format!("lomashwood/auth-service@sha256:{}", "a".repeat(64)),
+        expected: &[concat!(
+            "auth-service: image: \"lomashwood/auth-service@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" ",
+            "has a tag inside: name the repository only; tags live in images.yaml"
+        )],
+    },
+    Case {
+        rule: "missing tag",
+        mutate: |c| {
+            c.release.tags.shift_remove("auth-service");
+        },
+        expected: &["auth-service: image.tag: no tag in images.yaml: pin one, e.g. auth-service: \"1.0.0\""],
+    },
+    Case {
+        rule: "tag for an unknown service",
+        mutate: |c| set_tag(c, "search-service", "1.0.0"),
+        expected: &["search-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name"],
+    },
+    // Resources
+    Case {
+        rule: "CPU that does not parse",
+        mutate: |c| service(c, "auth-service").cpu.request = Some("half".into()),
+        expected: &["auth-service: resources.cpu: request \"half\" is not a CPU quantity (e.g. \"250m\" or \"2\")"],
+    },
+    Case {
+        rule: "CPU finer than a millicore",
+        mutate: |c| service(c, "auth-service").cpu.limit = Some("0.5m".into()),
+        expected: &["auth-service: resources.cpu: limit \"0.5m\" is not a CPU quantity (e.g. \"250m\" or \"2\")"],
+    },
+    Case {
+        rule: "CPU of zero",
+        mutate: |c| service(c, "auth-service").cpu.request = Some("0m".into()),
+        expected: &["auth-service: resources.cpu: request \"0m\" is zero: a CPU quantity must be above zero"],
+    },
+    Case {
+        rule: "memory that does not parse",
+        mutate: |c| service(c, "auth-service").memory.limit = Some("1GB".into()),
+        expected: &[
+            "auth-service: resources.memory: limit \"1GB\" is not a memory quantity (e.g. \"512Mi\" or \"2Gi\")",
+        ],
+    },
+    Case {
+        rule: "CPU request above limit",
+        mutate: |c| service(c, "analytics-service").cpu.request = Some("3".into()),
+        expected: &["analytics-service: resources.cpu: request 3 exceeds limit 2000m"],
+    },
+    Case {
+        rule: "memory request above limit, across units",
+        mutate: |c| service(c, "analytics-service").memory.request = Some("3G".into()),
+        expected: &["analytics-service: resources.memory: request 3G exceeds limit 2Gi"],
+    },
+    Case {
+        rule: "missing request",
+        mutate: |c| service(c, "auth-service").cpu.request = None,
+        expected: &["auth-service: resources.cpu: request is missing: every container needs a request and a limit"],
+    },
+    Case {
+        rule: "missing limit",
+        mutate: |c| service(c, "auth-service").memory.limit = None,
+        expected: &["auth-service: resources.memory: limit is missing: every container needs a request and a limit"],
+    },
+    Case {
+        rule: "platform stage resources obey the same rules",
+        mutate: |c| {
+            let (cpu, _) = c.platform.base.resources.as_mut().expect("the base sets resources");
+            cpu.request = Some("lots".into());
+        },
+        expected: &["platform: base.resources.cpu: request \"lots\" is not a CPU quantity (e.g. \"250m\" or \"2\")"],
+    },
+    // Autoscaling and disruption budget
+    Case {
+        rule: "HPA min above max",
+        mutate: |c| service(c, "auth-service").autoscaling.max_replicas = 2,
+        expected: &["auth-service: autoscaling.maxReplicas: 2 is below minReplicas 3"],
+    },
+    Case {
+        rule: "HPA min below 1 (so no PDB can fit under it)",
+        mutate: |c| service(c, "auth-service").autoscaling.min_replicas = 0,
+        expected: &[
+            "auth-service: autoscaling.minReplicas: 0 is below 1",
+            "auth-service: podDisruptionBudget.minAvailable: 2 is not below the HPA's minReplicas 0 (node drains would block)",
+        ],
+    },
+    Case {
+        rule: "CPU utilisation 0",
+        mutate: |c| service(c, "auth-service").autoscaling.cpu_percent = 0,
+        expected: &["auth-service: autoscaling.cpuPercent: 0 is outside 1–100"],
+    },
+    Case {
+        rule: "memory utilisation 101",
+        mutate: |c| service(c, "auth-service").autoscaling.memory_percent = 101,
+        expected: &["auth-service: autoscaling.memoryPercent: 101 is outside 1–100"],
+    },
+    Case {
+        rule: "scale-down window negative",
+        mutate: |c| service(c, "auth-service").autoscaling.scale_down_window_seconds = -1,
+        expected: &["auth-service: autoscaling.scaleDownWindowSeconds: -1 is outside 0–3600"],
+    },
+    Case {
+        rule: "scale-down window above an hour",
+        mutate: |c| service(c, "auth-service").autoscaling.scale_down_window_seconds = 3601,
+        expected: &["auth-service: autoscaling.scaleDownWindowSeconds: 3601 is outside 0–3600"],
+    },
+    Case {
+        rule: "PDB minAvailable equal to HPA minReplicas",
+        mutate: |c| service(c, "auth-service").min_available = 3,
+        expected: &[
+            "auth-service: podDisruptionBudget.minAvailable: 3 is not below the HPA's minReplicas 3 (node drains would block)",
+        ],
+    },
+    Case {
+        rule: "PDB minAvailable zero",
+        mutate: |c| service(c, "auth-service").min_available = 0,
+        expected: &["auth-service: podDisruptionBudget.minAvailable: 0 is below 1"],
+    },
+    // Probes
+    Case {
+        rule: "probe path not absolute",
+        mutate: |c| service(c, "auth-service").probes.readiness.path = "health/ready".into(),
+        expected: &[
+            "auth-service: probes.readiness.path: \"health/ready\" is not an absolute path (expected one starting with '/')",
+        ],
+    },
+    Case {
+        rule: "probe timings of zero",
+        mutate: |c| {
+            let p = &mut service(c, "auth-service").probes;
+            p.liveness.period_seconds = 0;
+            p.readiness.timeout_seconds = Some(0);
+            p.startup.failure_threshold = 0;
+        },
+        expected: &[
+            "auth-service: probes.liveness.periodSeconds: 0 is not at least 1",
+            "auth-service: probes.readiness.timeoutSeconds: 0 is not at least 1",
+            "auth-service: probes.startup.failureThreshold: 0 is not at least 1",
+        ],
+    },
+    Case {
+        rule: "startup budget under the declared cold start",
+        mutate: |c| service(c, "auth-service").cold_start_seconds = 180,
+        expected: &[
+            "auth-service: probes.startup: periodSeconds 10 × failureThreshold 12 = 120 s is under the 180 s cold start the service needs",
+        ],
+    },
+    // Ports
+    Case {
+        rule: "port 0",
+        mutate: |c| service(c, "auth-service").port = 0,
+        expected: &["auth-service: port: 0 is outside 1–65535"],
+    },
+    Case {
+        rule: "port above 65535",
+        mutate: |c| service(c, "auth-service").port = 70000,
+        expected: &["auth-service: port: 70000 is outside 1–65535"],
+    },
+    Case {
+        rule: "platform dependency port 0",
+        mutate: |c| c.platform.production.redis_port = 0,
+        expected: &["platform: production.redisPort: 0 is outside 1–65535"],
+    },
+    // ConfigMap keys
+    Case {
+        rule: "ConfigMap key with a space",
+        mutate: |c| config(c, "auth-service", "SESSION TTL", "3600"),
+        expected: &[
+            "auth-service: config.SESSION TTL: \"SESSION TTL\" is not a valid ConfigMap key ([-._a-zA-Z0-9]+, at most 253 characters)",
+        ],
+    },
+    Case {
+        rule: "ConfigMap key starting with ..",
+        mutate: |c| config(c, "auth-service", "..data", "x"),
+        expected: &["auth-service: config...data: \"..data\" is not a valid ConfigMap key (it may not be '.' or start with '..')"],
+    },
+    Case {
+        rule: "duplicate ConfigMap key",
+        mutate: |c| {
+            config(c, "analytics-service", "EVENT_RETENTION_DAYS", "30");
+        },
+        expected: &["analytics-service: config.EVENT_RETENTION_DAYS: duplicate key (already set by this service)"],
+    },
+    Case {
+        rule: "ConfigMap key clashing with a platform key",
+        mutate: |c| config(c, "auth-service", "LOG_LEVEL", "trace"),
+        expected: &["auth-service: config.LOG_LEVEL: duplicate key (already set by the platform)"],
+    },
+    Case {
+        rule: "ConfigMap key clashing with the gateway's routes",
+        mutate: |c| config(c, "api-gateway", "AUTH_SERVICE_URL", "http://auth:3001"),
+        expected: &["api-gateway: config.AUTH_SERVICE_URL: duplicate key (already set by the gateway's routes)"],
+    },
+    // Secrets
+    Case {
+        rule: "secret-looking key PASSWORD",
+        mutate: |c| config(c, "auth-service", "ADMIN_PASSWORD", "hunter2"),
+        expected: &[
+            "auth-service: config.ADMIN_PASSWORD: looks secret (PASSWORD): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "secret-looking key TOKEN",
+        mutate: |c| config(c, "auth-service", "github_token", "ghp_x"),
+        expected: &[
+            "auth-service: config.github_token: looks secret (TOKEN): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "secret-looking key SECRET",
+        mutate: |c| config(c, "auth-service", "JWT_SECRET", "s3cr3t"),
+        expected: &[
+            "auth-service: config.JWT_SECRET: looks secret (SECRET): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "secret-looking key API_KEY",
+        mutate: |c| config(c, "notification-service", "SENDGRID_API_KEY", "SG.x"),
+        expected: &[concat!(
+            "notification-service: config.SENDGRID_API_KEY: looks secret (API_KEY): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "secret-looking key PRIVATE_KEY",
+        mutate: |c| config(c, "auth-service", "TLS_PRIVATE_KEY", "-----BEGIN"),
+        expected: &[
+            "auth-service: config.TLS_PRIVATE_KEY: looks secret (PRIVATE_KEY): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "secret-looking key DATABASE_URL",
+        mutate: |c| config(c, "auth-service", "DATABASE_URL", "postgres://postgres-primary/auth"),
+        expected: &[
+            "auth-service: config.DATABASE_URL: looks secret (DATABASE_URL): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "URL with credentials",
+        mutate: |c| config(c, "analytics-service", "WAREHOUSE_URI", "postgres://report:pa55@warehouse:5432/events"),
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSE_URI: the value is a URL with credentials: ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    // CORS
+    Case {
+        rule: "production CORS origin over http",
+        mutate: |c| c.platform.production.cors_origin = "http://lomashwood.co.uk".into(),
+        expected: &[concat!(
+            "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin ",
+            "(scheme and host, no path or wildcard)"
+        )],
+    },
+    Case {
+        rule: "production CORS origin wildcard",
+        mutate: |c| c.platform.production.cors_origin = "*".into(),
+        expected: &["platform: production.corsOrigin: \"*\" is not an https:// origin (scheme and host, no path or wildcard)"],
+    },
+    Case {
+        rule: "production CORS origin with a path",
+        mutate: |c| c.platform.production.cors_origin = "https://lomashwood.co.uk/shop".into(),
+        expected: &[concat!(
+            "platform: production.corsOrigin: \"https://lomashwood.co.uk/shop\" is not an https:// origin ",
+            "(scheme and host, no path or wildcard)"
+        )],
+    },
+    // Security context
+    Case {
+        rule: "root user",
+        mutate: |c| service(c, "auth-service").security.run_as_user = 0,
+        expected: &["auth-service: security.runAsUser: 0 runs as root"],
+    },
+    Case {
+        rule: "privileged",
+        mutate: |c| service(c, "auth-service").security.privileged = true,
+        expected: &["auth-service: security.privileged: must be false"],
+    },
+    Case {
+        rule: "privilege escalation",
+        mutate: |c| service(c, "auth-service").security.allow_privilege_escalation = true,
+        expected: &["auth-service: security.allowPrivilegeEscalation: must be false"],
+    },
+    Case {
+        rule: "writable root filesystem",
+        mutate: |c| service(c, "auth-service").security.read_only_root_filesystem = false,
+        expected: &[
+            "auth-service: security.readOnlyRootFilesystem: must be true (a writable emptyDir is mounted at /tmp)",
+        ],
+    },
+    Case {
+        rule: "capabilities not dropped",
+        mutate: |c| service(c, "auth-service").security.drop_all_capabilities = false,
+        expected: &["auth-service: security.capabilities.drop: must drop ALL"],
+    },
+    Case {
+        rule: "no seccomp profile",
+        mutate: |c| service(c, "auth-service").security.seccomp_runtime_default = false,
+        expected: &["auth-service: security.seccompProfile: must be RuntimeDefault"],
+    },
+    Case {
+        rule: "runAsNonRoot off",
+        mutate: |c| service(c, "auth-service").security.run_as_non_root = false,
+        expected: &["auth-service: security.runAsNonRoot: must be true"],
+    },
+    Case {
+        rule: "namespace not a DNS label",
+        mutate: |c| c.platform.namespace = "Lomash.Wood".into(),
+        expected: &[concat!(
+            "platform: namespace: \"Lomash.Wood\" is not a DNS-1123 label (lower-case letters, digits and '-', ",
+            "starting with a letter, ending with a letter or digit, at most 63 characters)"
+        )],
+    },
+];
+
+#[test]
+fn the_committed_catalogue_is_valid() {
+    if let Err(errors) = validate(&catalogue()) {
+        panic!("{errors}");
+    }
+}
+
+#[test]
+fn each_rule_reports_its_exact_message() {
+    assert!(CASES.len() >= 25, "one case per rule");
+    let mut failures = Vec::new();
+    for case in CASES {
+        let mut c = catalogue();
+        (case.mutate)(&mut c);
+        let got = match validate(&c) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.messages(),
+        };
+        if got != case.expected {
+            failures.push(format!("{}:\n  expected {:#?}\n  got      {:#?}", case.rule, case.expected, got));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} rules:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+}
+
+/// Several mistakes in several services (and the platform): every one is reported, in catalogue
+/// order, not just the first.
+#[test]
+fn all_mistakes_are_reported_at_once() {
+    let mut c = catalogue();
+    c.platform.production.cors_origin = "http://lomashwood.co.uk".into();
+    set_tag(&mut c, "auth-service", "latest");
+    service(&mut c, "content-service").port = 3001;
+    service(&mut c, "content-service").probes.liveness.path = "live".into();
+    service(&mut c, "analytics-service").cpu.request = Some("3".into());
+    service(&mut c, "analytics-service").security.privileged = true;
+    config(&mut c, "notification-service", "SMTP_PASSWORD", "x");
+    set_tag(&mut c, "search-service", "1.0.0");
+
+    let errors = validate(&c).expect_err("the catalogue has mistakes");
+    assert_eq!(
+        errors.messages(),
+        [
+            "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin (scheme and host, no path or wildcard)",
+            "content-service: port: 3001 is already used by auth-service",
+            "search-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
+            "auth-service: image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")",
+            "content-service: probes.liveness.path: \"live\" is not an absolute path (expected one starting with '/')",
+            "notification-service: config.SMTP_PASSWORD: looks secret (PASSWORD): reference it from notification-service-secret instead of generating it",
+            "analytics-service: resources.cpu: request 3 exceeds limit 2000m",
+            "analytics-service: security.privileged: must be false",
+        ]
+    );
+    assert!(errors.to_string().starts_with("8 errors in the service definitions:\n"));
+}
+
+#[test]
+fn pinned_tags_are_accepted() {
+    let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+    let sha = "3f9c2ab47d1e0c8b5a6f7e9d0c1b2a3f4e5d6c7b";
+    let tags = [
+        "1.0.0".to_owned(),
+        "v2.3.1".to_owned(),
+        "10.20.30".to_owned(),
+        "2.3.1-rc.1".to_owned(),
+        "1.0.0-alpha.beta+build.7".to_owned(),
+        sha.to_owned(),
+        format!("1.4.2@{digest}"),
+        format!("{sha}@{digest}"),
+    ];
+    for tag in &tags {
+        assert!(ImageTag::parse(tag).is_ok(), "{tag} is pinned: {:?}", ImageTag::parse(tag));
+        let mut c = catalogue();
+        set_tag(&mut c, "auth-service", tag);
+        let model = validate(&c).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        let auth = model.services.iter().find(|s| s.name == "auth-service").unwrap();
+        assert_eq!(auth.production_image(), format!("lomashwood/auth-service:{tag}"));
+    }
+}
+
+#[test]
+fn unpinned_tags_are_rejected() {
+    let upper_sha = "3F9C2AB47D1E0C8B5A6F7E9D0C1B2A3F4E5D6C7B";
+    for tag in ["latest", "", "1", "1.2", "stable", "01.0.0", "1.0.0-", "1.0.0@sha256:", upper_sha, "1.0.0 "] {
+        assert!(ImageTag::parse(tag).is_err(), "{tag:?} must not be accepted as pinned");
+    }
+}

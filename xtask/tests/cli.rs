@@ -1,0 +1,47 @@
+//! The `cargo xtask` command line as a user meets it: usage mistakes exit 2 with the usage on
+//! stderr, `--help` lists the commands, and `check` passes on the committed tree.
+
+use std::process::{Command, Output};
+
+fn xtask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).output().expect("the xtask binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const COMMANDS: [&str; 4] = ["generate", "check", "diff", "help"];
+
+#[test]
+fn a_usage_mistake_prints_the_usage_and_exits_2() {
+    for args in [&["frobnicate"][..], &["generate", "--force"], &["--verbose"], &[]] {
+        let out = xtask(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: unknown command or arguments"), "{args:?}: {stderr}");
+        assert!(stderr.contains("Usage: cargo xtask <command>"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: usage mistakes print nothing on stdout");
+    }
+}
+
+#[test]
+fn help_lists_the_commands() {
+    for flag in ["--help", "-h", "help"] {
+        let out = xtask(&[flag]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert!(stdout.starts_with("Usage: cargo xtask <command>"), "{flag}: {stdout}");
+        for command in COMMANDS {
+            assert!(stdout.lines().any(|l| l.trim_start().starts_with(command)), "{flag}: {command} not listed");
+        }
+    }
+}
+
+#[test]
+fn check_passes_on_the_committed_tree() {
+    let out = xtask(&["check"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.starts_with("Up-to-date: generated/"), "{stdout}");
+}
