@@ -154,7 +154,7 @@ fn check_names_a_hand_edit_a_missing_file_and_an_orphan() {
     for expected in [
         format!("generated/{edited}: differs (hand edit or stale)\n"),
         format!("--- a/generated/{edited}\n+++ b/generated/{edited}\n"),
-        "-        - containerPort: 3999\n+        - containerPort: 3001\n".to_owned(),
+        "-          containerPort: 3999\n+          containerPort: 3001\n".to_owned(),
         format!("generated/{missing}: missing\n"),
         format!("generated/{orphan}: orphan: nothing renders it\n"),
         "-kind: Deployment\n".to_owned(),
