@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use lomash_manifests::catalogue;
 
 mod lint;
+mod release;
+mod render;
 mod sync;
+#[cfg(test)]
+mod testing;
 
 const USAGE: &str = "\
 Usage: cargo xtask <command>
@@ -16,6 +20,10 @@ Commands:
   check      exit 1, with a diff, when generated/ is not exactly what the definitions render
   diff       show what `generate` would change, as a unified diff, without writing
   lint       check the production objects against the Pod Security Standards and the spec; exit 1 on a violation
+  render [--out FILE]
+             print the production manifests computed from the definitions (no kustomize run)
+  set-image <service> <tag>
+             pin a service's production image tag in images.yaml and regenerate generated/
   help       print this help
 ";
 
@@ -27,6 +35,12 @@ fn main() -> ExitCode {
         ["check"] => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
         ["diff"] => sync::run(&project_root(), &catalogue(), sync::Mode::Diff),
         ["lint"] => lint::run(&catalogue()),
+        ["render"] => render::run(&catalogue(), None),
+        ["render", "--out", file] => render::run(&catalogue(), Some(std::path::Path::new(file))),
+        ["set-image", service, tag] => release::set_image(&project_root(), service, tag).map(|previous| {
+            println!("{service}: {previous} -> {tag}");
+            ExitCode::SUCCESS
+        }),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -73,10 +73,7 @@ pub fn apply(dir: &Path, changes: &[Change]) -> Result<()> {
             }
         }
     }
-    for (temporary, target) in &staging.files {
-        fs::rename(temporary, target)
-            .with_context(|| format!("renaming {} to {}", temporary.display(), target.display()))?;
-    }
+    staging.commit()?;
     for change in changes {
         if let Change::Remove { .. } = change {
             let target = dir.join(change.path());
@@ -241,6 +238,15 @@ impl Staging {
         fs::write(&temporary, contents).with_context(|| format!("writing {}", temporary.display()))
     }
 
+    /// Renames every staged file over its target (each rename is atomic).
+    fn commit(&self) -> Result<()> {
+        for (temporary, target) in &self.files {
+            fs::rename(temporary, target)
+                .with_context(|| format!("renaming {} to {}", temporary.display(), target.display()))?;
+        }
+        Ok(())
+    }
+
     /// Best effort: this runs after an error, which is the one reported.
     fn roll_back(&self) {
         for (temporary, _) in &self.files {
@@ -250,6 +256,16 @@ impl Staging {
             let _ = fs::remove_dir(folder);
         }
     }
+}
+
+/// Writes one file outside the tree (the release file): staged beside it, then renamed over it.
+pub fn write_atomic(target: &Path, contents: &str) -> Result<()> {
+    let mut staging = Staging::default();
+    if let Err(e) = staging.stage(target, contents) {
+        staging.roll_back();
+        return Err(e);
+    }
+    staging.commit()
 }
 
 fn remove_empty_parents(root: &Path, file: &Path) {
@@ -278,5 +294,50 @@ mod tests {
         let files = render(&catalogue()).expect("the catalogue is valid");
         let (changes, _) = plan(&crate::project_root().join(GENERATED_DIR), &files).unwrap();
         assert!(changes.is_empty(), "generated/ is stale: run `cargo xtask generate`\n{}", describe_drift(&changes));
+    }
+}
+
+#[cfg(test)]
+mod diff_tests {
+    use super::*;
+    use crate::testing::TempDir;
+    use lomash_manifests::catalogue;
+    use lomash_manifests::catalogue::Requirement;
+
+    /// `diff` on a changed catalogue shows the change as a unified diff and writes nothing.
+    #[test]
+    fn diff_shows_a_changed_catalogue_and_writes_nothing() {
+        let dir = TempDir::new("diff");
+        let generated = dir.path().join(GENERATED_DIR);
+        run(dir.path(), &catalogue(), Mode::Write).unwrap();
+        let before = read_tree(&generated).unwrap();
+
+        let mut changed = catalogue();
+        let analytics = changed.services.iter_mut().find(|s| s.name == "analytics-service").unwrap();
+        analytics.cpu = Requirement::new("500m", "3000m");
+        let code = run(dir.path(), &changed, Mode::Diff).unwrap();
+        assert_eq!(code, ExitCode::SUCCESS, "diff reports, it does not fail");
+        assert_eq!(read_tree(&generated).unwrap(), before, "diff wrote to generated/");
+
+        let (changes, _) = plan(&generated, &render(&changed).unwrap()).unwrap();
+        let diff = describe_drift(&changes);
+        let patch = "generated/infra/kubernetes/overlays/production/patches/analytics-service.yaml";
+        for expected in [
+            format!("--- a/{patch}"),
+            format!("+++ b/{patch}"),
+            "-            cpu: 2000m".to_owned(),
+            "+            cpu: 3000m".to_owned(),
+        ] {
+            assert!(diff.contains(&expected), "{expected:?} not in the diff:\n{diff}");
+        }
+        // Only the files that mention the limit change: the patch and the README.
+        let paths: Vec<&str> = changes.iter().map(Change::path).collect();
+        assert_eq!(
+            paths,
+            [
+                "infra/kubernetes/overlays/production/patches/README.md",
+                "infra/kubernetes/overlays/production/patches/analytics-service.yaml"
+            ]
+        );
     }
 }

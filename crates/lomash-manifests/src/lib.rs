@@ -6,6 +6,7 @@
 //! patches derived by [`patch`]). The library never touches the disk; `xtask` writes.
 
 pub mod catalogue;
+pub mod docs;
 pub mod error;
 pub mod k8s;
 pub mod model;

@@ -64,6 +64,7 @@ pub fn render_model(model: &Model) -> Vec<File> {
             .collect();
         files.push(File { path: resource_path(service), contents: yaml_file(&added) });
     }
+    files.push(crate::docs::patches_readme(model, &files));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

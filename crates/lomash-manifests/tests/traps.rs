@@ -229,7 +229,8 @@ fn generated_yaml_has_no_empty_noise() {
 #[test]
 fn nothing_secret_is_generated() {
     for f in files() {
-        for doc in documents(&f.contents) {
+        let yaml = if f.path.ends_with(".yaml") { documents(&f.contents) } else { Vec::new() };
+        for doc in yaml {
             assert_ne!(doc["kind"], "Secret", "{}: Secrets are provisioned outside the repository", f.path);
             for key in doc.get("data").and_then(Value::as_mapping).into_iter().flatten().map(|(k, _)| k) {
                 let key = key.as_str().unwrap().to_uppercase();

@@ -1,0 +1,145 @@
+//! `cargo xtask set-image <service> <tag>`: the release pipeline's one way to change what runs in
+//! production. The tag lives in `images.yaml`; the generated tree follows from it, so the
+//! pipeline's commit is reviewable and `cargo xtask check` stays green.
+//!
+//! Everything is checked before anything is written: the service must exist, the whole catalogue
+//! must validate with the new tag, and the tree must render. Only then are `images.yaml` and
+//! `generated/` written (each file atomically).
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use lomash_manifests::catalogue::RELEASE_PATH;
+use lomash_manifests::tree::GENERATED_DIR;
+use lomash_manifests::{catalogue, render, Catalogue, Release};
+
+use crate::sync::{self, Mode};
+
+/// Sets `service`'s production tag under `root` and regenerates `root/generated`. Returns the
+/// previous tag. On any error nothing under `root` has changed.
+pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
+    let release_path = root.join(RELEASE_PATH);
+    let text = fs::read_to_string(&release_path).with_context(|| format!("reading {}", release_path.display()))?;
+    // The release on disk, not the one compiled into the library: this run may follow another
+    // set-image that the binary was not rebuilt for.
+    let mut release = Release::parse(&text).map_err(anyhow::Error::msg)?;
+
+    let definitions = catalogue();
+    if !definitions.services.iter().any(|s| s.name == service) {
+        let known: Vec<&str> = definitions.services.iter().map(|s| s.name.as_str()).collect();
+        bail!("{service}: image.tag: unknown service (known: {}); nothing was changed", known.join(", "));
+    }
+    let previous = release.tags.insert(service.to_owned(), tag.to_owned()).unwrap_or_default();
+
+    let candidate = Catalogue { release: release.clone(), ..definitions };
+    let files = render(&candidate).map_err(|e| anyhow::anyhow!("{e}nothing was changed"))?;
+
+    sync::write_atomic(&release_path, &release.to_file())?;
+    let report = sync::sync_report(&root.join(GENERATED_DIR), &files, Mode::Write)?;
+    print!("{}", report.text);
+    Ok(previous)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_yaml::Value;
+
+    use super::*;
+    use crate::project_root;
+    use crate::testing::{copy_tree, TempDir};
+
+    const OVERLAY: &str = "generated/infra/kubernetes/overlays/production";
+
+    /// A temporary root with a copy of the committed images.yaml and generated/.
+    fn temp_root() -> TempDir {
+        let dir = TempDir::new("set-image");
+        let release = dir.path().join(RELEASE_PATH);
+        fs::create_dir_all(release.parent().unwrap()).unwrap();
+        fs::copy(project_root().join(RELEASE_PATH), &release).unwrap();
+        copy_tree(&project_root().join(GENERATED_DIR), &dir.path().join(GENERATED_DIR));
+        dir
+    }
+
+    /// Every file under `dir`, by path, to compare before and after.
+    fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(folder) = pending.pop() {
+            for entry in fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    files.insert(path.strip_prefix(dir).unwrap().display().to_string(), fs::read(&path).unwrap());
+                }
+            }
+        }
+        files
+    }
+
+    fn yaml_documents(path: &Path) -> Vec<Value> {
+        let text = fs::read_to_string(path).unwrap();
+        serde_yaml::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect()
+    }
+
+    #[test]
+    fn rejects_unknown_services_and_unpinned_tags_without_changing_anything() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let cases: [(&str, &str, &[&str]); 7] = [
+            ("no-such-service", "1.0.0", &["no-such-service: image.tag: unknown service", "analytics-service"]),
+            ("auth-service", "latest", &["auth-service: image.tag:", "\"latest\" is not pinned"]),
+            ("auth-service", "1.2", &["auth-service: image.tag:", "\"1.2\" is not pinned"]),
+            ("auth-service", "", &["auth-service: image.tag:", "empty"]),
+            ("auth-service", &sha[..12], &["auth-service: image.tag:", "not pinned"]),
+            ("auth-service", "1.0.0@sha256:abc", &["auth-service: image.tag:", "malformed digest"]),
+            ("analytics-service", "1.0.0@md5:00", &["analytics-service: image.tag:", "malformed digest"]),
+        ];
+        for (service, tag, expected) in cases {
+            let root = temp_root();
+            let before = snapshot(root.path());
+            let error = set_image(root.path(), service, tag).expect_err("must fail").to_string();
+            for fragment in expected {
+                assert!(error.contains(fragment), "set-image {service} {tag:?}: {fragment:?} not in {error:?}");
+            }
+            assert!(error.contains("nothing was changed"), "{error}");
+            assert!(snapshot(root.path()) == before, "set-image {service} {tag:?} changed files");
+        }
+    }
+
+    #[test]
+    fn sets_the_tag_everywhere_it_shows() {
+        let tags = [
+            "2.1.0",
+            "0123456789abcdef0123456789abcdef01234567",
+            "2.1.0@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+        ];
+        for tag in tags {
+            let root = temp_root();
+            let previous = set_image(root.path(), "analytics-service", tag).expect("set-image succeeds");
+            assert_eq!(previous, "1.0.0");
+
+            let release = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
+            assert_eq!(Release::parse(&release).unwrap().tags["analytics-service"], tag);
+            assert_eq!(Release::parse(&release).unwrap().tags["auth-service"], "1.0.0", "other tags kept");
+
+            let kustomization = &yaml_documents(&root.path().join(OVERLAY).join("kustomization.yaml"))[0];
+            let images = kustomization["images"].as_sequence().unwrap();
+            let pinned = images.iter().find(|i| i["name"] == "lomashwood/analytics-service").unwrap();
+            assert_eq!(pinned["newTag"].as_str(), Some(tag));
+
+            let patch = yaml_documents(&root.path().join(OVERLAY).join("patches/analytics-service.yaml"));
+            let deployment = patch.iter().find(|d| d["kind"] == "Deployment").unwrap();
+            let init = deployment["spec"]["template"]["spec"]["initContainers"].as_sequence().unwrap();
+            let migrations = init.iter().find(|c| c["name"] == "run-migrations").unwrap();
+            assert_eq!(migrations["image"].as_str(), Some(format!("lomashwood/analytics-service:{tag}").as_str()));
+
+            // The whole tree is what the new release renders: no stale file left behind.
+            let expected = render(&Catalogue { release: Release::parse(&release).unwrap(), ..catalogue() }).unwrap();
+            let (changes, _) = sync::plan(&root.path().join(GENERATED_DIR), &expected).unwrap();
+            assert!(changes.is_empty(), "{}", sync::describe_drift(&changes));
+        }
+    }
+}
