@@ -4,7 +4,7 @@
 //!
 //! Everything is checked before anything is written: the service must exist, the whole catalogue
 //! must validate with the new tag, and the tree must render. Only then are `images.yaml` and
-//! `generated/` written (each file atomically).
+//! `generated/` written, staged together and renamed into place.
 
 use std::fs;
 use std::path::Path;
@@ -14,7 +14,7 @@ use lomash_manifests::catalogue::RELEASE_PATH;
 use lomash_manifests::tree::GENERATED_DIR;
 use lomash_manifests::{catalogue, render, Catalogue, Release};
 
-use crate::sync::{self, Mode};
+use crate::sync;
 
 /// Sets `service`'s production tag under `root` and regenerates `root/generated`. Returns the
 /// previous tag. On any error nothing under `root` has changed.
@@ -23,20 +23,20 @@ pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
     let text = fs::read_to_string(&release_path).with_context(|| format!("reading {}", release_path.display()))?;
     // The release on disk, not the one compiled into the library: this run may follow another
     // set-image that the binary was not rebuilt for.
-    let mut release = Release::parse(&text).map_err(anyhow::Error::msg)?;
+    let mut release = Release::parse(&text).map_err(|e| anyhow::anyhow!("release: images.yaml: {e}"))?;
 
     let definitions = catalogue();
     if !definitions.services.iter().any(|s| s.name == service) {
         let known: Vec<&str> = definitions.services.iter().map(|s| s.name.as_str()).collect();
-        bail!("{service}: image.tag: unknown service (known: {}); nothing was changed", known.join(", "));
+        bail!("{service}: service: not in the catalogue (known: {}); nothing was changed", known.join(", "));
     }
     let previous = release.tags.insert(service.to_owned(), tag.to_owned()).unwrap_or_default();
 
     let candidate = Catalogue { release: release.clone(), ..definitions };
     let files = render(&candidate).map_err(|e| anyhow::anyhow!("{e}nothing was changed"))?;
 
-    sync::write_atomic(&release_path, &release.to_file())?;
-    let report = sync::sync_report(&root.join(GENERATED_DIR), &files, Mode::Write)?;
+    // images.yaml is staged with the generated files: both change, or neither.
+    let report = sync::write_report(&root.join(GENERATED_DIR), &files, &[(release_path, release.to_file())])?;
     print!("{}", report.text);
     Ok(previous)
 }
@@ -89,7 +89,7 @@ mod tests {
     fn rejects_unknown_services_and_unpinned_tags_without_changing_anything() {
         let sha = "0123456789abcdef0123456789abcdef01234567";
         let cases: [(&str, &str, &[&str]); 7] = [
-            ("no-such-service", "1.0.0", &["no-such-service: image.tag: unknown service", "analytics-service"]),
+            ("no-such-service", "1.0.0", &["no-such-service: service: not in the catalogue", "analytics-service"]),
             ("auth-service", "latest", &["auth-service: image.tag:", "\"latest\" is not pinned"]),
             ("auth-service", "1.2", &["auth-service: image.tag:", "\"1.2\" is not pinned"]),
             ("auth-service", "", &["auth-service: image.tag:", "empty"]),

@@ -60,25 +60,49 @@ pub fn plan(dir: &Path, files: &[File]) -> Result<(Vec<Change>, usize)> {
     Ok((changes, unchanged))
 }
 
-/// Applies `changes` under `dir`: every new content staged first, then renamed into place (each
-/// rename atomic), then orphans removed with the folders they leave empty. If staging fails, the
-/// staged files and the folders made for them are removed again and the tree is as it was.
-pub fn apply(dir: &Path, changes: &[Change]) -> Result<()> {
-    let mut staging = Staging::default();
-    for change in changes {
-        if let Change::Create { contents, .. } | Change::Update { contents, .. } = change {
-            if let Err(e) = staging.stage(&dir.join(change.path()), contents) {
-                staging.roll_back();
-                return Err(e.context("nothing was changed"));
+/// Applies `changes` under `dir`, and writes `also` (files outside the tree, such as the release
+/// file) in the same step. Every new content is staged first, then renamed into place (each rename
+/// atomic), then orphans are removed with the folders they leave empty. If staging fails, the
+/// staged files and the folders made for them are removed again and nothing has changed.
+///
+/// An orphan that stands where a folder must go (a file, or a link that would lead the writes
+/// out of the tree) is removed before staging: it is going anyway, and staging through it would
+/// fail, or write outside `dir`.
+pub fn apply(dir: &Path, changes: &[Change], also: &[(PathBuf, String)]) -> Result<()> {
+    let written: Vec<(PathBuf, &str)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Create { contents, .. } | Change::Update { contents, .. } => {
+                Some((dir.join(c.path()), contents.as_str()))
             }
+            Change::Remove { .. } => None,
+        })
+        .chain(also.iter().map(|(path, contents)| (path.clone(), contents.as_str())))
+        .collect();
+    let in_the_way: Vec<PathBuf> = changes
+        .iter()
+        .filter(|c| matches!(c, Change::Remove { .. }))
+        .map(|c| dir.join(c.path()))
+        .filter(|orphan| written.iter().any(|(target, _)| target.starts_with(orphan)))
+        .collect();
+    for orphan in &in_the_way {
+        fs::remove_file(orphan).with_context(|| format!("removing {}", orphan.display()))?;
+    }
+    let mut staging = Staging::default();
+    for (target, contents) in &written {
+        if let Err(e) = staging.stage(target, contents) {
+            staging.roll_back();
+            return Err(e.context("nothing was changed"));
         }
     }
     staging.commit()?;
     for change in changes {
         if let Change::Remove { .. } = change {
             let target = dir.join(change.path());
-            fs::remove_file(&target).with_context(|| format!("removing {}", target.display()))?;
-            remove_empty_parents(dir, &target);
+            if !in_the_way.contains(&target) {
+                fs::remove_file(&target).with_context(|| format!("removing {}", target.display()))?;
+                remove_empty_parents(dir, &target);
+            }
         }
     }
     Ok(())
@@ -120,26 +144,41 @@ fn render_all(catalogue: &Catalogue) -> Result<Vec<File>> {
     render(catalogue).map_err(|e| anyhow::anyhow!("{e}nothing was written"))
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Writes `files` under `dir`, and `also` (files outside the tree) in the same staged step: the
+/// report has one line a change.
+pub fn write_report(dir: &Path, files: &[File], also: &[(PathBuf, String)]) -> Result<Report> {
+    let (changes, unchanged) = plan(dir, files)?;
+    apply(dir, &changes, also)?;
+    let mut text = String::new();
+    for change in &changes {
+        let verb = match change {
+            Change::Create { .. } => "Created",
+            Change::Update { .. } => "Updated",
+            Change::Remove { .. } => "Removed",
+        };
+        text.push_str(&format!("{verb}: {}\n", Path::new(GENERATED_DIR).join(change.path()).display()));
+    }
+    text.push_str(&format!("Up-to-date: {unchanged} file{}\n", plural(unchanged)));
+    Ok(Report { ok: true, text })
+}
+
 /// Writes or checks `files` under `dir`: the report has one line a change (or a diff).
 pub fn sync_report(dir: &Path, files: &[File], mode: Mode) -> Result<Report> {
+    if mode == Mode::Write {
+        return write_report(dir, files, &[]);
+    }
     let (changes, unchanged) = plan(dir, files)?;
-    let shown = |p: &str| Path::new(GENERATED_DIR).join(p).display().to_string();
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut text = String::new();
     let ok = match mode {
-        Mode::Write => {
-            apply(dir, &changes)?;
-            for change in &changes {
-                let verb = match change {
-                    Change::Create { .. } => "Created",
-                    Change::Update { .. } => "Updated",
-                    Change::Remove { .. } => "Removed",
-                };
-                text.push_str(&format!("{verb}: {}\n", shown(change.path())));
-            }
-            text.push_str(&format!("Up-to-date: {unchanged} file{}\n", plural(unchanged)));
-            true
-        }
+        Mode::Write => unreachable!("handled above"),
         Mode::Diff => {
             text.push_str(&describe_drift(&changes));
             text.push_str(&format!("{} file{} would change\n", changes.len(), plural(changes.len())));
@@ -238,11 +277,16 @@ impl Staging {
         fs::write(&temporary, contents).with_context(|| format!("writing {}", temporary.display()))
     }
 
-    /// Renames every staged file over its target (each rename is atomic).
+    /// Renames every staged file over its target (each rename is atomic). Should a rename fail,
+    /// the temporary files not yet renamed are removed.
     fn commit(&self) -> Result<()> {
-        for (temporary, target) in &self.files {
-            fs::rename(temporary, target)
-                .with_context(|| format!("renaming {} to {}", temporary.display(), target.display()))?;
+        for (i, (temporary, target)) in self.files.iter().enumerate() {
+            if let Err(e) = fs::rename(temporary, target) {
+                for (left, _) in &self.files[i..] {
+                    let _ = fs::remove_file(left);
+                }
+                return Err(e).with_context(|| format!("renaming {} to {}", temporary.display(), target.display()));
+            }
         }
         Ok(())
     }
@@ -256,16 +300,6 @@ impl Staging {
             let _ = fs::remove_dir(folder);
         }
     }
-}
-
-/// Writes one file outside the tree (the release file): staged beside it, then renamed over it.
-pub fn write_atomic(target: &Path, contents: &str) -> Result<()> {
-    let mut staging = Staging::default();
-    if let Err(e) = staging.stage(target, contents) {
-        staging.roll_back();
-        return Err(e);
-    }
-    staging.commit()
 }
 
 fn remove_empty_parents(root: &Path, file: &Path) {

@@ -113,20 +113,36 @@ fn a_bad_definition_does_not_even_create_generated() {
     assert!(!root.generated().exists());
 }
 
-/// A failure after some files are staged (here: a file stands where the overlay's folder must
-/// go) takes back what was staged: the tree, folders included, is as it was.
+/// A failure after some files are staged (here: a file name the system refuses) takes back what
+/// was staged: the tree, folders included, is as it was.
 #[test]
 fn a_failure_while_staging_changes_nothing() {
     let root = Root::new("staging");
     root.generate();
-    fs::remove_dir_all(root.file(OVERLAY_DIR)).unwrap();
-    fs::write(root.file(OVERLAY_DIR), "in the way\n").unwrap();
-    fs::remove_dir_all(root.file(BASE_DIR)).unwrap();
     let before = snapshot(&root.0);
-
-    let error = run_report(&root.0, &catalogue(), Mode::Write).expect_err("a file is in the way");
+    let changes = [
+        Change::Create { path: "new/first.yaml".into(), contents: "first\n".into() },
+        Change::Update { path: auth_base(), old: String::new(), contents: "changed\n".into() },
+        Change::Create { path: "new/bad\0name.yaml".into(), contents: "refused\n".into() },
+    ];
+    let error = apply(&root.generated(), &changes, &[]).expect_err("a NUL byte in a file name is refused");
     assert!(format!("{error:#}").contains("nothing was changed"), "{error:#}");
     assert_eq!(snapshot(&root.0), before);
+}
+
+/// A file standing where a folder must go is an orphan like any other: generate removes it and
+/// writes the folder, so what check reports, generate repairs.
+#[test]
+fn a_file_where_a_folder_must_go_is_repaired() {
+    let root = Root::new("in-the-way");
+    root.generate();
+    fs::remove_dir_all(root.file(BASE_DIR)).unwrap();
+    fs::write(root.file(BASE_DIR), "in the way\n").unwrap();
+    assert!(!run_report(&root.0, &catalogue(), Mode::Check).unwrap().ok);
+
+    let report = root.generate();
+    assert!(report.text.contains(&format!("Removed: generated/{BASE_DIR}\n")), "{}", report.text);
+    assert!(run_report(&root.0, &catalogue(), Mode::Check).unwrap().ok);
 }
 
 #[test]
@@ -254,6 +270,24 @@ fn links_in_generated_are_not_followed() {
     assert!(report.text.contains(&format!("Updated: generated/{}\n", auth_base())), "{}", report.text);
     assert_eq!(fs::read_to_string(elsewhere.join("keep.yaml")).unwrap(), "keep\n");
     assert!(!fs::symlink_metadata(root.file(&auth_base())).unwrap().file_type().is_symlink());
+    assert!(run_report(&root.0, &catalogue(), Mode::Check).unwrap().ok);
+}
+
+/// A link to a folder outside the tree, standing where one of the tree's folders must go, is
+/// removed and replaced by a real folder: nothing is written through it.
+#[cfg(unix)]
+#[test]
+fn a_linked_folder_does_not_lead_writes_out_of_the_tree() {
+    let root = Root::new("linked-folder");
+    let elsewhere = root.0.join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    root.generate();
+    fs::remove_dir_all(root.file(BASE_DIR)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.file(BASE_DIR)).unwrap();
+
+    root.generate();
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing may be written through the link");
+    assert!(fs::symlink_metadata(root.file(BASE_DIR)).unwrap().is_dir());
     assert!(run_report(&root.0, &catalogue(), Mode::Check).unwrap().ok);
 }
 

@@ -141,6 +141,8 @@ pub struct Stage {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Release {
     pub tags: IndexMap<String, String>,
+    /// Why the release file could not be read, when it could not.
+    pub unreadable: Option<String>,
 }
 
 /// The committed release file, compiled in.
@@ -149,16 +151,22 @@ pub const RELEASE_FILE: &str = include_str!("../images.yaml");
 pub const RELEASE_PATH: &str = "crates/lomash-manifests/images.yaml";
 
 impl Release {
-    /// The tags of the committed `images.yaml`.
+    /// The tags of the committed `images.yaml`. A file that does not parse gives no tags and
+    /// its error, which validation reports (`release: images.yaml: …`) instead of panicking.
     pub fn committed() -> Release {
-        Release::parse(RELEASE_FILE).expect("images.yaml is a mapping of service names to tags")
+        Release::read(RELEASE_FILE)
+    }
+
+    /// Like [`Release::parse`], with a parse error kept in `unreadable` for validation to report.
+    pub fn read(text: &str) -> Release {
+        Release::parse(text).unwrap_or_else(|e| Release { tags: IndexMap::new(), unreadable: Some(e) })
     }
 
     /// Reads `service: tag` lines (YAML). Tags are checked later, with the rest of the catalogue.
     pub fn parse(text: &str) -> Result<Release, String> {
         let tags: Option<IndexMap<String, String>> =
-            serde_yaml::from_str(text).map_err(|e| format!("images.yaml: {e}"))?;
-        Ok(Release { tags: tags.unwrap_or_default() })
+            serde_yaml::from_str(text).map_err(|e| format!("{e} (expected `service: \"tag\"` lines, tags quoted)"))?;
+        Ok(Release { tags: tags.unwrap_or_default(), unreadable: None })
     }
 
     /// The file `parse` reads, with a header; one line a service, in the order given.

@@ -337,12 +337,9 @@ impl Builder<'_> {
                 name: "run-migrations".into(),
                 image: Some(s.production_image()),
                 command: Some(init::MIGRATE.iter().map(|a| (*a).into()).collect()),
-                // npx keeps its cache under $HOME, which the read-only root filesystem forbids.
-                env: Some(vec![EnvVar {
-                    name: "NPM_CONFIG_CACHE".into(),
-                    value: Some(format!("{TMP_PATH}/.npm")),
-                    ..Default::default()
-                }]),
+                // npx and Prisma write under $HOME; uid 1001 has no home in the image and the
+                // root filesystem is read-only, so home is the writable /tmp.
+                env: Some(vec![EnvVar { name: "HOME".into(), value: Some(TMP_PATH.into()), ..Default::default() }]),
                 env_from: Some(self.env_from()),
                 resources: Some(resources(
                     (s.cpu.request.to_string(), s.cpu.limit.to_string()),

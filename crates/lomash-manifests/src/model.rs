@@ -89,12 +89,33 @@ pub fn platform_config_keys(postgres: bool, redis: bool) -> Vec<&'static str> {
 
 /// Key fragments that mark a secret: such values are referenced from `<service>-secret`,
 /// never written into a ConfigMap.
-const SECRET_MARKERS: [&str; 9] =
-    ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY", "DATABASE_URL", "CREDENTIAL"];
+const SECRET_MARKERS: [&str; 11] = [
+    "PASSWORD",
+    "PASSWD",
+    "TOKEN",
+    "SECRET",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+    "ACCESS_KEY",
+    "DATABASE_URL",
+    "DSN",
+    "CREDENTIAL",
+];
+
+/// The marker that makes `key` look secret: one of [`SECRET_MARKERS`], or a name ending in `_KEY`
+/// (`JWT_KEY`, `STRIPE_KEY`).
+fn secret_marker(key: &str) -> Option<&'static str> {
+    let upper = key.to_uppercase();
+    SECRET_MARKERS.iter().copied().find(|m| upper.contains(m)).or(upper.ends_with("_KEY").then_some("_KEY"))
+}
 
 pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
     let mut errors = Errors::default();
     check_platform(&catalogue.platform, &mut errors);
+    if let Some(problem) = &catalogue.release.unreadable {
+        errors.push("release", "images.yaml", problem.clone());
+    }
 
     let mut names = BTreeSet::new();
     let mut ports: BTreeMap<u32, &str> = BTreeMap::new();
@@ -125,13 +146,26 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
 
 fn check_platform(platform: &Platform, errors: &mut Errors) {
     let origin = &platform.production.cors_origin;
-    let host = origin.strip_prefix("https://").unwrap_or("");
-    if host.is_empty() || host.contains(['/', '*', ' ']) {
+    if !is_https_origin(origin) {
         errors.push(
             "platform",
             "production.corsOrigin",
-            format!("{origin:?} is not an https:// origin (scheme and host, no path or wildcard)"),
+            format!(
+                "{origin:?} is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)"
+            ),
         );
+    }
+    // The stages' values reach every ConfigMap: nothing secret may ride in on them either.
+    for (stage, s) in [("base", &platform.base), ("production", &platform.production)] {
+        for (field, value) in [("dbHost", &s.db_host), ("redisHost", &s.redis_host), ("corsOrigin", &s.cors_origin)] {
+            if has_url_credentials(value) || value.contains('@') {
+                errors.push(
+                    "platform",
+                    &format!("{stage}.{field}"),
+                    "carries credentials: reference them from each service's secret instead of generating them",
+                );
+            }
+        }
     }
     if let Some(problem) = dns_label_problem(&platform.namespace) {
         errors.push("platform", "namespace", problem);
@@ -177,7 +211,10 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
     }
     let tag = match catalogue.release.tags.get(name) {
         None => {
-            errors.push(name, "image.tag", format!("no tag in images.yaml: pin one, e.g. {name}: \"1.0.0\""));
+            // An unreadable file is reported once, above, not once a service.
+            if catalogue.release.unreadable.is_none() {
+                errors.push(name, "image.tag", format!("no tag in images.yaml: pin one, e.g. {name}: \"1.0.0\""));
+            }
             None
         }
         Some(text) => ImageTag::parse(text).map_err(|e| errors.push(name, "image.tag", e)).ok(),
@@ -194,6 +231,11 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
             .services
             .iter()
             .filter(|s| s.name != def.name)
+            // A duplicate name is reported on its own: one route for it is enough.
+            .filter({
+                let mut seen = BTreeSet::new();
+                move |s| seen.insert(s.name.clone())
+            })
             .map(|s| (upstream_key(&s.name), format!("http://{}:{}", s.name, s.port)))
             .collect()
     } else {
@@ -354,8 +396,12 @@ fn check_security(name: &str, s: &Security, errors: &mut Errors) {
 fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], errors: &mut Errors) {
     let mut seen: BTreeMap<&str, &str> =
         platform_config_keys(def.postgres, def.redis).into_iter().map(|k| (k, "the platform")).collect();
-    for (key, _) in upstreams {
-        seen.insert(key, "the gateway's routes");
+    for (key, url) in upstreams {
+        if seen.insert(key, "the gateway's routes").is_some() {
+            // Two services whose names differ only by "-service" (or by '-' and '_') would share
+            // a key, and one URL would silently win.
+            errors.push(name, &format!("config.{key}"), format!("two services map to this route key ({url} is one)"));
+        }
     }
     for (key, value) in &def.config {
         let field = format!("config.{key}");
@@ -364,8 +410,7 @@ fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], er
         } else if let Some(owner) = seen.insert(key, "this service") {
             errors.push(name, &field, format!("duplicate key (already set by {owner})"));
         }
-        let upper = key.to_uppercase();
-        if let Some(marker) = SECRET_MARKERS.iter().find(|m| upper.contains(*m)) {
+        if let Some(marker) = secret_marker(key) {
             errors.push(
                 name,
                 &field,
@@ -393,6 +438,22 @@ fn config_key_problem(key: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// `https://host[:port]`, the host made of DNS labels.
+fn is_https_origin(origin: &str) -> bool {
+    let Some(authority) = origin.strip_prefix("https://") else { return false };
+    let (host, port) = authority.split_once(':').map_or((authority, None), |(h, p)| (h, Some(p)));
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    !host.is_empty()
+        && host.split('.').all(label_ok)
+        && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
 }
 
 /// `scheme://user:password@host…`

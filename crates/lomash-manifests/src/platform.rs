@@ -115,9 +115,11 @@ pub mod init {
     /// Requests and limits of the two wait containers (run-migrations uses the service's own).
     pub const CPU: (&str, &str) = ("50m", "200m");
     pub const MEMORY: (&str, &str) = ("64Mi", "128Mi");
-    pub const WAIT_FOR_POSTGRES: &str =
-        "until pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\"; do echo waiting for postgres; sleep 2; done";
-    pub const WAIT_FOR_REDIS: &str = "until [ \"$(redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping)\" = PONG ]; do echo waiting for redis; sleep 2; done";
+    /// pg_isready reports whether the server accepts connections, authentication aside; it
+    /// needs a user name, and uid 1001 has none in the image's /etc/passwd.
+    pub const WAIT_FOR_POSTGRES: &str = "until pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3; do echo waiting for postgres; sleep 2; done";
+    /// A Redis that requires a password answers NOAUTH: it is up all the same.
+    pub const WAIT_FOR_REDIS: &str = "until case \"$(redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping 2>&1)\" in PONG|NOAUTH*) true ;; *) false ;; esac; do echo waiting for redis; sleep 2; done";
     pub const MIGRATE: [&str; 4] = ["npx", "prisma", "migrate", "deploy"];
 }
 

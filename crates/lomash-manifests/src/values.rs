@@ -117,6 +117,16 @@ impl ImageTag {
         if tag == "latest" {
             return Err("\"latest\" is not pinned: use a version (e.g. \"1.0.0\")".to_owned());
         }
+        if tag.contains('+') {
+            return Err(format!(
+                "{text:?} has semver build metadata: '+' is not allowed in an image tag ([A-Za-z0-9_.-], at most 128 characters)"
+            ));
+        }
+        if tag.len() > 63 {
+            // Image tags may be 128 characters long, but the tag is also the
+            // app.kubernetes.io/version label, and label values stop at 63.
+            return Err(format!("{text:?} is longer than 63 characters, the limit of the version label"));
+        }
         if is_semver(tag) || is_git_sha(tag) {
             Ok(ImageTag(text.to_owned()))
         } else {
@@ -131,10 +141,9 @@ impl ImageTag {
     }
 
     /// The tag as a label value (`app.kubernetes.io/version`): without the digest, which is
-    /// too long for a label, and with `+` (semver build metadata) as `_`.
+    /// too long for a label. [`ImageTag::parse`] keeps what remains a valid label value.
     pub fn label_value(&self) -> String {
-        let tag = self.0.split('@').next().unwrap_or_default();
-        tag.replace('+', "_")
+        self.0.split('@').next().unwrap_or_default().to_owned()
     }
 }
 
@@ -145,15 +154,14 @@ impl fmt::Display for ImageTag {
 }
 
 fn is_semver(tag: &str) -> bool {
-    let tag = tag.strip_prefix('v').unwrap_or(tag);
-    let (core, build) = tag.split_once('+').map_or((tag, None), |(c, b)| (c, Some(b)));
+    let core = tag.strip_prefix('v').unwrap_or(tag);
     let (core, pre) = core.split_once('-').map_or((core, None), |(c, p)| (c, Some(p)));
     let numbers: Vec<&str> = core.split('.').collect();
     let numeric =
         |s: &&str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s.len() == 1 || !s.starts_with('0'));
     let idents =
         |s: &str| s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    numbers.len() == 3 && numbers.iter().all(numeric) && pre.is_none_or(idents) && build.is_none_or(idents)
+    numbers.len() == 3 && numbers.iter().all(numeric) && pre.is_none_or(idents)
 }
 
 fn is_git_sha(tag: &str) -> bool {

@@ -267,18 +267,35 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
     check("pod", "initContainers (in order)", names, want)?;
     for c in init {
         check_hardened(c)?;
-        let command = c.command.clone().unwrap_or_default().join(" ");
-        let (image, needle) = match c.name.as_str() {
-            "wait-for-postgres" => ("postgres:16.4-alpine", "pg_isready"),
-            "wait-for-redis" => ("redis:7.4-alpine", "redis-cli"),
-            _ => (image.as_str(), "npx prisma migrate deploy"),
+        let command = c.command.clone().unwrap_or_default();
+        let sh = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
+        let (image, want_command, want_env) = match c.name.as_str() {
+            "wait-for-postgres" => (
+                "postgres:16.4-alpine",
+                // pg_isready needs a user name: uid 1001 has none in the image.
+                sh("until pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3; do echo waiting for postgres; sleep 2; done"),
+                vec![format!("{}-config", row.name)],
+            ),
+            "wait-for-redis" => (
+                "redis:7.4-alpine",
+                // A Redis with a password answers NOAUTH: up all the same.
+                sh("until case \"$(redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping 2>&1)\" in PONG|NOAUTH*) true ;; *) false ;; esac; do echo waiting for redis; sleep 2; done"),
+                vec![format!("{}-config", row.name)],
+            ),
+            _ => (
+                image.as_str(),
+                ["npx", "prisma", "migrate", "deploy"].map(String::from).to_vec(),
+                vec![format!("{}-config", row.name), format!("{}-secret", row.name)],
+            ),
         };
         check(&c.name, "image", c.image.as_deref(), Some(image))?;
-        check(&c.name, "command mentions", command.contains(needle), true)?;
+        check(&c.name, "command", command, want_command)?;
+        // The wait containers read DB_HOST/REDIS_HOST from the ConfigMap; migrations need the secret.
+        check(&c.name, "envFrom", env_from_names(c), want_env)?;
         if c.name == "run-migrations" {
             check_resources(c, row.cpu, row.memory)?;
-            let refs = env_from_names(c);
-            check(&c.name, "envFrom", refs, vec![format!("{}-config", row.name), format!("{}-secret", row.name)])?;
+            let home = c.env.iter().flatten().find(|e| e.name == "HOME").and_then(|e| e.value.as_deref());
+            check(&c.name, "HOME (writable, under a read-only root)", home, Some("/tmp"))?;
         } else {
             check_resources(c, ("50m", "200m"), ("64Mi", "128Mi"))?;
         }

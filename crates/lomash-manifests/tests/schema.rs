@@ -2,13 +2,14 @@
 //! unknown fields as errors, so a misspelt field (`imagePullPolicyy`) fails here instead of
 //! vanishing when the API server or Kustomize drops it. Base files and overlay resources are whole
 //! objects; a patch is partial (no selector, no image…), so it is read as the object it produces:
-//! merged onto the full production object ([`patch::apply`]) and that parsed strictly.
+//! merged onto the full production object (`common::apply_patch`) and that parsed strictly.
 
-use std::process::Command;
+mod common;
 
+use common::apply_patch;
 use lomash_manifests::k8s::{base_objects, production, production_objects};
 use lomash_manifests::object::{parse_documents, Object};
-use lomash_manifests::patch::{apply, strategic_merge_patch};
+use lomash_manifests::patch::strategic_merge_patch;
 use lomash_manifests::tree::{BASE_DIR, OVERLAY_DIR};
 use lomash_manifests::{catalogue, render, validate, File};
 use pretty_assertions::assert_eq;
@@ -40,7 +41,7 @@ fn check_patches(path: &str, text: &str, production: &[Object]) -> Result<usize,
             .iter()
             .find(|o| o.kind() == kind && o.name() == name)
             .ok_or_else(|| format!("{path}: patches {kind}/{name}, which production does not have"))?;
-        Object::from_value(apply(&full.to_value(), &patch)).map_err(|e| format!("{path}: {e}"))?;
+        Object::from_value(apply_patch(&full.to_value(), &patch)).map_err(|e| format!("{path}: {e}"))?;
         checked += 1;
     }
     Ok(checked)
@@ -98,7 +99,7 @@ fn a_misspelt_field_in_a_base_object_is_caught() {
     assert!(error.contains("replicass"), "{error}");
 }
 
-/// [`apply`] is the inverse of [`strategic_merge_patch`]: base plus the derived patch is the
+/// `apply_patch` is the inverse of [`strategic_merge_patch`]: base plus the derived patch is the
 /// production object, for every object of every service. (Without Kustomize's `images:`, so the
 /// image is in these patches too.)
 #[test]
@@ -114,7 +115,7 @@ fn applying_each_derived_patch_to_its_base_gives_production() {
         for base in base_objects(&model.platform, service) {
             let target = prod.iter().find(|p| p.kind() == base.kind() && p.name() == base.name()).unwrap();
             let merged = match strategic_merge_patch(&base, target) {
-                Some(patch) => apply(&without_namespace(&base), &patch),
+                Some(patch) => apply_patch(&without_namespace(&base), &patch),
                 None => without_namespace(&base),
             };
             assert_eq!(merged, without_namespace(target), "{}", target.id());
@@ -128,12 +129,7 @@ fn applying_each_derived_patch_to_its_base_gives_production() {
 fn the_rendered_production_overlay_parses_strictly() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let overlay = root.join("generated").join(OVERLAY_DIR);
-    let out = Command::new("kubectl")
-        .arg("kustomize")
-        .arg(&overlay)
-        .output()
-        .expect("kubectl is installed (this test needs it and does not skip)");
-    assert!(out.status.success(), "kubectl kustomize failed: {}", String::from_utf8_lossy(&out.stderr));
-    let objects = parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = common::kustomize(&overlay).unwrap_or_else(|e| panic!("{e}"));
+    let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(objects.len(), 9 * 5);
 }

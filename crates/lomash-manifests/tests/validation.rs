@@ -3,7 +3,7 @@
 //! list of rules a reviewer can read; a rule that stops firing, or a message that loses its
 //! service or field, fails here.
 
-use lomash_manifests::catalogue::{Catalogue, ServiceDef};
+use lomash_manifests::catalogue::{Catalogue, Release, ServiceDef};
 use lomash_manifests::values::ImageTag;
 use lomash_manifests::{catalogue, validate};
 use pretty_assertions::assert_eq;
@@ -375,20 +375,71 @@ const CASES: &[Case] = &[
         mutate: |c| c.platform.production.cors_origin = "http://lomashwood.co.uk".into(),
         expected: &[concat!(
             "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin ",
-            "(scheme and host, no path or wildcard)"
+            "(https://host[:port]: no path, wildcard, list or credentials)"
         )],
     },
     Case {
         rule: "production CORS origin wildcard",
         mutate: |c| c.platform.production.cors_origin = "*".into(),
-        expected: &["platform: production.corsOrigin: \"*\" is not an https:// origin (scheme and host, no path or wildcard)"],
+        expected: &["platform: production.corsOrigin: \"*\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)"],
     },
     Case {
         rule: "production CORS origin with a path",
         mutate: |c| c.platform.production.cors_origin = "https://lomashwood.co.uk/shop".into(),
         expected: &[concat!(
             "platform: production.corsOrigin: \"https://lomashwood.co.uk/shop\" is not an https:// origin ",
-            "(scheme and host, no path or wildcard)"
+            "(https://host[:port]: no path, wildcard, list or credentials)"
+        )],
+    },
+    Case {
+        rule: "production CORS origin list",
+        mutate: |c| c.platform.production.cors_origin = "https://a.co.uk,https://b.co.uk".into(),
+        expected: &[concat!(
+            "platform: production.corsOrigin: \"https://a.co.uk,https://b.co.uk\" is not an https:// origin ",
+            "(https://host[:port]: no path, wildcard, list or credentials)"
+        )],
+    },
+    Case {
+        rule: "platform host with credentials",
+        mutate: |c| c.platform.production.db_host = "admin:hunter2@postgres-primary".into(),
+        expected: &[concat!(
+            "platform: production.dbHost: carries credentials: ",
+            "reference them from each service's secret instead of generating them"
+        )],
+    },
+    Case {
+        rule: "secret-looking key ending in _KEY",
+        mutate: |c| config(c, "order-payment-service", "STRIPE_KEY", "sk_live_x"),
+        expected: &[concat!(
+            "order-payment-service: config.STRIPE_KEY: looks secret (_KEY): ",
+            "reference it from order-payment-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "secret-looking key ACCESS_KEY",
+        mutate: |c| config(c, "content-service", "AWS_ACCESS_KEY_ID", "AKIA0000"),
+        expected: &[concat!(
+            "content-service: config.AWS_ACCESS_KEY_ID: looks secret (ACCESS_KEY): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "two services on one gateway route key",
+        mutate: |c| {
+            let mut extra = c.services[1].clone();
+            extra.name = "auth".into();
+            extra.port = 3999;
+            c.services.push(extra);
+            c.release.tags.insert("auth".into(), "1.0.0".into());
+        },
+        expected: &["api-gateway: config.AUTH_SERVICE_URL: two services map to this route key (http://auth:3999 is one)"],
+    },
+    Case {
+        rule: "unreadable release file",
+        mutate: |c| c.release = Release::read("auth-service: [1, 0]\n"),
+        expected: &[concat!(
+            "release: images.yaml: auth-service: invalid type: sequence, expected a string at line 1 column 15 ",
+            "(expected `service: \"tag\"` lines, tags quoted)"
         )],
     },
     // Security context
@@ -482,7 +533,7 @@ fn all_mistakes_are_reported_at_once() {
     assert_eq!(
         errors.messages(),
         [
-            "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin (scheme and host, no path or wildcard)",
+            "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)",
             "content-service: port: 3001 is already used by auth-service",
             "search-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
             "auth-service: image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")",
@@ -504,7 +555,7 @@ fn pinned_tags_are_accepted() {
         "v2.3.1".to_owned(),
         "10.20.30".to_owned(),
         "2.3.1-rc.1".to_owned(),
-        "1.0.0-alpha.beta+build.7".to_owned(),
+        "1.0.0-alpha.beta.7".to_owned(),
         sha.to_owned(),
         format!("1.4.2@{digest}"),
         format!("{sha}@{digest}"),
@@ -522,7 +573,10 @@ fn pinned_tags_are_accepted() {
 #[test]
 fn unpinned_tags_are_rejected() {
     let upper_sha = "3F9C2AB47D1E0C8B5A6F7E9D0C1B2A3F4E5D6C7B";
-    for tag in ["latest", "", "1", "1.2", "stable", "01.0.0", "1.0.0-", "1.0.0@sha256:", upper_sha, "1.0.0 "] {
+    let too_long = format!("1.0.0-{}", "a".repeat(60));
+    let tags =
+        ["latest", "", "1", "1.2", "stable", "01.0.0", "1.0.0-", "1.0.0@sha256:", upper_sha, "1.0.0 ", "1.0.0+build.7"];
+    for tag in tags.iter().copied().chain([too_long.as_str()]) {
         assert!(ImageTag::parse(tag).is_err(), "{tag:?} must not be accepted as pinned");
     }
 }

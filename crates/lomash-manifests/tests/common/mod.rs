@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use lomash_manifests::patch::merge_key;
 use lomash_manifests::File;
+use serde_yaml::Value;
 
 /// The production overlay, relative to `generated/`.
 pub const OVERLAY: &str = "infra/kubernetes/overlays/production";
@@ -72,4 +74,54 @@ pub fn edit(files: &mut [File], path: &str, from: &str, to: &str) {
     let file = files.iter_mut().find(|f| f.path == path).unwrap_or_else(|| panic!("no file {path}"));
     assert!(file.contents.contains(from), "{path} does not contain {from:?}");
     file.contents = file.contents.replace(from, to);
+}
+
+/// Applies a strategic-merge `patch` to `target` by the rules `patch::strategic_merge_patch` follows
+/// (the inverse of it): maps merge key by key and a `null` removes the key; lists with a
+/// `patch::merge_key` merge element by element, `$patch: delete` removing one, the patch's elements
+/// first and then the target's others; every other list is replaced. Lets a test read a patch as
+/// the whole object it produces (e.g. to parse that strictly) without running Kustomize.
+pub fn apply_patch(target: &Value, patch: &Value) -> Value {
+    match (target, patch) {
+        (Value::Mapping(t), Value::Mapping(p)) => {
+            let mut out = t.clone();
+            for (key, p) in p {
+                match (out.get(key), p) {
+                    (_, Value::Null) => {
+                        out.remove(key);
+                    }
+                    (Some(Value::Sequence(t)), Value::Sequence(p)) => {
+                        let merged = apply_list(key.as_str().unwrap_or_default(), t, p);
+                        out.insert(key.clone(), merged);
+                    }
+                    (Some(t), p) => {
+                        let merged = apply_patch(t, p);
+                        out.insert(key.clone(), merged);
+                    }
+                    (None, p) => {
+                        out.insert(key.clone(), p.clone());
+                    }
+                }
+            }
+            Value::Mapping(out)
+        }
+        (_, patch) => patch.clone(),
+    }
+}
+
+fn apply_list(field: &str, target: &[Value], patch: &[Value]) -> Value {
+    let Some(key) = merge_key(field, patch.first().or(target.first())) else {
+        return Value::Sequence(patch.to_vec());
+    };
+    let deletes = |p: &Value| p.get("$patch").and_then(Value::as_str) == Some("delete");
+    let mut out = Vec::new();
+    for p in patch.iter().filter(|p| !deletes(p)) {
+        match target.iter().find(|t| t.get(key).is_some() && t.get(key) == p.get(key)) {
+            Some(t) => out.push(apply_patch(t, p)),
+            None => out.push(p.clone()),
+        }
+    }
+    let mentioned = |t: &Value| patch.iter().any(|p| p.get(key).is_some() && p.get(key) == t.get(key));
+    out.extend(target.iter().filter(|t| !mentioned(t)).cloned());
+    Value::Sequence(out)
 }
