@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use lomash_manifests::catalogue;
 
+mod bench;
 mod sync;
 
 const USAGE: &str = "\
@@ -14,6 +15,8 @@ Commands:
   generate   render the service definitions and write generated/ (only changed files)
   check      exit 1, with a diff, when generated/ is not exactly what the definitions render
   diff       show what `generate` would change, as a unified diff, without writing
+  bench      time rendering, generate/check beside kubectl kustomize, peak memory
+             (add --build for the build cost: minutes); figures in BENCHMARKS.md
   help       print this help
 ";
 
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
         ["generate"] => sync::run(&project_root(), &catalogue(), sync::Mode::Write),
         ["check"] => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
         ["diff"] => sync::run(&project_root(), &catalogue(), sync::Mode::Diff),
+        ["bench", flags @ ..] => bench::run(&project_root(), flags),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
