@@ -42,8 +42,10 @@ pub fn run(root: &Path, flags: &[&str]) -> Result<ExitCode> {
         "lomash-manifests benchmarks: {} build of xtask, medians of repeated runs",
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
-    in_process(&mut report)?;
+    // End to end first: a child's max RSS as the kernel reports it counts the memory of the
+    // process that spawned it (the parent's peak at the spawn), so the bench must still be small.
     end_to_end(root, &mut report)?;
+    in_process(&mut report)?;
     if with_build {
         build_cost(root, &mut report)?;
     }
@@ -138,9 +140,15 @@ fn end_to_end(root: &Path, report: &mut Report) -> Result<()> {
         let ratio = warm.as_secs_f64() / kustomize.as_secs_f64();
         report.row("warm generate ÷ kustomize", format!("{ratio:.3}×"), "≤ 0.4×", Some(ratio <= 0.4));
     }
-    match generate_rss {
-        0 => report.row("peak memory (max RSS) of generate", "not measured on this OS".into(), "≤ 30 MiB", None),
-        kib => report.row("peak memory (max RSS) of generate", mib(kib), "≤ 30 MiB", Some(kib <= 30 * 1024)),
+    match (generate_rss, own_peak_kib()) {
+        (0, _) => report.row("peak memory (max RSS) of generate", "not measured on this OS".into(), "≤ 30 MiB", None),
+        (kib, Some(own)) if kib <= own => report.row(
+            "peak memory (max RSS) of generate",
+            format!("≤ {} (the bench's own peak)", mib(kib)),
+            "≤ 30 MiB",
+            Some(kib <= 30 * 1024),
+        ),
+        (kib, _) => report.row("peak memory (max RSS) of generate", mib(kib), "≤ 30 MiB", Some(kib <= 30 * 1024)),
     }
     if kustomize_rss > 0 {
         report.row("peak memory (max RSS) of kubectl kustomize", mib(kustomize_rss), "", None);
@@ -204,14 +212,13 @@ fn build_cost(root: &Path, report: &mut Report) -> Result<()> {
         "≤ 90 s",
         Some(clean <= Duration::from_secs(90)),
     );
-    match k8s_openapi_seconds(&target.join("cargo-timings/cargo-timing.html")) {
-        Some(k8s) => report.row(
-            "  of which k8s-openapi alone (cargo --timings)",
-            format!("{k8s:.1} s ({:.0} %)", 100.0 * k8s / clean.as_secs_f64()),
-            "",
-            None,
-        ),
-        None => report.row("  of which k8s-openapi alone", "not found in cargo's timings".into(), "", None),
+    let timings = fs::read_to_string(target.join("cargo-timings/cargo-timing.html")).unwrap_or_default();
+    for crate_name in ["k8s-openapi", "lomash-manifests"] {
+        let value = match unit_seconds(&timings, crate_name) {
+            Some(t) => format!("{t:.1} s ({:.0} %)", 100.0 * t / clean.as_secs_f64()),
+            None => "not found in cargo's timings".into(),
+        };
+        report.row(&format!("  of which {crate_name} (lib, cargo --timings)"), value, "", None);
     }
 
     let service = root.join(CHANGED_SERVICE_FILE);
@@ -227,7 +234,7 @@ fn build_cost(root: &Path, report: &mut Report) -> Result<()> {
     }
     let rebuild = median(rebuilds);
     report.row(
-        &format!("rebuild after touching {CHANGED_SERVICE_FILE}"),
+        "rebuild after touching services/auth_service.rs",
         secs(rebuild),
         "≤ 10 s",
         Some(rebuild <= Duration::from_secs(10)),
@@ -235,14 +242,19 @@ fn build_cost(root: &Path, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// k8s-openapi's own compile time, from the unit data cargo writes into its timings report
-/// (`{"name":"k8s-openapi",…,"duration":12.34,…}`).
-fn k8s_openapi_seconds(html: &Path) -> Option<f64> {
-    let text = fs::read_to_string(html).ok()?;
-    let unit = &text[text.find("\"name\":\"k8s-openapi\"")?..];
-    let unit = &unit[..unit.find('}')?];
-    let duration = &unit[unit.find("\"duration\":")? + "\"duration\":".len()..];
-    duration.split([',', '}']).next()?.trim().parse().ok()
+/// The compile time of a crate's library, from the unit data cargo writes into its timings
+/// report: objects like `{"name": "k8s-openapi", "target": "", …, "duration": 92.6, …}` (the
+/// build script's unit has `"target": " build-script"`).
+fn unit_seconds(timings: &str, crate_name: &str) -> Option<f64> {
+    let compact: String = timings.chars().filter(|c| !c.is_whitespace()).collect();
+    compact.split('{').find_map(|unit| {
+        let unit = unit.split('}').next()?;
+        if !unit.contains(&format!("\"name\":\"{crate_name}\"")) || !unit.contains("\"target\":\"\"") {
+            return None;
+        }
+        let duration = unit.split("\"duration\":").nth(1)?;
+        duration.split(',').next()?.parse().ok()
+    })
 }
 
 /// The first `n` services of the nine repeated under new names: copy `k` (from 1) of
@@ -335,6 +347,15 @@ fn wait_with_rusage(mut child: std::process::Child) -> std::io::Result<(ExitStat
     Ok((child.wait()?, None))
 }
 
+/// This process's peak resident memory (`VmHWM`), in KiB. A child's `ru_maxrss` is at least
+/// this, since the kernel records the spawning process's memory when the child calls exec: when
+/// they are equal, the child's figure is only an upper bound.
+fn own_peak_kib() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Runs `f` once to warm up, then `runs` times; the median.
 fn median_of(runs: usize, mut f: impl FnMut()) -> Duration {
     f();
@@ -419,6 +440,22 @@ mod tests {
         let copy = &synthetic_catalogue(90).services[10];
         assert_eq!((copy.name.as_str(), copy.port), ("auth-service-1", 3011));
         assert_eq!(render(&synthetic_catalogue(90)).expect("valid").len(), 2 + 3 * 90);
+    }
+
+    /// The library unit is read, not the build script's, whitespace as cargo writes it or not.
+    #[test]
+    fn unit_seconds_reads_the_library_unit_of_cargo_timings() {
+        let timings = r#"const UNIT_DATA = [
+  {"i": 11, "name": "k8s-openapi", "target": " build-script", "start": 14.47, "duration": 2.81},
+  {"i": 12,
+    "name": "k8s-openapi",
+    "target": "",
+    "start": 20.0,
+    "duration": 92.6,
+    "unblocked_units": [13]}
+];"#;
+        assert_eq!(unit_seconds(timings, "k8s-openapi"), Some(92.6));
+        assert_eq!(unit_seconds(timings, "lomash-manifests"), None);
     }
 
     /// With n = 9 the synthetic catalogue is the catalogue itself, so the scaling figures start
