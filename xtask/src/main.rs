@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use lomash_manifests::catalogue;
 
+mod bench;
 mod lint;
 mod release;
 mod render;
@@ -24,6 +25,8 @@ Commands:
              print the production manifests computed from the definitions (no kustomize run)
   set-image <service> <tag>
              pin a service's production image tag in images.yaml and regenerate generated/
+  bench      time rendering, generate/check beside kubectl kustomize, peak memory
+             (add --build for the build cost: minutes); figures in BENCHMARKS.md
   help       print this help
 ";
 
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
             println!("{service}: {previous} -> {tag}");
             ExitCode::SUCCESS
         }),
+        ["bench", flags @ ..] => bench::run(&project_root(), flags),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

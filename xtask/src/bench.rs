@@ -1,0 +1,471 @@
+//! `cargo xtask bench [--build]`: how fast rendering is, how its cost grows with the number of
+//! services, what `generate` and `check` cost end to end beside `kubectl kustomize`, the peak
+//! memory of `generate`, and (with `--build`, since it takes minutes) the build cost.
+//!
+//! Every figure is the median of repeated runs timed with [`Instant`]; no harness crate is needed
+//! for figures in milliseconds and above, and xtask is built before every task, so it stays lean.
+//! Benchmarks are never tests: nothing here asserts a time, and a missed target is reported, not
+//! an error. The tests below check that the synthetic catalogue is a valid catalogue and that
+//! cargo's timings are read, so CI compiles and exercises the bench.
+//!
+//! The end-to-end part runs the binary that is running now (`std::env::current_exe`), so
+//! `cargo xtask bench` measures the debug build and `cargo run --release -p xtask -- bench` the
+//! release build; the header says which.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use lomash_manifests::tree::{BASE_DIR, GENERATED_DIR, OVERLAY_DIR};
+use lomash_manifests::{catalogue, render, Catalogue};
+
+use crate::sync;
+
+/// The service whose generated files the "one service changed" run edits, and whose definition
+/// the rebuild run touches.
+const CHANGED_SERVICE: &str = "auth-service";
+const CHANGED_SERVICE_FILE: &str = "crates/lomash-manifests/src/services/auth_service.rs";
+
+/// Runs the benchmarks and prints every figure beside its target. `flags` is empty or `--build`.
+pub fn run(root: &Path, flags: &[&str]) -> Result<ExitCode> {
+    let with_build = match flags {
+        [] => false,
+        ["--build"] => true,
+        _ => {
+            eprintln!("error: unknown bench arguments {:?}: the only flag is --build", flags.join(" "));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut report = Report::default();
+    println!(
+        "lomash-manifests benchmarks: {} build of xtask, medians of repeated runs",
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
+    // End to end first: a child's max RSS as the kernel reports it counts the memory of the
+    // process that spawned it (the parent's peak at the spawn), so the bench must still be small.
+    end_to_end(root, &mut report)?;
+    in_process(&mut report)?;
+    if with_build {
+        build_cost(root, &mut report)?;
+    }
+    report.summary();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rendering in memory: the nine, then synthetic catalogues of 90 and 900 services.
+fn in_process(report: &mut Report) -> Result<()> {
+    println!("\n## In process: render(&catalogue()), every file as a string");
+    let nine = median_of(50, || {
+        render(&catalogue()).expect("the catalogue is valid");
+    });
+    report.row("render the 9 services (with catalogue())", ms(nine), "≤ 2 ms", Some(nine <= ms_(2.0)));
+
+    let mut per_service = Vec::new();
+    for (n, runs) in [(9, 50), (90, 15), (900, 5)] {
+        let synthetic = synthetic_catalogue(n);
+        let files = render(&synthetic).map_err(|e| anyhow::anyhow!("the synthetic catalogue of {n}: {e}"))?;
+        let time = median_of(runs, || {
+            render(&synthetic).expect("checked above");
+        });
+        let each = time / n as u32;
+        per_service.push(each);
+        let target = if n == 900 { Some(time <= ms_(500.0)) } else { None };
+        report.row(
+            &format!("render {n} services ({} files)", files.len()),
+            format!("{} ({} a service)", ms(time), us(each)),
+            if n == 900 { "≤ 500 ms" } else { "" },
+            target,
+        );
+    }
+    let ratio = per_service[2].as_secs_f64() / per_service[0].as_secs_f64();
+    report.row("per-service cost, 900 ÷ 9", format!("{ratio:.2}×"), "≈ 1 (linear), ≤ 1.5", Some(ratio <= 1.5));
+    Ok(())
+}
+
+/// The binary, run as a user runs it, beside `kubectl kustomize` of the overlay it writes.
+fn end_to_end(root: &Path, report: &mut Report) -> Result<()> {
+    let exe = std::env::current_exe().context("finding the xtask binary")?;
+    println!("\n## End to end: {} (run directly, not through cargo)", exe.display());
+    let status = quiet(Command::new(&exe).arg("check")).status().context("running xtask check")?;
+    if !status.success() {
+        bail!("generated/ is not up to date: run `cargo xtask generate` before benchmarking (the bench edits it)");
+    }
+    let generated = root.join(GENERATED_DIR);
+    let overlay = generated.join(OVERLAY_DIR);
+    let changed_files = [
+        format!("{BASE_DIR}/{CHANGED_SERVICE}.yaml"),
+        format!("{OVERLAY_DIR}/patches/{CHANGED_SERVICE}.yaml"),
+        format!("{OVERLAY_DIR}/resources/{CHANGED_SERVICE}.yaml"),
+    ];
+
+    // One round runs each command once, so a burst of load from elsewhere hits all of them alike.
+    let (mut warm, mut changed, mut check, mut kustomize) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut generate_rss, mut kustomize_rss) = (0, 0);
+    let rounds = 10;
+    for _ in 0..rounds {
+        let run = spawn_measured(Command::new(&exe).arg("generate"))?;
+        generate_rss = generate_rss.max(run.max_rss_kib.unwrap_or(0));
+        warm.push(run.wall);
+
+        // A service changed: its three generated files differ from what it renders now.
+        for path in &changed_files {
+            let path = generated.join(path);
+            let old = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            fs::write(&path, format!("{old}# edited by cargo xtask bench\n"))?;
+        }
+        let run = spawn_measured(Command::new(&exe).arg("generate"))?;
+        generate_rss = generate_rss.max(run.max_rss_kib.unwrap_or(0));
+        changed.push(run.wall);
+
+        check.push(spawn_measured(Command::new(&exe).arg("check"))?.wall);
+
+        match spawn_measured(Command::new("kubectl").arg("kustomize").arg(&overlay)) {
+            Ok(run) => {
+                kustomize_rss = kustomize_rss.max(run.max_rss_kib.unwrap_or(0));
+                kustomize.push(run.wall);
+            }
+            Err(e) => println!("kubectl kustomize not measured: {e:#}"),
+        }
+    }
+    let warm = median(warm);
+    report.row("generate, nothing changed", ms(warm), "", None);
+    report.row("generate, one service changed (3 files)", ms(median(changed)), "", None);
+    report.row("check, up to date", ms(median(check)), "", None);
+    if kustomize.is_empty() {
+        report.row("kubectl kustomize overlays/production", "not measured".into(), "", None);
+    } else {
+        let kustomize = median(kustomize);
+        report.row("kubectl kustomize overlays/production (9)", ms(kustomize), "", None);
+        let ratio = warm.as_secs_f64() / kustomize.as_secs_f64();
+        report.row("warm generate ÷ kustomize", format!("{ratio:.3}×"), "≤ 0.4×", Some(ratio <= 0.4));
+    }
+    match (generate_rss, own_peak_kib()) {
+        (0, _) => report.row("peak memory (max RSS) of generate", "not measured on this OS".into(), "≤ 30 MiB", None),
+        (kib, Some(own)) if kib <= own => report.row(
+            "peak memory (max RSS) of generate",
+            format!("≤ {} (the bench's own peak)", mib(kib)),
+            "≤ 30 MiB",
+            Some(kib <= 30 * 1024),
+        ),
+        (kib, _) => report.row("peak memory (max RSS) of generate", mib(kib), "≤ 30 MiB", Some(kib <= 30 * 1024)),
+    }
+    if kustomize_rss > 0 {
+        report.row("peak memory (max RSS) of kubectl kustomize", mib(kustomize_rss), "", None);
+    }
+    kustomize_synthetic(report)
+}
+
+/// `kubectl kustomize` of a synthetic 90-service tree, written to a temporary folder: the figure
+/// the issue compares against (Kustomize's cost grows faster than linearly).
+fn kustomize_synthetic(report: &mut Report) -> Result<()> {
+    let n = 90;
+    let dir = std::env::temp_dir().join(format!("lomash-bench-{}", std::process::id()));
+    let files = render(&synthetic_catalogue(n)).map_err(|e| anyhow::anyhow!("the synthetic catalogue: {e}"))?;
+    let (changes, _) = sync::plan(&dir, &files)?;
+    sync::apply(&dir, &changes, &[])?;
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        match spawn_measured(Command::new("kubectl").arg("kustomize").arg(dir.join(OVERLAY_DIR))) {
+            Ok(run) => times.push(run.wall),
+            Err(e) => {
+                println!("kubectl kustomize (90) not measured: {e:#}");
+                break;
+            }
+        }
+    }
+    fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    if !times.is_empty() {
+        report.row(&format!("kubectl kustomize overlays/production ({n})"), ms(median(times)), "", None);
+    }
+    Ok(())
+}
+
+/// A clean debug build of the workspace in its own target folder (the main one is untouched),
+/// then rebuilds after touching one service definition.
+fn build_cost(root: &Path, report: &mut Report) -> Result<()> {
+    let target = std::env::temp_dir().join("lomash-bench-target");
+    println!("\n## Build cost (CARGO_TARGET_DIR={}; takes minutes)", target.display());
+    if target.exists() {
+        fs::remove_dir_all(&target).with_context(|| format!("removing {}", target.display()))?;
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let build = |timings: bool| -> Result<Duration> {
+        let mut command = Command::new(&cargo);
+        command.current_dir(root).env("CARGO_TARGET_DIR", &target).args(["build", "--workspace"]);
+        if timings {
+            command.arg("--timings");
+        }
+        let start = Instant::now();
+        let output = command.stdout(Stdio::null()).output().context("running cargo build")?;
+        let wall = start.elapsed();
+        if !output.status.success() {
+            bail!("cargo build failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(wall)
+    };
+
+    let clean = build(true)?;
+    report.row(
+        "clean debug build of the workspace (1 run)",
+        secs(clean),
+        "≤ 90 s",
+        Some(clean <= Duration::from_secs(90)),
+    );
+    let timings = fs::read_to_string(target.join("cargo-timings/cargo-timing.html")).unwrap_or_default();
+    for crate_name in ["k8s-openapi", "lomash-manifests"] {
+        let value = match unit_seconds(&timings, crate_name) {
+            Some(t) => format!("{t:.1} s ({:.0} %)", 100.0 * t / clean.as_secs_f64()),
+            None => "not found in cargo's timings".into(),
+        };
+        report.row(&format!("  of which {crate_name} (lib, cargo --timings)"), value, "", None);
+    }
+
+    let service = root.join(CHANGED_SERVICE_FILE);
+    let mut rebuilds = Vec::new();
+    for _ in 0..3 {
+        // Touching (a new modification time) is what an edit does to cargo's fingerprint.
+        fs::File::options()
+            .append(true)
+            .open(&service)
+            .and_then(|f| f.set_modified(SystemTime::now()))
+            .with_context(|| format!("touching {}", service.display()))?;
+        rebuilds.push(build(false)?);
+    }
+    let rebuild = median(rebuilds);
+    report.row(
+        "rebuild after touching services/auth_service.rs",
+        secs(rebuild),
+        "≤ 10 s",
+        Some(rebuild <= Duration::from_secs(10)),
+    );
+    Ok(())
+}
+
+/// The compile time of a crate's library, from the unit data cargo writes into its timings
+/// report: objects like `{"name": "k8s-openapi", "target": "", …, "duration": 92.6, …}` (the
+/// build script's unit has `"target": " build-script"`).
+fn unit_seconds(timings: &str, crate_name: &str) -> Option<f64> {
+    let compact: String = timings.chars().filter(|c| !c.is_whitespace()).collect();
+    compact.split('{').find_map(|unit| {
+        let unit = unit.split('}').next()?;
+        if !unit.contains(&format!("\"name\":\"{crate_name}\"")) || !unit.contains("\"target\":\"\"") {
+            return None;
+        }
+        let duration = unit.split("\"duration\":").nth(1)?;
+        duration.split(',').next()?.parse().ok()
+    })
+}
+
+/// The first `n` services of the nine repeated under new names: copy `k` (from 1) of
+/// `auth-service` is `auth-service-k`, on the original port + 10·k, with its own image and the
+/// original's release tag. Only the original gateway routes to every service; its copies do not
+/// (a hundred gateways each routing to all would make the catalogue itself grow with n²).
+pub fn synthetic_catalogue(n: usize) -> Catalogue {
+    let nine = catalogue();
+    let mut synthetic = Catalogue { services: Vec::with_capacity(n), ..nine.clone() };
+    synthetic.release.tags.clear();
+    for k in 0..n.div_ceil(nine.services.len()) {
+        for original in &nine.services {
+            if synthetic.services.len() == n {
+                break;
+            }
+            let mut copy = original.clone();
+            if k > 0 {
+                copy.name = format!("{}-{k}", original.name);
+                copy.port = original.port + 10 * k as u32;
+                copy.image = format!("{}-{k}", original.image);
+                copy.routes_to_services = false;
+            }
+            let tag = nine.release.tags.get(&original.name).cloned().unwrap_or_default();
+            synthetic.release.tags.insert(copy.name.clone(), tag);
+            synthetic.services.push(copy);
+        }
+    }
+    synthetic
+}
+
+/// One finished child: its wall time and, where the OS reports it, its peak resident memory.
+struct Measured {
+    wall: Duration,
+    max_rss_kib: Option<u64>,
+}
+
+/// Runs `command` with its output discarded; an exit other than success is an error.
+fn spawn_measured(command: &mut Command) -> Result<Measured> {
+    let shown = format!("{command:?}");
+    let start = Instant::now();
+    let child = quiet(command).spawn().with_context(|| format!("starting {shown}"))?;
+    let (status, max_rss_kib) = wait_with_rusage(child).with_context(|| format!("waiting for {shown}"))?;
+    let wall = start.elapsed();
+    if !status.success() {
+        bail!("{shown} exited with {status}");
+    }
+    Ok(Measured { wall, max_rss_kib })
+}
+
+fn quiet(command: &mut Command) -> &mut Command {
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null())
+}
+
+/// Waits with `wait4`, which returns the child's resource usage (std's `wait` drops it): no
+/// dependency needed for one system call. `ru_maxrss` is in KiB on Linux.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn wait_with_rusage(child: std::process::Child) -> std::io::Result<(ExitStatus, Option<u64>)> {
+    use std::os::unix::process::ExitStatusExt;
+
+    /// `struct rusage` on 64-bit Linux: two `timeval`s (two `long`s each), then 14 `long`s.
+    #[repr(C)]
+    struct Rusage {
+        utime: [i64; 2],
+        stime: [i64; 2],
+        maxrss: i64,
+        rest: [i64; 13],
+    }
+    extern "C" {
+        fn wait4(pid: i32, status: *mut i32, options: i32, rusage: *mut Rusage) -> i32;
+    }
+    let pid = i32::try_from(child.id()).expect("Linux pids fit in i32");
+    let mut status = 0;
+    let mut usage = Rusage { utime: [0; 2], stime: [0; 2], maxrss: 0, rest: [0; 13] };
+    loop {
+        // SAFETY: `status` and `usage` are live, writable and laid out as the C ABI expects; the
+        // child is ours and not yet reaped (std's `Child` is dropped without waiting).
+        let reaped = unsafe { wait4(pid, &mut status, 0, &mut usage) };
+        if reaped == pid {
+            return Ok((ExitStatus::from_raw(status), u64::try_from(usage.maxrss).ok()));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn wait_with_rusage(mut child: std::process::Child) -> std::io::Result<(ExitStatus, Option<u64>)> {
+    Ok((child.wait()?, None))
+}
+
+/// This process's peak resident memory (`VmHWM`), in KiB. A child's `ru_maxrss` is at least
+/// this, since the kernel records the spawning process's memory when the child calls exec: when
+/// they are equal, the child's figure is only an upper bound.
+fn own_peak_kib() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs `f` once to warm up, then `runs` times; the median.
+fn median_of(runs: usize, mut f: impl FnMut()) -> Duration {
+    f();
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms_(milliseconds: f64) -> Duration {
+    Duration::from_secs_f64(milliseconds / 1000.0)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// The figures, printed as they come and again together at the end with pass/miss marks.
+#[derive(Default)]
+struct Report {
+    rows: Vec<(String, String, String, Option<bool>)>,
+}
+
+impl Report {
+    fn row(&mut self, what: &str, value: String, target: &str, pass: Option<bool>) {
+        println!("{what:<48} {value}");
+        self.rows.push((what.to_owned(), value, target.to_owned(), pass));
+    }
+
+    fn summary(&self) {
+        println!("\n## Summary\n{:<48} {:<34} {:<20} mark", "figure", "median", "target");
+        for (what, value, target, pass) in &self.rows {
+            let mark = match pass {
+                Some(true) => "pass",
+                Some(false) => "MISS",
+                None => "",
+            };
+            println!("{what:<48} {value:<34} {target:<20} {mark}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lomash_manifests::validate;
+
+    /// The synthetic catalogue of n services is a valid catalogue of exactly n distinct services,
+    /// each with its own port and tag, and it renders the tree of n services.
+    #[test]
+    fn synthetic_catalogue_is_valid_with_n_services() {
+        for n in [1, 9, 10, 90, 900] {
+            let synthetic = synthetic_catalogue(n);
+            let model = validate(&synthetic).unwrap_or_else(|e| panic!("{n} services: {e}"));
+            assert_eq!(model.services.len(), n, "{n} services");
+            assert_eq!(synthetic.release.tags.len(), n, "one tag a service, none more, at {n}");
+            let ports: std::collections::BTreeSet<u16> = model.services.iter().map(|s| s.port).collect();
+            assert_eq!(ports.len(), n, "distinct ports at {n}");
+        }
+        let copy = &synthetic_catalogue(90).services[10];
+        assert_eq!((copy.name.as_str(), copy.port), ("auth-service-1", 3011));
+        // Two kustomizations and the patches README, and three files a service.
+        assert_eq!(render(&synthetic_catalogue(90)).expect("valid").len(), 3 + 3 * 90);
+    }
+
+    /// The library unit is read, not the build script's, whitespace as cargo writes it or not.
+    #[test]
+    fn unit_seconds_reads_the_library_unit_of_cargo_timings() {
+        let timings = r#"const UNIT_DATA = [
+  {"i": 11, "name": "k8s-openapi", "target": " build-script", "start": 14.47, "duration": 2.81},
+  {"i": 12,
+    "name": "k8s-openapi",
+    "target": "",
+    "start": 20.0,
+    "duration": 92.6,
+    "unblocked_units": [13]}
+];"#;
+        assert_eq!(unit_seconds(timings, "k8s-openapi"), Some(92.6));
+        assert_eq!(unit_seconds(timings, "lomash-manifests"), None);
+    }
+
+    /// With n = 9 the synthetic catalogue is the catalogue itself, so the scaling figures start
+    /// from the real nine.
+    #[test]
+    fn nine_synthetic_services_are_the_catalogue() {
+        let (synthetic, real) = (synthetic_catalogue(9), catalogue());
+        assert_eq!(synthetic.services, real.services);
+        assert_eq!(synthetic.release, real.release);
+    }
+}
