@@ -5,9 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use serde::Deserialize;
-use serde_yaml::Value;
-
 use crate::catalogue::{Platform, Probe, Requirement};
 use crate::k8s::{production_objects, APP_LABEL};
 use crate::model::{Model, Service};
@@ -65,9 +62,12 @@ pub fn patches_readme(model: &Model, files: &[File]) -> File {
     line(w, "");
     directory_structure(w, files);
     patch_controls(w, model);
-    for service in &model.services {
-        service_section(w, &model.platform, service);
-    }
+    let sections = crate::tree::in_parallel(&model.services, |service| {
+        let mut section = String::new();
+        service_section(&mut section, &model.platform, service);
+        section
+    });
+    sections.iter().for_each(|section| w.push_str(section));
     how_kustomize_applies(w, model, files, &overlay);
     applying(w, model, &overlay);
     secrets(w, model);
@@ -97,12 +97,10 @@ fn duration(seconds: i64) -> String {
     }
 }
 
-/// The kinds of the documents of a YAML file, in order.
+/// The kinds of the documents of a generated YAML file, in order: its top-level `kind:` lines
+/// (reading the lines is enough for files we wrote, and far cheaper than parsing them again).
 fn kinds(contents: &str) -> Vec<String> {
-    serde_yaml::Deserializer::from_str(contents)
-        .filter_map(|d| Value::deserialize(d).ok())
-        .filter_map(|v| v.get("kind").and_then(Value::as_str).map(str::to_owned))
-        .collect()
+    contents.lines().filter_map(|l| l.strip_prefix("kind: ")).map(str::to_owned).collect()
 }
 
 fn directory_structure(w: &mut String, files: &[File]) {
@@ -696,7 +694,7 @@ mod tests {
                     c.release.tags.insert("auth-service".into(), "2.3.4".into());
                     c
                 },
-                &["- **Image:** `lomashwood/auth-service:2.3.4`", "newTag: 2.3.4"],
+                &["- **Image:** `lomashwood/auth-service:2.3.4`", "newTag: '2.3.4'"],
                 &["- **Image:** `lomashwood/auth-service:1.0.0`"],
             ),
         ];

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod services;
 pub mod tree;
 pub mod values;
+pub mod yaml;
 
 pub use catalogue::{catalogue, Catalogue, Release, ServiceDef};
 pub use error::{Error, Errors};

@@ -9,39 +9,28 @@
 
 use serde_yaml::{Mapping, Value};
 
-use crate::object::Object;
-
-/// The patch turning `base` into `target` (same kind and name), or `None` when they are equal.
-/// Namespaces are left out: patches are matched before the overlay's namespace applies.
-pub fn strategic_merge_patch(base: &Object, target: &Object) -> Option<Value> {
-    let (mut base, mut target) = (base.to_value(), target.to_value());
-    for v in [&mut base, &mut target] {
-        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_mapping_mut) {
-            meta.remove("namespace");
-        }
-    }
+/// The patch turning `base` into `target` (the YAML values of two versions of one object), or
+/// `None` when they are equal. Namespaces are left out: patches are matched before the overlay's
+/// namespace applies.
+pub fn strategic_merge_patch(base: &Value, target: &Value) -> Option<Value> {
     let (Value::Mapping(base), Value::Mapping(target)) = (base, target) else {
         unreachable!("objects serialise to mappings")
     };
-    let diff = diff_map(&base, &target);
-    if diff.is_empty() {
+    let mut diff = diff_map(base, target);
+    let mut metadata = Mapping::new();
+    metadata.insert("name".into(), target["metadata"]["name"].clone());
+    if let Some(Value::Mapping(meta)) = diff.remove("metadata") {
+        metadata.extend(meta.into_iter().filter(|(k, _)| k.as_str() != Some("namespace")));
+    }
+    if diff.is_empty() && metadata.len() == 1 {
         return None;
     }
     let mut patch = Mapping::new();
     for key in ["apiVersion", "kind"] {
         patch.insert(key.into(), target[key].clone());
     }
-    let mut metadata = Mapping::new();
-    metadata.insert("name".into(), target["metadata"]["name"].clone());
-    if let Some(Value::Mapping(meta)) = diff.get("metadata") {
-        metadata.extend(meta.clone());
-    }
     patch.insert("metadata".into(), Value::Mapping(metadata));
-    for (k, v) in diff {
-        if k != "metadata" {
-            patch.insert(k, v);
-        }
-    }
+    patch.extend(diff);
     Some(Value::Mapping(patch))
 }
 

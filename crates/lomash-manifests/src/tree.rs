@@ -46,27 +46,55 @@ pub fn render_model(model: &Model) -> Vec<File> {
         path: format!("{OVERLAY_DIR}/kustomization.yaml"),
         contents: yaml_file(&[production_kustomization(model)]),
     });
-    for service in services {
-        let base = base_objects(&model.platform, service);
-        let production = production_objects(&model.platform, service);
-        files.push(File {
-            path: base_path(service),
-            contents: yaml_file(&base.iter().map(Object::to_value).collect::<Vec<_>>()),
-        });
-        files.push(File {
-            path: patch_path(service),
-            contents: yaml_file(&patches(model, service, &base, &production)),
-        });
-        let added: Vec<Value> = production
-            .iter()
-            .filter(|p| !base.iter().any(|b| b.kind() == p.kind() && b.name() == p.name()))
-            .map(|o| without_namespace(o.to_value()))
-            .collect();
-        files.push(File { path: resource_path(service), contents: yaml_file(&added) });
-    }
+    files.extend(in_parallel(services, |service| service_files(&model.platform, service)).into_iter().flatten());
     files.push(crate::docs::patches_readme(model, &files));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// A service's three files: its base objects, its production patches, and the objects only
+/// production has.
+fn service_files(platform: &Platform, service: &Service) -> [File; 3] {
+    // Each object becomes a YAML value once; the files and the patch diffs share them.
+    let key = |o: &Object| (o.kind(), o.name().to_owned());
+    let base: Vec<_> = base_objects(platform, service).iter().map(|o| (key(o), o.to_value())).collect();
+    let production: Vec<_> = production_objects(platform, service).iter().map(|o| (key(o), o.to_value())).collect();
+    let base_file = File { path: base_path(service), contents: yaml_file(base.iter().map(|(_, v)| v)) };
+    let base_ids: Vec<_> = base.iter().map(|(id, _)| id.clone()).collect();
+    let patches: Vec<Value> = base
+        .into_iter()
+        .filter_map(|(id, mut value)| {
+            let (_, target) = production.iter().find(|(p, _)| *p == id)?;
+            overlay_view(platform, service, &mut value);
+            strategic_merge_patch(&value, target)
+        })
+        .collect();
+    let added: Vec<Value> = production
+        .into_iter()
+        .filter(|(id, _)| !base_ids.contains(id))
+        .map(|(_, value)| without_namespace(value))
+        .collect();
+    [
+        base_file,
+        File { path: patch_path(service), contents: yaml_file(&patches) },
+        File { path: resource_path(service), contents: yaml_file(&added) },
+    ]
+}
+
+/// `f` of every item, in order, the items shared between the machine's cores (services render
+/// independently of each other). The output does not depend on how many cores there are.
+pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    if workers == 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("rendering a service does not panic")).collect()
+    })
 }
 
 pub fn base_path(service: &Service) -> String {
@@ -84,29 +112,17 @@ pub fn resource_path(service: &Service) -> String {
     format!("{OVERLAY_DIR}/resources/{}.yaml", service.name)
 }
 
-/// The production patches of a service: one document per base object production changes.
-fn patches(model: &Model, service: &Service, base: &[Object], production: &[Object]) -> Vec<Value> {
-    base.iter()
-        .filter_map(|b| {
-            let target = production.iter().find(|p| p.kind() == b.kind() && p.name() == b.name())?;
-            strategic_merge_patch(&overlay_view(&model.platform, service, b), target)
-        })
-        .collect()
-}
-
 /// A base object as the overlay's own transformers leave it before patches matter: with the
 /// image tag that `images:` pins. The patches then state only what the transformers do not.
-fn overlay_view(platform: &Platform, service: &Service, base: &Object) -> Object {
-    let mut object = base.clone();
-    if let Object::Deployment(d) = &mut object {
-        let pod = d.spec.as_mut().and_then(|s| s.template.spec.as_mut());
-        for c in pod.into_iter().flat_map(|p| p.containers.iter_mut()) {
-            if c.image.as_deref() == Some(&format!("{}:{}", service.image, platform.base.image_tag)) {
-                c.image = Some(service.production_image());
-            }
+fn overlay_view(platform: &Platform, service: &Service, base: &mut Value) {
+    let unpinned = format!("{}:{}", service.image, platform.base.image_tag);
+    let containers = base.get_mut("spec").and_then(|s| s.get_mut("template")).and_then(|t| t.get_mut("spec"));
+    let containers = containers.and_then(|p| p.get_mut("containers")).and_then(Value::as_sequence_mut);
+    for c in containers.into_iter().flatten() {
+        if c.get("image").and_then(Value::as_str) == Some(&unpinned) {
+            c["image"] = service.production_image().into();
         }
     }
-    object
 }
 
 fn without_namespace(mut value: Value) -> Value {
@@ -158,37 +174,13 @@ fn production_kustomization(model: &Model) -> Value {
 }
 
 /// The header, then the documents separated by `---`.
-fn yaml_file(documents: &[Value]) -> String {
+fn yaml_file<'a>(documents: impl IntoIterator<Item = &'a Value>) -> String {
     let mut out = String::from(HEADER);
-    for (i, doc) in documents.iter().enumerate() {
+    for (i, doc) in documents.into_iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&serde_yaml::to_string(&conventional_order(doc, &TOP)).expect("YAML values serialise"));
+        crate::yaml::document(doc, &mut out);
     }
     out
 }
-
-/// k8s-openapi writes fields in alphabetical order (`data` before `metadata`, `envFrom` before
-/// `name`). A reviewer reads manifests in the conventional order: `apiVersion`, `kind`,
-/// `metadata` (`name` first), then the rest; list elements open with their `name`.
-fn conventional_order(value: &Value, first: &[&str]) -> Value {
-    match value {
-        Value::Mapping(m) => {
-            let mut out = Mapping::new();
-            let leading = first.iter().filter_map(|k| m.get(*k).map(|v| (Value::from(*k), v)));
-            let rest = m.iter().filter(|(k, _)| !k.as_str().is_some_and(|k| first.contains(&k)));
-            let rest = rest.map(|(k, v)| (k.clone(), v));
-            for (k, v) in leading.chain(rest) {
-                let order: &[&str] = if k.as_str() == Some("metadata") { &METADATA } else { &[] };
-                out.insert(k, conventional_order(v, order));
-            }
-            Value::Mapping(out)
-        }
-        Value::Sequence(items) => Value::Sequence(items.iter().map(|v| conventional_order(v, &["name"])).collect()),
-        other => other.clone(),
-    }
-}
-
-const TOP: [&str; 3] = ["apiVersion", "kind", "metadata"];
-const METADATA: [&str; 4] = ["name", "namespace", "labels", "annotations"];

@@ -114,7 +114,7 @@ fn applying_each_derived_patch_to_its_base_gives_production() {
         let prod = production_objects(&model.platform, service);
         for base in base_objects(&model.platform, service) {
             let target = prod.iter().find(|p| p.kind() == base.kind() && p.name() == base.name()).unwrap();
-            let merged = match strategic_merge_patch(&base, target) {
+            let merged = match strategic_merge_patch(&base.to_value(), &target.to_value()) {
                 Some(patch) => apply_patch(&without_namespace(&base), &patch),
                 None => without_namespace(&base),
             };
