@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use lomash_manifests::tree::{BASE_DIR, OVERLAY_DIR};
@@ -14,18 +13,16 @@ use lomash_manifests::{catalogue, Catalogue};
 use pretty_assertions::assert_eq;
 
 use super::*;
+use crate::testing::TempDir;
 
-/// A project root of its own, removed when the test ends.
-struct Root(PathBuf);
+/// A project root of its own, removed when the test ends (with the [`TempDir`] it holds).
+// The TempDir is held only for its Drop, which removes the folder.
+struct Root(PathBuf, #[allow(dead_code)] TempDir);
 
 impl Root {
     fn new(test: &str) -> Root {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("lomash-xtask-{}-{test}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        Root(path)
+        let dir = TempDir::new(test);
+        Root(dir.path().to_path_buf(), dir)
     }
 
     fn generated(&self) -> PathBuf {
@@ -39,12 +36,6 @@ impl Root {
 
     fn generate(&self) -> Report {
         run_report(&self.0, &catalogue(), Mode::Write).expect("the committed catalogue generates")
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
     }
 }
 
