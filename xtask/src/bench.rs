@@ -18,13 +18,16 @@ use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use lomash_manifests::tree::{BASE_DIR, GENERATED_DIR, OVERLAY_DIR};
+use lomash_manifests::layout::{self, GENERATED_DIR};
+use lomash_manifests::spec::Uses;
 use lomash_manifests::{catalogue, render, Catalogue};
 
 use crate::sync;
 
 /// The service whose generated files the "one service changed" run edits, and whose definition
 /// the rebuild run touches.
+/// The environment whose overlay kubectl renders beside ours.
+const BENCH_ENV: &str = "production";
 const CHANGED_SERVICE: &str = "auth-service";
 const CHANGED_SERVICE_FILE: &str = "crates/lomash-manifests/src/services/auth_service.rs";
 
@@ -93,11 +96,11 @@ fn end_to_end(root: &Path, report: &mut Report) -> Result<()> {
         bail!("generated/ is not up to date: run `cargo xtask generate` before benchmarking (the bench edits it)");
     }
     let generated = root.join(GENERATED_DIR);
-    let overlay = generated.join(OVERLAY_DIR);
+    let overlay = generated.join(layout::overlay_dir(BENCH_ENV));
     let changed_files = [
-        format!("{BASE_DIR}/{CHANGED_SERVICE}.yaml"),
-        format!("{OVERLAY_DIR}/patches/{CHANGED_SERVICE}.yaml"),
-        format!("{OVERLAY_DIR}/resources/{CHANGED_SERVICE}.yaml"),
+        layout::base_file(CHANGED_SERVICE),
+        layout::patch_file(BENCH_ENV, CHANGED_SERVICE),
+        layout::resource_file(BENCH_ENV, CHANGED_SERVICE),
     ];
 
     // One round runs each command once, so a burst of load from elsewhere hits all of them alike.
@@ -167,7 +170,7 @@ fn kustomize_synthetic(report: &mut Report) -> Result<()> {
     sync::apply(&dir, &changes, &[])?;
     let mut times = Vec::new();
     for _ in 0..3 {
-        match spawn_measured(Command::new("kubectl").arg("kustomize").arg(dir.join(OVERLAY_DIR))) {
+        match spawn_measured(Command::new("kubectl").arg("kustomize").arg(dir.join(layout::overlay_dir(BENCH_ENV)))) {
             Ok(run) => times.push(run.wall),
             Err(e) => {
                 println!("kubectl kustomize (90) not measured: {e:#}");
@@ -259,13 +262,15 @@ fn unit_seconds(timings: &str, crate_name: &str) -> Option<f64> {
 }
 
 /// The first `n` services of the nine repeated under new names: copy `k` (from 1) of
-/// `auth-service` is `auth-service-k`, on the original port + 10·k, with its own image and the
-/// original's release tag. Only the original gateway routes to every service; its copies do not
-/// (a hundred gateways each routing to all would make the catalogue itself grow with n²).
+/// `auth-service` is `auth-service-k`, on a port of its own above every original's (so moving a
+/// port in a spec sheet can never make two copies collide), with its own image and the original's
+/// release tag. Only the original gateway routes to every service; its copies do not (a hundred
+/// gateways each routing to all would make the catalogue itself grow with n²).
 pub fn synthetic_catalogue(n: usize) -> Catalogue {
     let nine = catalogue();
     let mut synthetic = Catalogue { services: Vec::with_capacity(n), ..nine.clone() };
     synthetic.release.tags.clear();
+    let first_free_port = nine.services.iter().map(|s| s.port).max().unwrap_or(0) + 1;
     for k in 0..n.div_ceil(nine.services.len()) {
         for original in &nine.services {
             if synthetic.services.len() == n {
@@ -274,9 +279,9 @@ pub fn synthetic_catalogue(n: usize) -> Catalogue {
             let mut copy = original.clone();
             if k > 0 {
                 copy.name = format!("{}-{k}", original.name);
-                copy.port = original.port + 10 * k as u32;
+                copy.port = first_free_port + synthetic.services.len() as u32;
                 copy.image = format!("{}-{k}", original.image);
-                copy.routes_to_services = false;
+                copy.uses.retain(|edge| *edge != Uses::AllServices);
             }
             let tag = nine.release.tags.get(&original.name).cloned().unwrap_or_default();
             synthetic.release.tags.insert(copy.name.clone(), tag);
@@ -438,10 +443,15 @@ mod tests {
             let ports: std::collections::BTreeSet<u16> = model.services.iter().map(|s| s.port).collect();
             assert_eq!(ports.len(), n, "distinct ports at {n}");
         }
-        let copy = &synthetic_catalogue(90).services[10];
-        assert_eq!((copy.name.as_str(), copy.port), ("auth-service-1", 3011));
-        // Two kustomizations and the patches README, and three files a service.
-        assert_eq!(render(&synthetic_catalogue(90)).expect("valid").len(), 3 + 3 * 90);
+        let nine = catalogue();
+        let copy = &synthetic_catalogue(90).services[nine.services.len() + 1];
+        let above = nine.services.iter().map(|s| s.port).max().unwrap();
+        assert_eq!(copy.name, format!("{}-1", nine.services[1].name));
+        assert!(copy.port > above, "copies take ports above every original's");
+        // The base kustomization, then per environment its kustomization and README; one base
+        // file a service, and two overlay files a service per environment.
+        let envs = nine.platform.environments.len();
+        assert_eq!(render(&synthetic_catalogue(90)).expect("valid").len(), 1 + 2 * envs + 90 * (1 + 2 * envs));
     }
 
     /// The library unit is read, not the build script's, whitespace as cargo writes it or not.

@@ -13,9 +13,11 @@ use anyhow::{anyhow, Result};
 use lomash_manifests::policy::{self, Finding, Outcome};
 use lomash_manifests::{k8s, validate, Catalogue};
 
-pub fn run(catalogue: &Catalogue) -> Result<ExitCode> {
+use crate::environment;
+
+pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let model = validate(catalogue).map_err(|e| anyhow!("the catalogue is invalid:\n{e}"))?;
-    let objects = k8s::production(&model);
+    let objects = k8s::environment(&model, environment(&model.platform, env)?);
     let findings = policy::check(&objects, &policy::declared_secrets(&model));
     print!("{}", report(&findings));
     let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);

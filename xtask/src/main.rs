@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{bail, Result};
 use lomash_manifests::catalogue;
+use lomash_manifests::spec::{Environment, Platform};
 
 mod bench;
 mod lint;
@@ -20,9 +22,10 @@ Commands:
   generate   render the service definitions and write generated/ (only changed files)
   check      exit 1, with a diff, when generated/ is not exactly what the definitions render
   diff       show what `generate` would change, as a unified diff, without writing
-  lint       check the production objects against the Pod Security Standards and the spec; exit 1 on a violation
-  render [--out FILE]
-             print the production manifests computed from the definitions (no kustomize run)
+  lint [--env ENV]
+             check an environment's objects against the Pod Security Standards and the spec; exit 1 on a violation
+  render [--env ENV] [--out FILE]
+             print an environment's manifests computed from the definitions (no kustomize run)
   set-image <service> <tag>
              pin a service's production image tag in images.yaml and regenerate generated/
   bench      time rendering, generate/check beside kubectl kustomize, peak memory
@@ -37,9 +40,14 @@ fn main() -> ExitCode {
         ["generate"] => sync::run(&project_root(), &catalogue(), sync::Mode::Write),
         ["check"] => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
         ["diff"] => sync::run(&project_root(), &catalogue(), sync::Mode::Diff),
-        ["lint"] => lint::run(&catalogue()),
-        ["render"] => render::run(&catalogue(), None),
-        ["render", "--out", file] => render::run(&catalogue(), Some(std::path::Path::new(file))),
+        ["lint"] => lint::run(&catalogue(), DEFAULT_ENV),
+        ["lint", "--env", env] => lint::run(&catalogue(), env),
+        ["render"] => render::run(&catalogue(), DEFAULT_ENV, None),
+        ["render", "--out", file] => render::run(&catalogue(), DEFAULT_ENV, Some(std::path::Path::new(file))),
+        ["render", "--env", env] => render::run(&catalogue(), env, None),
+        ["render", "--env", env, "--out", file] | ["render", "--out", file, "--env", env] => {
+            render::run(&catalogue(), env, Some(std::path::Path::new(file)))
+        }
         ["set-image", service, tag] => release::set_image(&project_root(), service, tag).map(|previous| {
             println!("{service}: {previous} -> {tag}");
             ExitCode::SUCCESS
@@ -63,7 +71,29 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root, found from this crate's manifest, never from the current directory.
+/// The environment a command means when none is named: the one every habit and script grew up on.
+const DEFAULT_ENV: &str = "production";
+
+/// The environment of the platform named `name`, or an error listing the known ones.
+pub fn environment<'a>(platform: &'a Platform, name: &str) -> Result<&'a Environment> {
+    match platform.environment(name) {
+        Some(env) => Ok(env),
+        None => {
+            let known: Vec<&str> = platform.environments.iter().map(|e| e.name.as_str()).collect();
+            bail!("{name}: environment: not one of the platform's (known: {})", known.join(", "))
+        }
+    }
+}
+
+/// The workspace root, found from this crate's manifest, never from the current directory. Read
+/// at run time: `cargo run` sets `CARGO_MANIFEST_DIR` for the checkout it runs in, while the
+/// compiled-in `env!` value names the checkout the binary was built in, which differs when two
+/// checkouts share a target directory (a global `CARGO_TARGET_DIR`, git worktrees).
 pub fn project_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
+    root_from(std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from))
+}
+
+fn root_from(manifest_dir: Option<PathBuf>) -> PathBuf {
+    let dir = manifest_dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    dir.parent().expect("xtask lives in the workspace root").to_path_buf()
 }

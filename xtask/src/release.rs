@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::tree::GENERATED_DIR;
+use lomash_manifests::layout::GENERATED_DIR;
 use lomash_manifests::{catalogue, render, Catalogue, Release};
 
 use crate::sync;

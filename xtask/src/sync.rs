@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use lomash_manifests::tree::GENERATED_DIR;
+use lomash_manifests::layout::GENERATED_DIR;
 use lomash_manifests::{render, Catalogue, File};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,7 +336,7 @@ mod diff_tests {
     use super::*;
     use crate::testing::TempDir;
     use lomash_manifests::catalogue;
-    use lomash_manifests::catalogue::Requirement;
+    use lomash_manifests::spec::Resources;
 
     /// `diff` on a changed catalogue shows the change as a unified diff and writes nothing.
     #[test]
@@ -348,7 +348,7 @@ mod diff_tests {
 
         let mut changed = catalogue();
         let analytics = changed.services.iter_mut().find(|s| s.name == "analytics-service").unwrap();
-        analytics.cpu = Requirement::new("500m", "3000m");
+        analytics.cpu = Resources::new("500m", "3000m");
         let code = run(dir.path(), &changed, Mode::Diff).unwrap();
         assert_eq!(code, ExitCode::SUCCESS, "diff reports, it does not fail");
         assert_eq!(read_tree(&generated).unwrap(), before, "diff wrote to generated/");

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use lomash_manifests::tree::{BASE_DIR, OVERLAY_DIR};
+use lomash_manifests::layout::{self, BASE_DIR};
 use lomash_manifests::{catalogue, Catalogue};
 use pretty_assertions::assert_eq;
 
@@ -148,8 +148,8 @@ fn check_names_a_hand_edit_a_missing_file_and_an_orphan() {
     );
 
     let edited = auth_base();
-    let missing = format!("{OVERLAY_DIR}/patches/content-service.yaml");
-    let orphan = format!("{OVERLAY_DIR}/patches/search-service.yaml");
+    let missing = layout::patch_file("production", "content-service");
+    let orphan = layout::patch_file("production", "search-service");
     let text = fs::read_to_string(root.file(&edited)).unwrap().replace("containerPort: 3001", "containerPort: 3999");
     fs::write(root.file(&edited), text).unwrap();
     fs::remove_file(root.file(&missing)).unwrap();
@@ -220,7 +220,10 @@ fn orphans_are_removed_with_their_empty_folders() {
         assert!(!root.file(path).exists(), "{path}");
     }
     assert!(!root.file("infra/kubernetes/overlays/staging").exists(), "empty folders go too");
-    assert!(root.file(OVERLAY_DIR).is_dir() && root.file(BASE_DIR).is_dir(), "folders with files stay");
+    assert!(
+        root.file(&layout::overlay_dir("production")).is_dir() && root.file(BASE_DIR).is_dir(),
+        "folders with files stay"
+    );
     assert!(run_report(&root.0, &catalogue(), Mode::Check).unwrap().ok);
 }
 

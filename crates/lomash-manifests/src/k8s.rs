@@ -1,7 +1,8 @@
-//! Turns a checked [`Service`] into k8s-openapi objects, for the base (development) and for
-//! production. This is the only layer with `Some(..)` and `..Default::default()`: the service
-//! definitions stay spec sheets. Production objects are the full intent (what the cluster
-//! should run); the overlay's patches are derived from them by [`crate::patch`].
+//! Turns a checked [`Service`] into k8s-openapi objects, for the base (development) and for each
+//! [`Environment`] of the platform. This is the only layer with `Some(..)` and
+//! `..Default::default()`: the service definitions stay spec sheets. An environment's objects
+//! are the full intent (what its cluster should run); its overlay's patches are derived from them
+//! by [`crate::patch`]. Nothing here names an environment: what differs between them is data.
 
 use std::collections::BTreeMap;
 
@@ -15,62 +16,58 @@ use k8s_openapi::api::core::v1::{
     EnvFromSource, EnvVar, HTTPGetAction, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
     PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe,
     ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext, Service as K8sService, ServicePort,
-    ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
+    ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::Resource;
 
-use crate::catalogue::{Platform, Probe, Security, Stage};
 use crate::model::{Model, Service};
 use crate::object::Object;
-use crate::platform::{init, scanner_annotations, scheduling, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
-
-/// Which of the two trees an object is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Env {
-    Base,
-    Production,
-}
+use crate::platform::{init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
+use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Stage};
+use crate::values::Quantity;
 
 /// The base objects of a service: ConfigMap, Service, Deployment (no namespace).
 pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
-    let b = Builder { platform, service, env: Env::Base };
+    let b = Builder { platform, service, stage: &platform.base, env: None };
     vec![b.config_map(), b.service(), b.deployment()]
 }
 
-/// The production objects of a service, exactly as the cluster should run them: the base
-/// objects with production values, and the HorizontalPodAutoscaler and PodDisruptionBudget.
-pub fn production_objects(platform: &Platform, service: &Service) -> Vec<Object> {
-    let b = Builder { platform, service, env: Env::Production };
-    let mut objects = vec![b.config_map(), b.service(), b.deployment(), b.hpa(), b.pdb()];
+/// The objects of a service in `env`, exactly as its cluster should run them: the base objects
+/// with the environment's values, and the HorizontalPodAutoscaler and PodDisruptionBudget.
+pub fn environment_objects(platform: &Platform, env: &Environment, service: &Service) -> Vec<Object> {
+    let b = Builder { platform, service, stage: &env.stage, env: Some(env) };
+    let mut objects = vec![b.config_map(), b.service(), b.deployment(), b.hpa(env), b.pdb(env)];
     for o in &mut objects {
-        o.metadata_mut().namespace = Some(platform.namespace.clone());
+        o.metadata_mut().namespace = Some(env.namespace.clone());
     }
     objects
 }
 
-/// Every production object of the model, service by service.
-pub fn production(model: &Model) -> Vec<Object> {
-    model.services.iter().flat_map(|s| production_objects(&model.platform, s)).collect()
+/// Every object of `env`, service by service.
+pub fn environment(model: &Model, env: &Environment) -> Vec<Object> {
+    model.services.iter().flat_map(|s| environment_objects(&model.platform, env, s)).collect()
 }
 
 /// The selector label, as in the seed's `kubectl get pods -l app=analytics-service`.
 pub const APP_LABEL: &str = "app";
 
+/// Builds the objects of one service for the base (`env: None`) or for one environment. The base
+/// is the development deployment; what only a deployed environment has (hardening, init
+/// containers, scheduling, the rollout strategy, the secret) comes with its [`Environment`].
 struct Builder<'a> {
     platform: &'a Platform,
     service: &'a Service,
-    env: Env,
+    stage: &'a Stage,
+    env: Option<&'a Environment>,
 }
 
 impl Builder<'_> {
     fn stage(&self) -> &Stage {
-        match self.env {
-            Env::Base => &self.platform.base,
-            Env::Production => &self.platform.production,
-        }
+        self.stage
     }
 
     fn name(&self) -> String {
@@ -78,17 +75,11 @@ impl Builder<'_> {
     }
 
     fn tag(&self) -> String {
-        match self.env {
-            Env::Base => self.platform.base.image_tag.clone(),
-            Env::Production => self.service.tag.to_string(),
-        }
+        self.env.map_or_else(|| BASE_IMAGE_TAG.to_owned(), |e| self.service.tag(&e.name).to_string())
     }
 
     fn version_label(&self) -> String {
-        match self.env {
-            Env::Base => self.platform.base.image_tag.clone(),
-            Env::Production => self.service.tag.label_value(),
-        }
+        self.env.map_or_else(|| BASE_IMAGE_TAG.to_owned(), |e| self.service.tag(&e.name).label_value())
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
@@ -124,16 +115,16 @@ impl Builder<'_> {
             ("OTEL_TRACES_SAMPLER_ARG".to_owned(), stage.otel_traces_sampler_arg.clone()),
             ("PORT".to_owned(), s.port.to_string()),
         ]);
-        if s.postgres {
+        if s.uses_postgres() {
             data.insert("DB_HOST".into(), stage.db_host.clone());
             data.insert("DB_PORT".into(), stage.db_port.to_string());
         }
-        if s.redis {
+        if s.uses_redis() {
             data.insert("REDIS_HOST".into(), stage.redis_host.clone());
             data.insert("REDIS_PORT".into(), stage.redis_port.to_string());
         }
         data.extend(s.upstreams.iter().cloned());
-        if self.env == Env::Production {
+        if self.env.is_some() {
             data.extend(s.config.iter().cloned());
         }
         Object::ConfigMap(ConfigMap {
@@ -163,20 +154,19 @@ impl Builder<'_> {
     }
 
     fn deployment(&self) -> Object {
-        let prod = self.env == Env::Production;
         let stage = self.stage();
         Object::Deployment(Deployment {
-            // Production only: the scanner exceptions describe the hardened production pod; the
+            // Deployed environments only: the scanner exceptions describe the hardened pod; the
             // development base makes no such claims, so it carries none.
-            metadata: ObjectMeta { annotations: prod.then(scanner_annotations), ..self.meta(self.name()) },
+            metadata: ObjectMeta { annotations: self.env.map(|_| scanner_annotations()), ..self.meta(self.name()) },
             spec: Some(DeploymentSpec {
                 replicas: Some(stage.replicas),
                 selector: self.label_selector(),
-                strategy: prod.then(|| DeploymentStrategy {
+                strategy: self.env.map(|e| DeploymentStrategy {
                     type_: Some("RollingUpdate".into()),
                     rolling_update: Some(RollingUpdateDeployment {
-                        max_surge: Some(IntOrString::Int(scheduling::MAX_SURGE)),
-                        max_unavailable: Some(IntOrString::Int(scheduling::MAX_UNAVAILABLE)),
+                        max_surge: Some(IntOrString::Int(e.scheduling.max_surge)),
+                        max_unavailable: Some(IntOrString::Int(e.scheduling.max_unavailable)),
                     }),
                 }),
                 template: PodTemplateSpec {
@@ -191,13 +181,13 @@ impl Builder<'_> {
 
     fn pod_spec(&self) -> PodSpec {
         let main = self.main_container();
-        if self.env == Env::Base {
+        let Some(env) = self.env else {
             return PodSpec {
                 security_context: Some(PodSecurityContext { run_as_non_root: Some(true), ..Default::default() }),
                 containers: vec![main],
                 ..Default::default()
             };
-        }
+        };
         let sec = &self.service.security;
         PodSpec {
             automount_service_account_token: Some(sec.automount_service_account_token),
@@ -211,11 +201,15 @@ impl Builder<'_> {
                     .then(|| SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
                 ..Default::default()
             }),
-            affinity: Some(self.affinity()),
+            affinity: Some(self.affinity(env)),
             topology_spread_constraints: Some(vec![TopologySpreadConstraint {
-                max_skew: scheduling::MAX_SKEW,
-                topology_key: scheduling::ZONE_KEY.into(),
-                when_unsatisfiable: "DoNotSchedule".into(),
+                max_skew: env.scheduling.max_skew,
+                topology_key: ZONE_KEY.into(),
+                when_unsatisfiable: match env.scheduling.zone_spread {
+                    Placement::Required => "DoNotSchedule",
+                    Placement::Preferred(_) => "ScheduleAnyway",
+                }
+                .into(),
                 label_selector: Some(self.label_selector()),
                 ..Default::default()
             }]),
@@ -230,15 +224,22 @@ impl Builder<'_> {
         }
     }
 
-    fn affinity(&self) -> Affinity {
-        let expressions = scheduling::NODE_SELECTOR
+    fn affinity(&self, env: &Environment) -> Affinity {
+        let expressions = env
+            .scheduling
+            .node_selector
             .iter()
             .map(|(key, value)| NodeSelectorRequirement {
-                key: (*key).into(),
+                key: key.clone(),
                 operator: "In".into(),
-                values: Some(vec![(*value).into()]),
+                values: Some(vec![value.clone()]),
             })
             .collect();
+        let one_a_node = PodAffinityTerm {
+            label_selector: Some(self.label_selector()),
+            topology_key: HOSTNAME_KEY.into(),
+            ..Default::default()
+        };
         Affinity {
             node_affinity: Some(NodeAffinity {
                 required_during_scheduling_ignored_during_execution: Some(NodeSelector {
@@ -249,13 +250,18 @@ impl Builder<'_> {
                 }),
                 ..Default::default()
             }),
-            pod_anti_affinity: Some(PodAntiAffinity {
-                required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
-                    label_selector: Some(self.label_selector()),
-                    topology_key: scheduling::HOSTNAME_KEY.into(),
+            pod_anti_affinity: Some(match env.scheduling.anti_affinity {
+                Placement::Required => PodAntiAffinity {
+                    required_during_scheduling_ignored_during_execution: Some(vec![one_a_node]),
                     ..Default::default()
-                }]),
-                ..Default::default()
+                },
+                Placement::Preferred(weight) => PodAntiAffinity {
+                    preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                        weight,
+                        pod_affinity_term: one_a_node,
+                    }]),
+                    ..Default::default()
+                },
             }),
             ..Default::default()
         }
@@ -266,7 +272,7 @@ impl Builder<'_> {
             config_map_ref: Some(ConfigMapEnvSource { name: self.service.config_map_name(), ..Default::default() }),
             ..Default::default()
         }];
-        if self.env == Env::Production {
+        if self.env.is_some() {
             sources.push(EnvFromSource {
                 secret_ref: Some(SecretEnvSource { name: self.service.secret_name(), ..Default::default() }),
                 ..Default::default()
@@ -278,20 +284,14 @@ impl Builder<'_> {
     fn main_container(&self) -> Container {
         let s = self.service;
         let (cpu, memory) = match &self.stage().resources {
-            Some((cpu, memory)) => (
-                (cpu.request.clone().unwrap_or_default(), cpu.limit.clone().unwrap_or_default()),
-                (memory.request.clone().unwrap_or_default(), memory.limit.clone().unwrap_or_default()),
-            ),
-            None => (
-                (s.cpu.request.to_string(), s.cpu.limit.to_string()),
-                (s.memory.request.to_string(), s.memory.limit.to_string()),
-            ),
+            Some((cpu, memory)) => (written(cpu), written(memory)),
+            None => (quantities(&s.cpu), quantities(&s.memory)),
         };
-        let prod = self.env == Env::Production;
+        let hardened = self.env.is_some();
         Container {
             name: s.name.clone(),
             image: Some(format!("{}:{}", s.image, self.tag())),
-            image_pull_policy: Some(self.stage().image_pull_policy.clone()),
+            image_pull_policy: Some(self.stage().image_pull_policy.as_str().into()),
             ports: Some(vec![ContainerPort {
                 name: Some(HTTP_PORT_NAME.into()),
                 container_port: i32::from(s.port),
@@ -303,8 +303,8 @@ impl Builder<'_> {
             liveness_probe: Some(http_probe(&s.probes.liveness)),
             readiness_probe: Some(http_probe(&s.probes.readiness)),
             startup_probe: Some(http_probe(&s.probes.startup)),
-            security_context: prod.then(|| container_security(&s.security)),
-            volume_mounts: prod.then(tmp_mount),
+            security_context: hardened.then(|| container_security(&s.security)),
+            volume_mounts: hardened.then(tmp_mount),
             ..Default::default()
         }
     }
@@ -326,25 +326,22 @@ impl Builder<'_> {
             ..self.hardened_init()
         };
         let mut containers = Vec::new();
-        if s.postgres {
+        if s.uses_postgres() {
             containers.push(wait("wait-for-postgres", init::POSTGRES_IMAGE, init::WAIT_FOR_POSTGRES));
         }
-        if s.redis {
+        if s.uses_redis() {
             containers.push(wait("wait-for-redis", init::REDIS_IMAGE, init::WAIT_FOR_REDIS));
         }
-        if s.postgres {
+        if s.uses_postgres() {
             containers.push(Container {
                 name: "run-migrations".into(),
-                image: Some(s.production_image()),
+                image: Some(format!("{}:{}", s.image, self.tag())),
                 command: Some(init::MIGRATE.iter().map(|a| (*a).into()).collect()),
                 // npx and Prisma write under $HOME; uid 1001 has no home in the image and the
                 // root filesystem is read-only, so home is the writable /tmp.
                 env: Some(vec![EnvVar { name: "HOME".into(), value: Some(TMP_PATH.into()), ..Default::default() }]),
                 env_from: Some(self.env_from()),
-                resources: Some(resources(
-                    (s.cpu.request.to_string(), s.cpu.limit.to_string()),
-                    (s.memory.request.to_string(), s.memory.limit.to_string()),
-                )),
+                resources: Some(resources(quantities(&s.cpu), quantities(&s.memory))),
                 ..self.hardened_init()
             });
         }
@@ -353,14 +350,14 @@ impl Builder<'_> {
 
     fn hardened_init(&self) -> Container {
         Container {
-            image_pull_policy: Some(self.stage().image_pull_policy.clone()),
+            image_pull_policy: Some(self.stage().image_pull_policy.as_str().into()),
             security_context: Some(container_security(&self.service.security)),
             volume_mounts: Some(tmp_mount()),
             ..Default::default()
         }
     }
 
-    fn hpa(&self) -> Object {
+    fn hpa(&self, env: &Environment) -> Object {
         let a = &self.service.autoscaling;
         let metric = |resource: &str, percent: i32| MetricSpec {
             type_: "Resource".into(),
@@ -378,12 +375,12 @@ impl Builder<'_> {
             metadata: self.meta(self.name()),
             spec: Some(HorizontalPodAutoscalerSpec {
                 scale_target_ref: CrossVersionObjectReference {
-                    api_version: Some("apps/v1".into()),
-                    kind: "Deployment".into(),
+                    api_version: Some(Deployment::API_VERSION.into()),
+                    kind: Deployment::KIND.into(),
                     name: self.name(),
                 },
-                min_replicas: Some(a.min_replicas),
-                max_replicas: a.max_replicas,
+                min_replicas: Some(env.scale.min_replicas.unwrap_or(a.min_replicas)),
+                max_replicas: env.scale.max_replicas.unwrap_or(a.max_replicas),
                 metrics: Some(vec![metric("cpu", a.cpu_percent), metric("memory", a.memory_percent)]),
                 behavior: Some(HorizontalPodAutoscalerBehavior {
                     scale_down: Some(HPAScalingRules {
@@ -397,17 +394,29 @@ impl Builder<'_> {
         })
     }
 
-    fn pdb(&self) -> Object {
+    fn pdb(&self, env: &Environment) -> Object {
         Object::PodDisruptionBudget(PodDisruptionBudget {
             metadata: self.meta(self.name()),
             spec: Some(PodDisruptionBudgetSpec {
-                min_available: Some(IntOrString::Int(self.service.min_available)),
+                min_available: Some(IntOrString::Int(env.scale.min_available.unwrap_or(self.service.min_available))),
                 selector: Some(self.label_selector()),
                 ..Default::default()
             }),
             ..Default::default()
         })
     }
+}
+
+/// The well-known node labels scheduling spreads over.
+pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
+pub const ZONE_KEY: &str = "topology.kubernetes.io/zone";
+
+fn written(r: &Resources) -> (String, String) {
+    (r.request.clone().unwrap_or_default(), r.limit.clone().unwrap_or_default())
+}
+
+fn quantities(r: &Resources<Quantity>) -> (String, String) {
+    (r.request.to_string(), r.limit.to_string())
 }
 
 fn resources(

@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::catalogue::{Autoscaling, Catalogue, Platform, Probe, Probes, Requirement, Security, ServiceDef};
+use crate::catalogue::Catalogue;
 use crate::error::Errors;
+use crate::spec::{Autoscaling, Platform, Probe, Probes, Resources, Security, ServiceDef, Uses};
 use crate::values::{dns_label_problem, ImageTag, Quantity};
 
 /// A checked catalogue: what the renderer reads.
@@ -23,32 +24,43 @@ pub struct Service {
     pub port: u16,
     /// The repository, e.g. `lomashwood/auth-service`.
     pub image: String,
-    /// The production tag.
-    pub tag: ImageTag,
-    pub cpu: Resources,
-    pub memory: Resources,
+    /// The tag of each environment, by environment name.
+    pub tags: BTreeMap<String, ImageTag>,
+    pub cpu: Resources<Quantity>,
+    pub memory: Resources<Quantity>,
     pub autoscaling: Autoscaling,
     pub min_available: i32,
     pub probes: Probes,
-    pub postgres: bool,
-    pub redis: bool,
-    /// Production ConfigMap keys particular to the service.
+    /// The edges of the service graph, as declared (each checked against the catalogue).
+    pub uses: Vec<Uses>,
+    /// The services this one calls, with their ports: its [`Uses::Service`] edges and, for
+    /// [`Uses::AllServices`], every other service.
+    pub calls: Vec<(String, u16)>,
+    /// ConfigMap keys particular to the service, in every environment.
     pub config: Vec<(String, String)>,
-    /// The gateway's `<NAME>_SERVICE_URL` keys, derived from the catalogue (both stages).
+    /// The gateway's `<NAME>_SERVICE_URL` keys, derived from [`Uses::AllServices`] (base and
+    /// every environment).
     pub upstreams: Vec<(String, String)>,
     pub security: Security,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resources {
-    pub request: Quantity,
-    pub limit: Quantity,
-}
-
 impl Service {
-    /// The production image reference, `repository:tag`.
-    pub fn production_image(&self) -> String {
-        format!("{}:{}", self.image, self.tag)
+    /// The tag `environment` runs.
+    pub fn tag(&self, environment: &str) -> &ImageTag {
+        &self.tags[environment]
+    }
+
+    /// The image reference `environment` runs, `repository:tag`.
+    pub fn image_ref(&self, environment: &str) -> String {
+        format!("{}:{}", self.image, self.tag(environment))
+    }
+
+    pub fn uses_postgres(&self) -> bool {
+        self.uses.contains(&Uses::Postgres)
+    }
+
+    pub fn uses_redis(&self) -> bool {
+        self.uses.contains(&Uses::Redis)
     }
 
     pub fn config_map_name(&self) -> String {
@@ -145,18 +157,33 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
 }
 
 fn check_platform(platform: &Platform, errors: &mut Errors) {
-    let origin = &platform.production.cors_origin;
-    if !is_https_origin(origin) {
-        errors.push(
-            "platform",
-            "production.corsOrigin",
-            format!(
-                "{origin:?} is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)"
-            ),
-        );
+    let mut names = BTreeSet::new();
+    for env in &platform.environments {
+        let field = |f: &str| format!("{}.{f}", env.name);
+        if let Some(problem) = dns_label_problem(&env.name) {
+            errors.push("platform", "environment.name", format!("{:?}: {problem}", env.name));
+        }
+        if !names.insert(env.name.as_str()) {
+            errors.push("platform", &field("name"), "duplicate environment name");
+        }
+        let origin = &env.stage.cors_origin;
+        if !is_https_origin(origin) {
+            errors.push(
+                "platform",
+                &field("corsOrigin"),
+                format!(
+                    "{origin:?} is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)"
+                ),
+            );
+        }
+        if let Some(problem) = dns_label_problem(&env.namespace) {
+            errors.push("platform", &field("namespace"), problem);
+        }
     }
-    // The stages' values reach every ConfigMap: nothing secret may ride in on them either.
-    for (stage, s) in [("base", &platform.base), ("production", &platform.production)] {
+    let stages = std::iter::once(("base", &platform.base))
+        .chain(platform.environments.iter().map(|e| (e.name.as_str(), &e.stage)));
+    for (stage, s) in stages {
+        // The stages' values reach every ConfigMap: nothing secret may ride in on them either.
         for (field, value) in [("dbHost", &s.db_host), ("redisHost", &s.redis_host), ("corsOrigin", &s.cors_origin)] {
             if has_url_credentials(value) || value.contains('@') {
                 errors.push(
@@ -166,11 +193,6 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
                 );
             }
         }
-    }
-    if let Some(problem) = dns_label_problem(&platform.namespace) {
-        errors.push("platform", "namespace", problem);
-    }
-    for (stage, s) in [("base", &platform.base), ("production", &platform.production)] {
         for (field, port) in [("dbPort", s.db_port), ("redisPort", s.redis_port)] {
             if !(1..=65535).contains(&port) {
                 errors.push("platform", &format!("{stage}.{field}"), format!("{port} is outside 1–65535"));
@@ -209,16 +231,23 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
             format!("{:?} has a tag inside: name the repository only; tags live in images.yaml", def.image),
         );
     }
-    let tag = match catalogue.release.tags.get(name) {
-        None => {
+    let mut tags = BTreeMap::new();
+    for env in &catalogue.platform.environments {
+        match catalogue.release.tags_for(&env.name).and_then(|t| t.get(name)) {
             // An unreadable file is reported once, above, not once a service.
-            if catalogue.release.unreadable.is_none() {
-                errors.push(name, "image.tag", format!("no tag in images.yaml: pin one, e.g. {name}: \"1.0.0\""));
+            None if catalogue.release.unreadable.is_some() => {}
+            None => errors.push(
+                name,
+                "image.tag",
+                format!("no {} tag in images.yaml: pin one, e.g. {name}: \"1.0.0\"", env.name),
+            ),
+            Some(text) => {
+                if let Ok(tag) = ImageTag::parse(text).map_err(|e| errors.push(name, "image.tag", e)) {
+                    tags.insert(env.name.clone(), tag);
+                }
             }
-            None
         }
-        Some(text) => ImageTag::parse(text).map_err(|e| errors.push(name, "image.tag", e)).ok(),
-    };
+    }
 
     let cpu = resources(name, "resources.cpu", &def.cpu, Quantity::cpu, errors);
     let memory = resources(name, "resources.memory", &def.memory, Quantity::memory, errors);
@@ -226,18 +255,9 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
     check_probes(name, &def.probes, def.cold_start_seconds, errors);
     check_security(name, &def.security, errors);
 
-    let upstreams: Vec<(String, String)> = if def.routes_to_services {
-        catalogue
-            .services
-            .iter()
-            .filter(|s| s.name != def.name)
-            // A duplicate name is reported on its own: one route for it is enough.
-            .filter({
-                let mut seen = BTreeSet::new();
-                move |s| seen.insert(s.name.clone())
-            })
-            .map(|s| (upstream_key(&s.name), format!("http://{}:{}", s.name, s.port)))
-            .collect()
+    let calls = check_edges(catalogue, def, errors);
+    let upstreams: Vec<(String, String)> = if def.uses.contains(&Uses::AllServices) {
+        calls.iter().map(|(s, port)| (upstream_key(s), format!("http://{s}:{port}"))).collect()
     } else {
         Vec::new()
     };
@@ -251,27 +271,69 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
         summary: def.summary.clone(),
         port,
         image: def.image.clone(),
-        tag: tag?,
+        tags,
         cpu: cpu?,
         memory: memory?,
         autoscaling: def.autoscaling,
         min_available: def.min_available,
         probes: def.probes.clone(),
-        postgres: def.postgres,
-        redis: def.redis,
+        uses: def.uses.clone(),
+        calls,
         config: def.config.clone(),
         upstreams,
         security: def.security,
     })
 }
 
+/// The services `def` calls, with their ports, each edge checked against the catalogue (an edge
+/// to an unknown service names both ends).
+fn check_edges(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -> Vec<(String, u16)> {
+    let name = def.name.as_str();
+    let port_of = |s: &ServiceDef| u16::try_from(s.port).unwrap_or(0);
+    let mut calls: Vec<(String, u16)> = Vec::new();
+    let mut add = |target: &ServiceDef| {
+        // A duplicate name is reported on its own: one edge to it is enough.
+        if !calls.iter().any(|(n, _)| *n == target.name) {
+            calls.push((target.name.clone(), port_of(target)));
+        }
+    };
+    for edge in &def.uses {
+        match edge {
+            Uses::Postgres | Uses::Redis => {}
+            Uses::AllServices => catalogue.services.iter().filter(|s| s.name != name).for_each(&mut add),
+            Uses::Service(target) if target == name => errors.push(
+                name,
+                "uses",
+                format!("{name} -> {target}: a service does not call itself over the network"),
+            ),
+            Uses::Service(target) => match catalogue.services.iter().find(|s| s.name == *target) {
+                Some(s) => add(s),
+                None => {
+                    errors.push(name, "uses", format!("{name} -> {target}: {target} is not a service of the catalogue"))
+                }
+            },
+            Uses::ExternalHttps(reason) if reason.trim().is_empty() => {
+                errors.push(name, "uses", "ExternalHttps needs a reason: say which provider it reaches")
+            }
+            Uses::ExternalHttps(_) => {}
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for edge in &def.uses {
+        if !seen.insert(edge) {
+            errors.push(name, "uses", format!("{edge:?} is declared twice"));
+        }
+    }
+    calls
+}
+
 fn resources(
     name: &str,
     field: &str,
-    req: &Requirement,
+    req: &Resources,
     parse: fn(&str) -> Result<Quantity, String>,
     errors: &mut Errors,
-) -> Option<Resources> {
+) -> Option<Resources<Quantity>> {
     let mut one = |what: &str, text: &Option<String>| match text {
         None => {
             errors.push(name, field, format!("{what} is missing: every container needs a request and a limit"));
@@ -395,7 +457,7 @@ fn check_security(name: &str, s: &Security, errors: &mut Errors) {
 
 fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], errors: &mut Errors) {
     let mut seen: BTreeMap<&str, &str> =
-        platform_config_keys(def.postgres, def.redis).into_iter().map(|k| (k, "the platform")).collect();
+        platform_config_keys(def.uses_postgres(), def.uses_redis()).into_iter().map(|k| (k, "the platform")).collect();
     for (key, url) in upstreams {
         if seen.insert(key, "the gateway's routes").is_some() {
             // Two services whose names differ only by "-service" (or by '-' and '_') would share

@@ -6,53 +6,84 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::{Metadata, Resource};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-// Objects are built a few dozen at a time and compared field by field: boxing the large
-// variants would buy nothing but noise at every match.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Object {
-    ConfigMap(ConfigMap),
-    Service(Service),
-    Deployment(Deployment),
-    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
-    PodDisruptionBudget(PodDisruptionBudget),
+/// The kinds the tree holds: one line each. `kind` and `apiVersion` come from each type's
+/// [`Resource`] implementation (a custom resource implements it too), never from a string here.
+macro_rules! kinds {
+    ($($kind:ident),* $(,)?) => {
+        // Objects are built a few dozen at a time and compared field by field: boxing the large
+        // variants would buy nothing but noise at every match.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Object {
+            $($kind($kind),)*
+        }
+
+        $(impl From<$kind> for Object {
+            fn from(o: $kind) -> Object {
+                Object::$kind(o)
+            }
+        })*
+
+        impl Object {
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Object::$kind(_) => <$kind as Resource>::KIND,)*
+                }
+            }
+
+            pub fn api_version(&self) -> &'static str {
+                match self {
+                    $(Object::$kind(_) => <$kind as Resource>::API_VERSION,)*
+                }
+            }
+
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self {
+                    $(Object::$kind(o) => o.metadata(),)*
+                }
+            }
+
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                match self {
+                    $(Object::$kind(o) => o.metadata_mut(),)*
+                }
+            }
+
+            /// The object as a YAML value, `apiVersion` and `kind` included (the type writes them).
+            pub fn to_value(&self) -> Value {
+                let value = match self {
+                    $(Object::$kind(o) => serde_yaml::to_value(o),)*
+                };
+                value.expect("k8s-openapi objects serialise to YAML")
+            }
+
+            /// Reads one object strictly: known `apiVersion`/`kind`, no unknown field anywhere.
+            pub fn from_value(value: Value) -> Result<Object, String> {
+                let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
+                $(if (api_version.as_str(), kind.as_str()) == (<$kind as Resource>::API_VERSION, <$kind as Resource>::KIND) {
+                    return strict(value).map(Object::$kind).map_err(|e| format!("{kind}: {e}"));
+                })*
+                Err(format!("{kind}: unexpected object of apiVersion {api_version:?} and kind {kind:?}"))
+            }
+        }
+    };
+}
+
+kinds![ConfigMap, Service, Deployment, HorizontalPodAutoscaler, PodDisruptionBudget];
+
+/// `Kind` of a type, for matching an [`Object`] against it: `o.kind() == kind::<Deployment>()`.
+pub fn kind<T: Resource>() -> &'static str {
+    T::KIND
 }
 
 impl Object {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Object::ConfigMap(_) => "ConfigMap",
-            Object::Service(_) => "Service",
-            Object::Deployment(_) => "Deployment",
-            Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
-            Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
-        }
-    }
-
-    pub fn metadata(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-        match self {
-            Object::ConfigMap(o) => &o.metadata,
-            Object::Service(o) => &o.metadata,
-            Object::Deployment(o) => &o.metadata,
-            Object::HorizontalPodAutoscaler(o) => &o.metadata,
-            Object::PodDisruptionBudget(o) => &o.metadata,
-        }
-    }
-
-    pub fn metadata_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-        match self {
-            Object::ConfigMap(o) => &mut o.metadata,
-            Object::Service(o) => &mut o.metadata,
-            Object::Deployment(o) => &mut o.metadata,
-            Object::HorizontalPodAutoscaler(o) => &mut o.metadata,
-            Object::PodDisruptionBudget(o) => &mut o.metadata,
-        }
-    }
-
     pub fn name(&self) -> &str {
         self.metadata().name.as_deref().unwrap_or_default()
     }
@@ -60,33 +91,6 @@ impl Object {
     /// `Kind/name`, as kubectl names objects.
     pub fn id(&self) -> String {
         format!("{}/{}", self.kind(), self.name())
-    }
-
-    /// The object as a YAML value, `apiVersion` and `kind` included (k8s-openapi writes them).
-    pub fn to_value(&self) -> Value {
-        let value = match self {
-            Object::ConfigMap(o) => serde_yaml::to_value(o),
-            Object::Service(o) => serde_yaml::to_value(o),
-            Object::Deployment(o) => serde_yaml::to_value(o),
-            Object::HorizontalPodAutoscaler(o) => serde_yaml::to_value(o),
-            Object::PodDisruptionBudget(o) => serde_yaml::to_value(o),
-        };
-        value.expect("k8s-openapi objects serialise to YAML")
-    }
-
-    /// Reads one object strictly: known `apiVersion`/`kind`, no unknown field anywhere.
-    pub fn from_value(value: Value) -> Result<Object, String> {
-        let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
-        match (api_version.as_str(), kind.as_str()) {
-            ("v1", "ConfigMap") => strict(value).map(Object::ConfigMap),
-            ("v1", "Service") => strict(value).map(Object::Service),
-            ("apps/v1", "Deployment") => strict(value).map(Object::Deployment),
-            ("autoscaling/v2", "HorizontalPodAutoscaler") => strict(value).map(Object::HorizontalPodAutoscaler),
-            ("policy/v1", "PodDisruptionBudget") => strict(value).map(Object::PodDisruptionBudget),
-            _ => Err(format!("unexpected object of apiVersion {api_version:?} and kind {kind:?}")),
-        }
-        .map_err(|e| format!("{kind}: {e}"))
     }
 }
 

@@ -2,18 +2,19 @@
 //! base and production), the hardened security context, the probes, scheduling and the init
 //! containers. Values are those of `shared/spec/services.md`.
 
-use crate::catalogue::{Autoscaling, Platform, Probe, Probes, Requirement, Security, Stage};
+use crate::spec::{
+    Autoscaling, Environment, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling, Security,
+    ServiceDef, Stage,
+};
 
 pub fn platform() -> Platform {
     Platform {
-        namespace: "lomash-wood-production".into(),
         part_of: "lomash-wood".into(),
         managed_by: "kustomize".into(),
         registry: REGISTRY.into(),
         base: Stage {
             replicas: 1,
-            image_tag: "latest".into(),
-            image_pull_policy: "IfNotPresent".into(),
+            image_pull_policy: PullPolicy::IfNotPresent,
             node_env: "development".into(),
             log_level: "debug".into(),
             cors_origin: "*".into(),
@@ -22,12 +23,22 @@ pub fn platform() -> Platform {
             db_port: 5432,
             redis_host: "redis".into(),
             redis_port: 6379,
-            resources: Some((Requirement::new("100m", "500m"), Requirement::new("128Mi", "512Mi"))),
+            resources: Some((Resources::new("100m", "500m"), Resources::new("128Mi", "512Mi"))),
         },
-        production: Stage {
+        environments: vec![production()],
+    }
+}
+
+/// The image tag of every service in the base: development runs whatever was built last.
+pub const BASE_IMAGE_TAG: &str = "latest";
+
+fn production() -> Environment {
+    Environment {
+        name: "production".into(),
+        namespace: "lomash-wood-production".into(),
+        stage: Stage {
             replicas: 3,
-            image_tag: String::new(), // per service, from the release
-            image_pull_policy: "Always".into(),
+            image_pull_policy: PullPolicy::Always,
             node_env: "production".into(),
             log_level: "info".into(),
             cors_origin: "https://lomashwood.co.uk".into(),
@@ -38,28 +49,31 @@ pub fn platform() -> Platform {
             redis_port: 6379,
             resources: None,
         },
+        scheduling: Scheduling {
+            node_selector: vec![("node-role".into(), "backend".into()), ("environment".into(), "production".into())],
+            anti_affinity: Placement::Required,
+            zone_spread: Placement::Required,
+            max_skew: 1,
+            max_surge: 1,
+            max_unavailable: 0,
+        },
+        // Each service's own bounds: min 3, max per spec sheet, PDB 2.
+        scale: Scale::default(),
     }
 }
 
 const REGISTRY: &str = "lomashwood";
 
-/// What [`crate::catalogue::ServiceDef::new`] starts from.
-pub struct Defaults {
-    pub registry: &'static str,
-    pub cpu: Requirement,
-    pub memory: Requirement,
-    pub autoscaling: Autoscaling,
-    pub min_available: i32,
-    pub probes: Probes,
-    pub cold_start_seconds: i32,
-    pub security: Security,
-}
-
-pub fn defaults() -> Defaults {
-    Defaults {
-        registry: REGISTRY,
-        cpu: Requirement { request: None, limit: None },
-        memory: Requirement { request: None, limit: None },
+/// A service listening on `port`, with the platform's defaults for everything else: where every
+/// spec sheet starts.
+pub fn service(name: &str, port: u32) -> ServiceDef {
+    ServiceDef {
+        name: name.to_owned(),
+        summary: String::new(),
+        port,
+        image: format!("{REGISTRY}/{name}"),
+        cpu: Resources::unset(),
+        memory: Resources::unset(),
         autoscaling: Autoscaling {
             min_replicas: 3,
             max_replicas: 10,
@@ -68,14 +82,21 @@ pub fn defaults() -> Defaults {
             scale_down_window_seconds: 300,
         },
         min_available: 2,
-        probes: Probes {
-            liveness: probe("/health/live", 10, Some(3), 3),
-            readiness: probe("/health/ready", 5, Some(3), 3),
-            // 12 × 10 s: up to two minutes for a cold start.
-            startup: probe("/health/startup", 10, None, 12),
-        },
+        probes: probes(),
         cold_start_seconds: 120,
+        uses: Vec::new(),
+        config: Vec::new(),
         security: HARDENED,
+    }
+}
+
+/// The probes every service starts with.
+pub fn probes() -> Probes {
+    Probes {
+        liveness: probe("/health/live", 10, Some(3), 3),
+        readiness: probe("/health/ready", 5, Some(3), 3),
+        // 12 × 10 s: up to two minutes for a cold start.
+        startup: probe("/health/startup", 10, None, 12),
     }
 }
 
@@ -97,16 +118,6 @@ pub const HARDENED: Security = Security {
     seccomp_runtime_default: true,
     automount_service_account_token: false,
 };
-
-/// Scheduling in production: backend production nodes only, one pod a node, spread over zones.
-pub mod scheduling {
-    pub const NODE_SELECTOR: [(&str, &str); 2] = [("node-role", "backend"), ("environment", "production")];
-    pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
-    pub const ZONE_KEY: &str = "topology.kubernetes.io/zone";
-    pub const MAX_SKEW: i32 = 1;
-    pub const MAX_SURGE: i32 = 1;
-    pub const MAX_UNAVAILABLE: i32 = 0;
-}
 
 /// The init containers of production.
 pub mod init {

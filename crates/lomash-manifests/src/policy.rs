@@ -15,12 +15,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::core::v1::{
     Capabilities, ContainerPort, EnvFromSource, EnvVar, Lifecycle, PodSpec, Probe, ResourceRequirements,
     SecurityContext,
 };
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::Resource;
 use serde_yaml::Value;
 
 use crate::model::Model;
@@ -265,7 +269,7 @@ pub const RULES: &[Rule] = &[
         "spec.selector.deployment",
         Source::Spec,
         "the Deployment's selector matches its pod labels",
-        Check::Object("Deployment", deployment_selector),
+        Check::Object(Deployment::KIND, deployment_selector),
     ),
     rule(
         "spec.selector.scheduling",
@@ -277,31 +281,31 @@ pub const RULES: &[Rule] = &[
         "spec.selector.service",
         Source::Spec,
         "the Service selects the pods of a Deployment",
-        Check::Object("Service", service_selector),
+        Check::Object(Service::KIND, service_selector),
     ),
     rule(
         "spec.selector.pdb",
         Source::Spec,
         "the PDB selects the pods of a Deployment",
-        Check::Object("PodDisruptionBudget", pdb_selector),
+        Check::Object(PodDisruptionBudget::KIND, pdb_selector),
     ),
     rule(
         "spec.hpa-target",
         Source::Spec,
         "the HPA targets an apps/v1 Deployment present in the output",
-        Check::Object("HorizontalPodAutoscaler", hpa_target),
+        Check::Object(HorizontalPodAutoscaler::KIND, hpa_target),
     ),
     rule(
         "spec.pdb-below-hpa",
         Source::Spec,
         "PDB minAvailable below the HPA's minReplicas",
-        Check::Object("PodDisruptionBudget", pdb_below_hpa),
+        Check::Object(PodDisruptionBudget::KIND, pdb_below_hpa),
     ),
     rule(
         "spec.service-port",
         Source::Spec,
         "every Service port targets a named container port that exists",
-        Check::Object("Service", service_port),
+        Check::Object(Service::KIND, service_port),
     ),
     rule(
         "spec.configmap-refs",
@@ -319,7 +323,7 @@ pub const RULES: &[Rule] = &[
         "spec.scanner-exceptions",
         Source::Spec,
         "the Deployment records exactly the scanner exceptions of platform.rs",
-        Check::Object("Deployment", scanner_exceptions),
+        Check::Object(Deployment::KIND, scanner_exceptions),
     ),
 ];
 
@@ -930,7 +934,7 @@ fn hpa_target(cx: &Context, o: &Object) -> Vec<String> {
     let Object::HorizontalPodAutoscaler(h) = o else { return vec![] };
     let Some(target) = h.spec.as_ref().map(|s| &s.scale_target_ref) else { return vec!["no spec".into()] };
     let mut out = Vec::new();
-    if target.kind != "Deployment" || target.api_version.as_deref() != Some("apps/v1") {
+    if target.kind != Deployment::KIND || target.api_version.as_deref() != Some(Deployment::API_VERSION) {
         out.push(format!(
             "targets {} {}, not an apps/v1 Deployment",
             target.api_version.as_deref().unwrap_or("?"),
@@ -961,7 +965,7 @@ fn pdb_below_hpa(cx: &Context, o: &Object) -> Vec<String> {
             Object::HorizontalPodAutoscaler(h)
                 if h.metadata.namespace.as_deref() == ns
                     && h.spec.as_ref().is_some_and(|s| {
-                        s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name
+                        s.scale_target_ref.kind == Deployment::KIND && s.scale_target_ref.name == name
                     }) =>
             {
                 h.spec.as_ref()

@@ -401,7 +401,7 @@ fn kubectl_renders_every_production_value_of_the_spec() {
 fn kubectl_output_equals_the_typed_production_objects() {
     let rendered = kubectl_objects(&rendered_files()).unwrap_or_else(|e| panic!("{e}"));
     let model = validate(&catalogue()).unwrap();
-    let intended = k8s::production(&model);
+    let intended = k8s::environment(&model, model.platform.environment("production").unwrap());
     let by_id = |objects: &[Object]| -> BTreeMap<String, String> {
         objects.iter().map(|o| (o.id(), serde_yaml::to_string(&o.to_value()).unwrap())).collect()
     };

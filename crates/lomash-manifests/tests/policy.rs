@@ -22,7 +22,7 @@ const DEP: &str = "Deployment/auth-service";
 
 fn production() -> (Vec<Object>, BTreeSet<String>) {
     let model = validate(&catalogue()).expect("the catalogue is valid");
-    (k8s::production(&model), policy::declared_secrets(&model))
+    (k8s::environment(&model, &model.platform.environments[0]), policy::declared_secrets(&model))
 }
 
 fn failures(findings: &[Finding]) -> BTreeSet<(String, String)> {

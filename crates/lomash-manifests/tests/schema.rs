@@ -7,10 +7,10 @@
 mod common;
 
 use common::apply_patch;
-use lomash_manifests::k8s::{base_objects, production, production_objects};
+use lomash_manifests::k8s::{base_objects, environment, environment_objects};
+use lomash_manifests::layout::{self, BASE_DIR};
 use lomash_manifests::object::{parse_documents, Object};
 use lomash_manifests::patch::strategic_merge_patch;
-use lomash_manifests::tree::{BASE_DIR, OVERLAY_DIR};
 use lomash_manifests::{catalogue, render, validate, File};
 use pretty_assertions::assert_eq;
 use serde::Deserialize;
@@ -63,9 +63,11 @@ fn base_files_and_overlay_resources_parse_strictly() {
 #[test]
 fn every_patch_parses_strictly_as_the_object_it_produces() {
     let model = validate(&catalogue()).unwrap();
-    let production = production(&model);
+    let env = model.platform.environment("production").unwrap();
+    let production = environment(&model, env);
     let mut checked = 0;
-    let patches = files().into_iter().filter(|f| f.path.starts_with(&format!("{OVERLAY_DIR}/patches/")));
+    let patches =
+        files().into_iter().filter(|f| f.path.starts_with(&format!("{}/patches/", layout::overlay_dir("production"))));
     for file in patches.filter(|f| f.path.ends_with(".yaml")) {
         checked += check_patches(&file.path, &file.contents, &production).unwrap_or_else(|e| panic!("{e}"));
     }
@@ -76,8 +78,9 @@ fn every_patch_parses_strictly_as_the_object_it_produces() {
 #[test]
 fn a_misspelt_field_in_a_patch_is_caught() {
     let model = validate(&catalogue()).unwrap();
-    let production = production(&model);
-    let path = format!("{OVERLAY_DIR}/patches/auth-service.yaml");
+    let env = model.platform.environment("production").unwrap();
+    let production = environment(&model, env);
+    let path = layout::patch_file("production", "auth-service");
     let file = files().into_iter().find(|f| f.path == path).unwrap();
     assert_eq!(check_patches(&path, &file.contents, &production), Ok(3));
 
@@ -111,7 +114,7 @@ fn applying_each_derived_patch_to_its_base_gives_production() {
         v
     };
     for service in &model.services {
-        let prod = production_objects(&model.platform, service);
+        let prod = environment_objects(&model.platform, &model.platform.environments[0], service);
         for base in base_objects(&model.platform, service) {
             let target = prod.iter().find(|p| p.kind() == base.kind() && p.name() == base.name()).unwrap();
             let merged = match strategic_merge_patch(&base.to_value(), &target.to_value()) {
@@ -128,7 +131,7 @@ fn applying_each_derived_patch_to_its_base_gives_production() {
 #[test]
 fn the_rendered_production_overlay_parses_strictly() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let overlay = root.join("generated").join(OVERLAY_DIR);
+    let overlay = root.join("generated").join(layout::overlay_dir("production"));
     let yaml = common::kustomize(&overlay).unwrap_or_else(|e| panic!("{e}"));
     let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(objects.len(), 9 * 5);

@@ -138,7 +138,7 @@ const CASES: &[Case] = &[
         mutate: |c| {
             c.release.tags.shift_remove("auth-service");
         },
-        expected: &["auth-service: image.tag: no tag in images.yaml: pin one, e.g. auth-service: \"1.0.0\""],
+        expected: &["auth-service: image.tag: no production tag in images.yaml: pin one, e.g. auth-service: \"1.0.0\""],
     },
     Case {
         rule: "tag for an unknown service",
@@ -284,7 +284,7 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "platform dependency port 0",
-        mutate: |c| c.platform.production.redis_port = 0,
+        mutate: |c| c.platform.environments[0].stage.redis_port = 0,
         expected: &["platform: production.redisPort: 0 is outside 1–65535"],
     },
     // ConfigMap keys
@@ -372,7 +372,7 @@ const CASES: &[Case] = &[
     // CORS
     Case {
         rule: "production CORS origin over http",
-        mutate: |c| c.platform.production.cors_origin = "http://lomashwood.co.uk".into(),
+        mutate: |c| c.platform.environments[0].stage.cors_origin = "http://lomashwood.co.uk".into(),
         expected: &[concat!(
             "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin ",
             "(https://host[:port]: no path, wildcard, list or credentials)"
@@ -380,12 +380,12 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "production CORS origin wildcard",
-        mutate: |c| c.platform.production.cors_origin = "*".into(),
+        mutate: |c| c.platform.environments[0].stage.cors_origin = "*".into(),
         expected: &["platform: production.corsOrigin: \"*\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)"],
     },
     Case {
         rule: "production CORS origin with a path",
-        mutate: |c| c.platform.production.cors_origin = "https://lomashwood.co.uk/shop".into(),
+        mutate: |c| c.platform.environments[0].stage.cors_origin = "https://lomashwood.co.uk/shop".into(),
         expected: &[concat!(
             "platform: production.corsOrigin: \"https://lomashwood.co.uk/shop\" is not an https:// origin ",
             "(https://host[:port]: no path, wildcard, list or credentials)"
@@ -393,7 +393,7 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "production CORS origin list",
-        mutate: |c| c.platform.production.cors_origin = "https://a.co.uk,https://b.co.uk".into(),
+        mutate: |c| c.platform.environments[0].stage.cors_origin = "https://a.co.uk,https://b.co.uk".into(),
         expected: &[concat!(
             "platform: production.corsOrigin: \"https://a.co.uk,https://b.co.uk\" is not an https:// origin ",
             "(https://host[:port]: no path, wildcard, list or credentials)"
@@ -401,7 +401,7 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "platform host with credentials",
-        mutate: |c| c.platform.production.db_host = "admin:hunter2@postgres-primary".into(),
+        mutate: |c| c.platform.environments[0].stage.db_host = "admin:hunter2@postgres-primary".into(),
         expected: &[concat!(
             "platform: production.dbHost: carries credentials: ",
             "reference them from each service's secret instead of generating them"
@@ -482,9 +482,9 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "namespace not a DNS label",
-        mutate: |c| c.platform.namespace = "Lomash.Wood".into(),
+        mutate: |c| c.platform.environments[0].namespace = "Lomash.Wood".into(),
         expected: &[concat!(
-            "platform: namespace: \"Lomash.Wood\" is not a DNS-1123 label (lower-case letters, digits and '-', ",
+            "platform: production.namespace: \"Lomash.Wood\" is not a DNS-1123 label (lower-case letters, digits and '-', ",
             "starting with a letter, ending with a letter or digit, at most 63 characters)"
         )],
     },
@@ -520,7 +520,7 @@ fn each_rule_reports_its_exact_message() {
 #[test]
 fn all_mistakes_are_reported_at_once() {
     let mut c = catalogue();
-    c.platform.production.cors_origin = "http://lomashwood.co.uk".into();
+    c.platform.environments[0].stage.cors_origin = "http://lomashwood.co.uk".into();
     set_tag(&mut c, "auth-service", "latest");
     service(&mut c, "content-service").port = 3001;
     service(&mut c, "content-service").probes.liveness.path = "live".into();
@@ -566,7 +566,7 @@ fn pinned_tags_are_accepted() {
         set_tag(&mut c, "auth-service", tag);
         let model = validate(&c).unwrap_or_else(|e| panic!("{tag}: {e}"));
         let auth = model.services.iter().find(|s| s.name == "auth-service").unwrap();
-        assert_eq!(auth.production_image(), format!("lomashwood/auth-service:{tag}"));
+        assert_eq!(auth.image_ref("production"), format!("lomashwood/auth-service:{tag}"));
     }
 }
 

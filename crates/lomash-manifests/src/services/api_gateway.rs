@@ -1,13 +1,14 @@
 //! The public entry point: routes and authenticates client requests to the other services.
 
-use crate::catalogue::ServiceDef;
+use crate::platform::service;
+use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
-    ServiceDef::new("api-gateway", 3000)
+    service("api-gateway", 3000)
         .summary("The public entry point: routes and authenticates client requests to the other services.")
         .cpu("500m", "2000m")
         .memory("512Mi", "1Gi")
-        .autoscale(20, 60, 75)
-        .uses_redis()
-        .routes_to_services()
+        .autoscale(Autoscale { max: 20, cpu_percent: 60, memory_percent: 75 })
+        .uses(Uses::Redis)
+        .uses(Uses::AllServices)
 }

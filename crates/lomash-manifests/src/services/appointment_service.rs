@@ -1,13 +1,14 @@
 //! Design consultations: showroom and home-visit bookings.
 
-use crate::catalogue::ServiceDef;
+use crate::platform::service;
+use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
-    ServiceDef::new("appointment-service", 3004)
+    service("appointment-service", 3004)
         .summary("Design consultations: showroom and home-visit bookings.")
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
-        .autoscale(10, 70, 80)
-        .uses_postgres()
-        .uses_redis()
+        .autoscale(Autoscale { max: 10, cpu_percent: 70, memory_percent: 80 })
+        .uses(Uses::Postgres)
+        .uses(Uses::Redis)
 }

@@ -1,13 +1,14 @@
 //! Accounts, sessions and tokens for customers and staff.
 
-use crate::catalogue::ServiceDef;
+use crate::platform::service;
+use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
-    ServiceDef::new("auth-service", 3001)
+    service("auth-service", 3001)
         .summary("Accounts, sessions and tokens for customers and staff.")
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
-        .autoscale(15, 70, 80)
-        .uses_postgres()
-        .uses_redis()
+        .autoscale(Autoscale { max: 15, cpu_percent: 70, memory_percent: 80 })
+        .uses(Uses::Postgres)
+        .uses(Uses::Redis)
 }

@@ -1,13 +1,14 @@
 //! Editorial content: pages, inspiration galleries and media.
 
-use crate::catalogue::ServiceDef;
+use crate::platform::service;
+use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
-    ServiceDef::new("content-service", 3005)
+    service("content-service", 3005)
         .summary("Editorial content: pages, inspiration galleries and media.")
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
-        .autoscale(10, 70, 80)
-        .uses_postgres()
-        .uses_redis()
+        .autoscale(Autoscale { max: 10, cpu_percent: 70, memory_percent: 80 })
+        .uses(Uses::Postgres)
+        .uses(Uses::Redis)
 }

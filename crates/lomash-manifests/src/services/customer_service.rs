@@ -1,13 +1,14 @@
 //! Customer profiles, saved designs and enquiries.
 
-use crate::catalogue::ServiceDef;
+use crate::platform::service;
+use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
-    ServiceDef::new("customer-service", 3006)
+    service("customer-service", 3006)
         .summary("Customer profiles, saved designs and enquiries.")
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
-        .autoscale(10, 70, 80)
-        .uses_postgres()
-        .uses_redis()
+        .autoscale(Autoscale { max: 10, cpu_percent: 70, memory_percent: 80 })
+        .uses(Uses::Postgres)
+        .uses(Uses::Redis)
 }

@@ -1,7 +1,7 @@
 //! The nine services, one spec sheet a module. [`all`] is the single list of them, in the
 //! order of the seed's overlay; everything else loops over it.
 
-use crate::catalogue::ServiceDef;
+use crate::spec::ServiceDef;
 
 mod analytics_service;
 mod api_gateway;

@@ -1,13 +1,15 @@
 //! Email, SMS and push notifications.
 
-use crate::catalogue::ServiceDef;
+use crate::platform::service;
+use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
-    ServiceDef::new("notification-service", 3007)
+    service("notification-service", 3007)
         .summary("Email, SMS and push notifications.")
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
-        .autoscale(10, 70, 80)
-        .uses_postgres()
-        .uses_redis()
+        .autoscale(Autoscale { max: 10, cpu_percent: 70, memory_percent: 80 })
+        .uses(Uses::Postgres)
+        .uses(Uses::Redis)
+        .uses(Uses::ExternalHttps("the email and SMS providers".into()))
 }

@@ -1,13 +1,15 @@
 //! Orders, quotes and payments.
 
-use crate::catalogue::ServiceDef;
+use crate::platform::service;
+use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
-    ServiceDef::new("order-payment-service", 3003)
+    service("order-payment-service", 3003)
         .summary("Orders, quotes and payments.")
         .cpu("500m", "2000m")
         .memory("512Mi", "2Gi")
-        .autoscale(20, 65, 75)
-        .uses_postgres()
-        .uses_redis()
+        .autoscale(Autoscale { max: 20, cpu_percent: 65, memory_percent: 75 })
+        .uses(Uses::Postgres)
+        .uses(Uses::Redis)
+        .uses(Uses::ExternalHttps("the payment provider".into()))
 }

@@ -1,13 +1,14 @@
 //! The kitchen and bedroom product catalogue: ranges, finishes and prices.
 
-use crate::catalogue::ServiceDef;
+use crate::platform::service;
+use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
-    ServiceDef::new("product-service", 3002)
+    service("product-service", 3002)
         .summary("The kitchen and bedroom product catalogue: ranges, finishes and prices.")
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
-        .autoscale(15, 70, 80)
-        .uses_postgres()
-        .uses_redis()
+        .autoscale(Autoscale { max: 15, cpu_percent: 70, memory_percent: 80 })
+        .uses(Uses::Postgres)
+        .uses(Uses::Redis)
 }

@@ -1,0 +1,46 @@
+//! The fully rendered manifests of one environment, computed in process from the model, in
+//! kustomize's order and written with the same YAML writer (and key order) as the files of
+//! `generated/`. `cargo xtask render` prints them; a test checks they equal what
+//! `kubectl kustomize` makes of the generated overlay.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::Resource;
+
+use crate::k8s;
+use crate::layout::{self, GENERATED_DIR};
+use crate::model::Model;
+use crate::object::Object;
+use crate::spec::Environment;
+
+/// kustomize's `legacy` order puts these kinds first, in this order; a kind it does not list
+/// (the HorizontalPodAutoscaler) comes after them.
+const ORDER: [&str; 5] =
+    [ConfigMap::KIND, Service::KIND, Deployment::KIND, PodDisruptionBudget::KIND, HorizontalPodAutoscaler::KIND];
+
+/// The objects of `env` in kustomize's legacy order (by kind, then name).
+pub fn ordered(model: &Model, env: &Environment) -> Vec<Object> {
+    let rank = |o: &Object| ORDER.iter().position(|k| *k == o.kind()).unwrap_or(ORDER.len());
+    let mut objects = k8s::environment(model, env);
+    objects.sort_by(|a, b| (rank(a), a.name()).cmp(&(rank(b), b.name())));
+    objects
+}
+
+/// Multi-document YAML of the objects of `env`.
+pub fn text(model: &Model, env: &Environment) -> String {
+    let mut out = format!(
+        "# {} manifests computed by `cargo xtask render` from crates/lomash-manifests\n\
+         # (the same objects `kubectl kustomize {GENERATED_DIR}/{}` yields).\n",
+        env.name,
+        layout::overlay_dir(&env.name)
+    );
+    for (i, object) in ordered(model, env).iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        crate::yaml::document(&object.to_value(), &mut out);
+    }
+    out
+}

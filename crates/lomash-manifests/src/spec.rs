@@ -1,0 +1,298 @@
+//! The spec vocabulary: what a spec sheet and the platform say, as plain values a reviewer reads
+//! (`"500m"`, `"2Gi"`, `Uses::Postgres`). A leaf: it imports nothing of the crate, so every other
+//! module may use it and none of them is needed to read it. [`crate::model`] parses and checks
+//! these values once; [`crate::platform`] holds the platform's own values and the defaults a
+//! service starts from.
+
+/// One service, as its spec sheet in `src/services/<name>.rs` writes it. A sheet starts from
+/// `platform::service(name, port)` (the platform's defaults) and states what is particular to it
+/// with the builder methods below.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceDef {
+    pub name: String,
+    /// One line: what the service does.
+    pub summary: String,
+    /// The container port, named `http`, that the Service and the probes use.
+    pub port: u32,
+    /// The image repository without a tag; the tag comes from the release file.
+    pub image: String,
+    pub cpu: Resources,
+    pub memory: Resources,
+    pub autoscaling: Autoscaling,
+    /// The PodDisruptionBudget's `minAvailable`.
+    pub min_available: i32,
+    pub probes: Probes,
+    /// How long the service may take to start cold; the startup probe must allow at least this.
+    pub cold_start_seconds: i32,
+    /// What the service depends on: the edges of the service graph. Init containers, config keys,
+    /// the gateway's URLs and the docs are derived from them.
+    pub uses: Vec<Uses>,
+    /// ConfigMap keys particular to this service in every environment's overlay (the base, for
+    /// development, has only the platform's keys).
+    pub config: Vec<(String, String)>,
+    pub security: Security,
+}
+
+/// An edge of the service graph: something a service needs to reach.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Uses {
+    /// Owns a PostgreSQL schema: waits for the database, then runs its migrations.
+    Postgres,
+    /// Waits for Redis before starting.
+    Redis,
+    /// Calls the named service of the catalogue.
+    Service(String),
+    /// Routes to every other service of the catalogue (the gateway): one `<NAME>_SERVICE_URL` each.
+    AllServices,
+    /// Calls providers on the internet over HTTPS, for the reason given.
+    ExternalHttps(String),
+}
+
+/// A request and a limit. As written in a spec sheet, `Resources<Option<String>>` (`"250m"`;
+/// `None` is a missing value); once checked, [`crate::model`] holds them as quantities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources<T = Option<String>> {
+    pub request: T,
+    pub limit: T,
+}
+
+impl Resources {
+    pub fn new(request: &str, limit: &str) -> Resources {
+        Resources { request: Some(request.to_owned()), limit: Some(limit.to_owned()) }
+    }
+
+    /// Neither value set: the service must state its own.
+    pub fn unset() -> Resources {
+        Resources { request: None, limit: None }
+    }
+}
+
+/// How the HorizontalPodAutoscaler (`autoscaling/v2`) scales a service, as a spec sheet writes
+/// it: `Autoscale { max: 20, cpu_percent: 60, memory_percent: 75 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Autoscale {
+    /// The most replicas the HPA may run.
+    pub max: i32,
+    /// Target average CPU utilisation, in percent of the request.
+    pub cpu_percent: i32,
+    /// Target average memory utilisation, in percent of the request.
+    pub memory_percent: i32,
+}
+
+/// The HorizontalPodAutoscaler of a service, in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Autoscaling {
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    /// Target average CPU utilisation, in percent of the request.
+    pub cpu_percent: i32,
+    /// Target average memory utilisation, in percent of the request.
+    pub memory_percent: i32,
+    pub scale_down_window_seconds: i32,
+}
+
+/// The three HTTP probes, on the container port named `http`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probes {
+    pub liveness: Probe,
+    pub readiness: Probe,
+    pub startup: Probe,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub path: String,
+    pub period_seconds: i32,
+    /// `None` leaves Kubernetes' default (1 s).
+    pub timeout_seconds: Option<i32>,
+    pub failure_threshold: i32,
+}
+
+/// The hardened security context, of the pod and of every container in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Security {
+    pub run_as_user: i64,
+    pub run_as_group: i64,
+    pub fs_group: i64,
+    pub run_as_non_root: bool,
+    pub read_only_root_filesystem: bool,
+    pub allow_privilege_escalation: bool,
+    pub privileged: bool,
+    pub drop_all_capabilities: bool,
+    pub seccomp_runtime_default: bool,
+    pub automount_service_account_token: bool,
+}
+
+/// `imagePullPolicy`: a closed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// What every service shares: the base (development) and the environments its overlays deploy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Platform {
+    /// `app.kubernetes.io/part-of`.
+    pub part_of: String,
+    /// `app.kubernetes.io/managed-by`.
+    pub managed_by: String,
+    /// Images are `<registry>/<service>`.
+    pub registry: String,
+    /// The base: development values, no namespace, nothing hardened beyond `runAsNonRoot`.
+    pub base: Stage,
+    /// Every overlay, one environment each, in the order they are rendered.
+    pub environments: Vec<Environment>,
+}
+
+impl Platform {
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    pub fn environment_mut(&mut self, name: &str) -> Option<&mut Environment> {
+        self.environments.iter_mut().find(|e| e.name == name)
+    }
+}
+
+/// One overlay: where it deploys, its settings, how strictly it schedules, how it scales.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    /// The overlay's folder and the release file's key, e.g. `production`.
+    pub name: String,
+    pub namespace: String,
+    pub stage: Stage,
+    pub scheduling: Scheduling,
+    /// Replica bounds of this environment; unset bounds are each service's own.
+    pub scale: Scale,
+}
+
+/// Overrides of the services' own replica bounds in one environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scale {
+    pub min_replicas: Option<i32>,
+    pub max_replicas: Option<i32>,
+    /// The PodDisruptionBudget's `minAvailable`.
+    pub min_available: Option<i32>,
+}
+
+/// Where and how the pods of an environment are placed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheduling {
+    /// Required node labels (`key In [value]`).
+    pub node_selector: Vec<(String, String)>,
+    /// No two pods of a service on one node: a hard rule, or a preference of this weight.
+    pub anti_affinity: Placement,
+    /// Spread over zones: a hard rule, or best effort.
+    pub zone_spread: Placement,
+    pub max_skew: i32,
+    pub max_surge: i32,
+    pub max_unavailable: i32,
+}
+
+/// How strictly a scheduling rule holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Required,
+    /// A preference, with its weight (1–100) where the API takes one.
+    Preferred(i32),
+}
+
+/// The settings that differ between the base and each environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub replicas: i32,
+    pub image_pull_policy: PullPolicy,
+    pub node_env: String,
+    pub log_level: String,
+    pub cors_origin: String,
+    pub otel_traces_sampler_arg: String,
+    pub db_host: String,
+    pub db_port: u32,
+    pub redis_host: String,
+    pub redis_port: u32,
+    /// Requests and limits every service gets here (cpu, memory); `None` means the service's own.
+    pub resources: Option<(Resources, Resources)>,
+}
+
+impl ServiceDef {
+    pub fn summary(mut self, text: &str) -> Self {
+        self.summary = text.to_owned();
+        self
+    }
+
+    /// CPU request and limit, e.g. `.cpu("250m", "1000m")`.
+    pub fn cpu(mut self, request: &str, limit: &str) -> Self {
+        self.cpu = Resources::new(request, limit);
+        self
+    }
+
+    /// Memory request and limit, e.g. `.memory("256Mi", "1Gi")`.
+    pub fn memory(mut self, request: &str, limit: &str) -> Self {
+        self.memory = Resources::new(request, limit);
+        self
+    }
+
+    /// Scale between the platform's minimum and `max` replicas on CPU and memory utilisation.
+    pub fn autoscale(mut self, a: Autoscale) -> Self {
+        self.autoscaling.max_replicas = a.max;
+        self.autoscaling.cpu_percent = a.cpu_percent;
+        self.autoscaling.memory_percent = a.memory_percent;
+        self
+    }
+
+    /// The fewest replicas the HPA keeps (the platform's default otherwise).
+    pub fn min_replicas(mut self, n: i32) -> Self {
+        self.autoscaling.min_replicas = n;
+        self
+    }
+
+    /// The PodDisruptionBudget's `minAvailable` (the platform's default otherwise).
+    pub fn min_available(mut self, n: i32) -> Self {
+        self.min_available = n;
+        self
+    }
+
+    /// The three probes (the platform's defaults otherwise).
+    pub fn probes(mut self, probes: Probes) -> Self {
+        self.probes = probes;
+        self
+    }
+
+    /// How long a cold start may take; the startup probe must allow at least this.
+    pub fn cold_start_seconds(mut self, seconds: i32) -> Self {
+        self.cold_start_seconds = seconds;
+        self
+    }
+
+    /// An edge of the service graph, e.g. `.uses(Uses::Postgres)`.
+    pub fn uses(mut self, edge: Uses) -> Self {
+        self.uses.push(edge);
+        self
+    }
+
+    /// A ConfigMap key of this service.
+    pub fn config(mut self, key: &str, value: &str) -> Self {
+        self.config.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn uses_postgres(&self) -> bool {
+        self.uses.contains(&Uses::Postgres)
+    }
+
+    pub fn uses_redis(&self) -> bool {
+        self.uses.contains(&Uses::Redis)
+    }
+}
