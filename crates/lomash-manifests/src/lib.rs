@@ -14,6 +14,7 @@ pub mod object;
 pub mod patch;
 pub mod platform;
 pub mod policy;
+pub mod reach;
 pub mod services;
 pub mod tree;
 pub mod values;
