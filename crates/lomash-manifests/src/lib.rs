@@ -21,6 +21,7 @@ pub mod object;
 pub mod patch;
 pub mod platform;
 pub mod policy;
+pub mod reach;
 pub mod services;
 pub mod spec;
 pub mod tree;
