@@ -45,6 +45,8 @@ pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
 mod tests {
     use std::collections::BTreeMap;
 
+    use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
+    use lomash_manifests::k8s_openapi::Resource;
     use serde_yaml::Value;
 
     use super::*;
@@ -131,7 +133,7 @@ mod tests {
             assert_eq!(pinned["newTag"].as_str(), Some(tag));
 
             let patch = yaml_documents(&root.path().join(OVERLAY).join("patches/analytics-service.yaml"));
-            let deployment = patch.iter().find(|d| d["kind"] == "Deployment").unwrap();
+            let deployment = patch.iter().find(|d| d["kind"] == Deployment::KIND).unwrap();
             let init = deployment["spec"]["template"]["spec"]["initContainers"].as_sequence().unwrap();
             let migrations = init.iter().find(|c| c["name"] == "run-migrations").unwrap();
             assert_eq!(migrations["image"].as_str(), Some(format!("lomashwood/analytics-service:{tag}").as_str()));

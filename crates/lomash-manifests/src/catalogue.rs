@@ -1,86 +1,22 @@
-//! The catalogue: the services as spec sheets ([`ServiceDef`]), the platform settings every
-//! service shares ([`Platform`]) and the image tags of each environment ([`Release`]). Definitions
-//! hold plain values as a reviewer reads them (`"500m"`, `"2Gi"`); [`crate::model`] parses and
-//! checks them once.
+//! The catalogue as committed: the platform of [`crate::platform`], every service of
+//! [`crate::services::all`] and the tags of `images.yaml`.
 
-use indexmap::IndexMap;
+pub use lomash_core::catalogue::{Catalogue, Release, RELEASE_PATH};
+pub use lomash_core::spec::{Platform, ServiceDef};
 
-use crate::platform;
-use crate::services;
-pub use crate::spec::{Platform, ServiceDef};
+use crate::{platform, services};
 
-/// Everything the generated tree is made from.
-#[derive(Debug, Clone)]
-pub struct Catalogue {
-    pub platform: Platform,
-    pub services: Vec<ServiceDef>,
-    pub release: Release,
-}
+/// The committed release file, compiled in.
+pub const RELEASE_FILE: &str = include_str!("../images.yaml");
 
 /// The catalogue as committed: the platform, every service in [`services::all`] order and the
 /// tags of `images.yaml`.
 pub fn catalogue() -> Catalogue {
-    Catalogue { platform: platform::platform(), services: services::all(), release: Release::committed() }
+    Catalogue { platform: platform::platform(), services: services::all(), release: committed_release() }
 }
 
-/// The image tag each service runs in production: the one place a release changes, kept in
-/// `crates/lomash-manifests/images.yaml` and edited by `cargo xtask set-image`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Release {
-    pub tags: IndexMap<String, String>,
-    /// Why the release file could not be read, when it could not.
-    pub unreadable: Option<String>,
-}
-
-/// The committed release file, compiled in.
-pub const RELEASE_FILE: &str = include_str!("../images.yaml");
-/// Where the release file lives, from the workspace root.
-pub use crate::layout::RELEASE_PATH;
-
-impl Release {
-    /// The tags `environment` runs, when the file pins any. The file holds one environment's,
-    /// [`Release::ENVIRONMENT`]; every environment of the platform must find its tags here.
-    pub fn tags_for(&self, environment: &str) -> Option<&IndexMap<String, String>> {
-        (environment == Self::ENVIRONMENT).then_some(&self.tags)
-    }
-
-    /// The environment whose tags the file pins.
-    pub const ENVIRONMENT: &'static str = "production";
-
-    /// The tags of the committed `images.yaml`. A file that does not parse gives no tags and
-    /// its error, which validation reports (`release: images.yaml: …`) instead of panicking.
-    pub fn committed() -> Release {
-        Release::read(RELEASE_FILE)
-    }
-
-    /// Like [`Release::parse`], with a parse error kept in `unreadable` for validation to report.
-    pub fn read(text: &str) -> Release {
-        Release::parse(text).unwrap_or_else(|e| Release { tags: IndexMap::new(), unreadable: Some(e) })
-    }
-
-    /// Reads `service: tag` lines (YAML). Tags are checked later, with the rest of the catalogue.
-    pub fn parse(text: &str) -> Result<Release, String> {
-        let tags: Option<IndexMap<String, String>> =
-            serde_yaml::from_str(text).map_err(|e| format!("{e} (expected `service: \"tag\"` lines, tags quoted)"))?;
-        Ok(Release { tags: tags.unwrap_or_default(), unreadable: None })
-    }
-
-    /// The file `parse` reads, with a header; one line a service, in the order given.
-    pub fn to_file(&self) -> String {
-        let mut out = String::from(
-            "# The image tag each service runs in production: the one place a release changes.\n\
-             # Change it with `cargo xtask set-image <service> <tag>`, which also regenerates\n\
-             # generated/. Tags are pinned: a semantic version, a full git SHA, or either with\n\
-             # @sha256:<digest>.\n",
-        );
-        for (service, tag) in &self.tags {
-            out.push_str(&format!("{service}: {}\n", quote(tag)));
-        }
-        out
-    }
-}
-
-/// Tags are always quoted: YAML would read `1.0` or `123` as numbers.
-fn quote(tag: &str) -> String {
-    format!("{tag:?}")
+/// The tags of the committed `images.yaml`. A file that does not parse gives no tags and its
+/// error, which validation reports instead of panicking.
+pub fn committed_release() -> Release {
+    Release::read(RELEASE_FILE)
 }

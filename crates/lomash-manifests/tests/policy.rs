@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use lomash_manifests::platform::{scanner_annotations, SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
+use lomash_manifests::conventions::{scanner_annotations, SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
 use lomash_manifests::policy::{self, Finding, Outcome, RULES};
 use lomash_manifests::{catalogue, k8s, validate, Object};
 use pretty_assertions::assert_eq;

@@ -6,13 +6,14 @@
 use serde_yaml::{Mapping, Value};
 
 use crate::catalogue::Catalogue;
+use crate::conventions::BASE_IMAGE_TAG;
 use crate::error::Errors;
 use crate::k8s::{base_objects, environment_objects};
 use crate::layout::{self, File, BASE_FROM_OVERLAY};
 use crate::model::{validate, Model, Service};
 use crate::object::Object;
+use crate::parallel::in_parallel;
 use crate::patch::strategic_merge_patch;
-use crate::platform::BASE_IMAGE_TAG;
 use crate::spec::{Environment, Platform};
 
 /// The first line of every generated YAML file.
@@ -77,22 +78,6 @@ fn overlay_files(platform: &Platform, env: &Environment, service: &Service) -> [
         File { path: layout::patch_file(&env.name, &service.name), contents: yaml_file(&patches) },
         File { path: layout::resource_file(&env.name, &service.name), contents: yaml_file(&added) },
     ]
-}
-
-/// `f` of every item, in order, the items shared between the machine's cores (services render
-/// independently of each other). The output does not depend on how many cores there are.
-pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
-    if workers == 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("rendering a service does not panic")).collect()
-    })
 }
 
 /// A base object as the overlay's own transformers leave it before patches matter: with the

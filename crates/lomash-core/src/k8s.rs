@@ -24,9 +24,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 
+use crate::conventions::{init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
 use crate::model::{Model, Service};
 use crate::object::Object;
-use crate::platform::{init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
 use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Stage};
 use crate::values::Quantity;
 

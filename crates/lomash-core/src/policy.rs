@@ -6,7 +6,7 @@
 //! Every rule yields one [`Finding`] per object of the kind it applies to, so a reviewer sees
 //! what was checked, not only what failed. Pod rules look at every container: main, init and
 //! ephemeral. The checks of common scanners that production knowingly does not meet are listed
-//! once, in [`crate::platform::SCANNER_EXCEPTIONS`]; they show here as `excepted`, read back from
+//! once, in [`crate::conventions::SCANNER_EXCEPTIONS`]; they show here as `excepted`, read back from
 //! the Deployment's own `checkov.io/skipN` annotations, so the report shows what the cluster gets.
 //!
 //! PSS source: <https://kubernetes.io/docs/concepts/security/pod-security-standards/> (Kubernetes
@@ -27,9 +27,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 use serde_yaml::Value;
 
+use crate::conventions::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
 use crate::model::Model;
 use crate::object::Object;
-use crate::platform::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
 
 /// The result of one rule on one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

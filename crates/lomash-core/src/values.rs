@@ -17,7 +17,7 @@ impl Quantity {
     /// CPU: whole or decimal cores (`"2"`, `"0.5"`) or millicores (`"250m"`).
     ///
     /// ```
-    /// use lomash_manifests::values::Quantity;
+    /// use lomash_core::values::Quantity;
     /// assert_eq!(Quantity::cpu("2").unwrap().base_units(), Quantity::cpu("2000m").unwrap().base_units());
     /// assert_eq!(Quantity::cpu("0.25").unwrap().base_units(), 250);
     /// assert!(Quantity::cpu("two").is_err());

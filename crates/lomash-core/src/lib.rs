@@ -1,0 +1,37 @@
+//! The machinery behind the Lomash Wood manifests: the spec vocabulary a spec sheet is written
+//! in, validation, the k8s-openapi objects, the Kustomize tree, its docs and the policy. Generic
+//! over the catalogue: the services themselves live in `lomash-manifests`, which re-exports this
+//! crate. Pure: nothing here touches the disk.
+//!
+//! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
+//! [`error`] and [`conventions`] are leaves; [`catalogue`] gathers a platform, services and a
+//! release; [`model`] checks them; [`k8s`] builds objects of the model; [`patch`], [`yaml`],
+//! [`docs`], [`tree`], [`manifests`] and [`policy`] read those objects.
+
+pub mod catalogue;
+pub mod conventions;
+pub mod docs;
+pub mod error;
+pub mod k8s;
+pub mod layout;
+pub mod manifests;
+pub mod model;
+pub mod object;
+pub mod parallel;
+pub mod patch;
+pub mod policy;
+pub mod reach;
+pub mod spec;
+pub mod tree;
+pub mod values;
+pub mod yaml;
+
+pub use catalogue::{Catalogue, Release};
+pub use error::{Error, Errors};
+/// The k8s-openapi this crate builds on, for users that name its types (one version everywhere).
+pub use k8s_openapi;
+pub use layout::File;
+pub use model::{validate, Model};
+pub use object::Object;
+pub use spec::ServiceDef;
+pub use tree::render;

@@ -1,0 +1,162 @@
+//! The shape of the code, checked: no import circles between the modules of either library
+//! crate, the vocabulary and the layout are leaves, and no Kubernetes kind is a hand-written
+//! string outside the types (kinds come from `k8s_openapi::Resource`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// The top-level module a source file belongs to: `src/k8s.rs` → `k8s`,
+/// `src/services/auth_service.rs` → `services`.
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap();
+    let first = rel.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
+    first.trim_end_matches(".rs").to_owned()
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The code of a file without its test module and comments: what it imports to do its job.
+fn code(text: &str) -> String {
+    let text = text.split("#[cfg(test)]").next().unwrap();
+    text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+/// Which modules of the crate each module names (`crate::x`, `use crate::{x, y}`).
+fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in rust_files(src) {
+        let module = module_of(src, &file);
+        if module == "lib" {
+            continue;
+        }
+        let text = code(&fs::read_to_string(&file).unwrap());
+        let entry = graph.entry(module.clone()).or_default();
+        for (i, _) in text.match_indices("crate::") {
+            let rest = &text[i + "crate::".len()..];
+            let names: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => group.split('}').next().unwrap().split(',').collect(),
+                None => vec![rest],
+            };
+            for name in names {
+                let name: String = name.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if !name.is_empty() && name != module && name != "self" {
+                    entry.insert(name);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle of the graph, as the path that closes it, if there is one.
+fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|p| p == node) {
+            let mut c = path[start..].to_vec();
+            c.push(node.to_owned());
+            return Some(c);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph.keys().find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_checker_finds_a_circle() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a".to_owned(), BTreeSet::from(["b".to_owned()])),
+        ("b".to_owned(), BTreeSet::from(["c".to_owned()])),
+        ("c".to_owned(), BTreeSet::from(["a".to_owned()])),
+    ]
+    .into();
+    assert_eq!(cycle(&graph), Some(vec!["a".into(), "b".into(), "c".into(), "a".into()]));
+    let text = "use crate::{spec::X, layout};\nfn f() { crate::model::validate(); }\n// crate::docs";
+    let dir = std::env::temp_dir().join(format!("architecture-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("k8s.rs"), text).unwrap();
+    let found = imports(&dir);
+    fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found["k8s"], BTreeSet::from(["spec".to_owned(), "layout".to_owned(), "model".to_owned()]));
+}
+
+#[test]
+fn no_import_circles() {
+    for krate in ["lomash-core", "lomash-manifests"] {
+        let graph = imports(&workspace().join("crates").join(krate).join("src"));
+        assert!(graph.len() > 2, "{krate}: no modules found");
+        assert_eq!(cycle(&graph), None, "{krate}: an import circle");
+    }
+}
+
+#[test]
+fn the_vocabulary_and_the_layout_are_leaves() {
+    let graph = imports(&workspace().join("crates/lomash-core/src"));
+    for leaf in ["spec", "layout", "values", "error", "conventions"] {
+        assert_eq!(graph[leaf], BTreeSet::new(), "{leaf} imports modules of the crate");
+    }
+}
+
+/// `kind: "Deployment"` written by hand drifts from the type; every kind string comes from
+/// `k8s_openapi::Resource::KIND`. Test modules are not read (their fixtures are YAML text), nor
+/// the header lines of the README's tables, where "Service" is the English word.
+#[test]
+fn no_kind_is_a_hand_written_string() {
+    let kinds = [
+        "ConfigMap",
+        "Service",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Namespace",
+        "ServiceAccount",
+        "NetworkPolicy",
+        "ExternalSecret",
+    ];
+    let mut offenders = Vec::new();
+    for dir in ["crates/lomash-core/src", "crates/lomash-manifests/src", "xtask/src"] {
+        for file in rust_files(&workspace().join(dir)) {
+            let text = code(&fs::read_to_string(&file).unwrap());
+            let text: String = text.lines().filter(|l| !l.contains("table(")).collect::<Vec<_>>().join("\n");
+            for kind in kinds {
+                if text.contains(&format!("\"{kind}\"")) {
+                    offenders.push(format!("{}: \"{kind}\"", file.display()));
+                }
+            }
+        }
+    }
+    assert_eq!(offenders, Vec::<String>::new());
+}
