@@ -112,10 +112,15 @@ fn inline(value: &Value, out: &mut String) {
     }
 }
 
+/// Writes `s` so that every YAML 1.1 and 1.2 reader gets back exactly `s`: plain when
+/// [`is_plain`] allows it (most values, so the files read naturally), single-quoted when it only
+/// needs protection from being typed or parsed as syntax, double-quoted with escapes when it holds
+/// a character that must not appear raw (see [`escaped`]).
 fn string(s: &str, out: &mut String) {
     if is_plain(s) {
         out.push_str(s);
-    } else if s.chars().all(|c| !c.is_control()) {
+    } else if !s.chars().any(escaped) {
+        // A single-quoted scalar on one line keeps every character but `'` (doubled) as it is.
         out.push('\'');
         out.push_str(&s.replace('\'', "''"));
         out.push('\'');
@@ -127,7 +132,10 @@ fn string(s: &str, out: &mut String) {
                 '\\' => out.push_str("\\\\"),
                 '\n' => out.push_str("\\n"),
                 '\t' => out.push_str("\\t"),
-                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                '\r' => out.push_str("\\r"),
+                // `\u` is read by go-yaml, libyaml (serde_yaml) and PyYAML alike; every escaped
+                // character is in the Basic Multilingual Plane, so four digits always suffice.
+                c if escaped(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
                 c => out.push(c),
             }
         }
@@ -135,9 +143,21 @@ fn string(s: &str, out: &mut String) {
     }
 }
 
-/// Whether `s` reads back as this very string when written unquoted. Conservative: anything
-/// that might be a number, boolean, null, date, alias, tag, comment or flow syntax is quoted.
-/// One pass over the bytes: this runs for every scalar of every file.
+/// Characters that are written only as an escape inside double quotes: those YAML does not allow
+/// raw (C0 controls but tab and line feed, DEL, C1 controls, U+FFFE, U+FFFF), the line breaks
+/// (`\n`, `\r`, and U+0085, U+2028, U+2029, which YAML 1.1 readers such as go-yaml, libyaml and
+/// PyYAML fold like a newline even inside quotes), tab (so no reader trims it) and U+FEFF (a byte
+/// order mark, which a reader may drop).
+fn escaped(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// Whether `s` reads back as this very string when written unquoted, in YAML 1.1 (go-yaml v2,
+/// PyYAML, libyaml's resolvers) and 1.2 (go-yaml v3 as used by Kustomize, serde_yaml) alike.
+/// Conservative: a string is plain only when it is printable ASCII, cannot be taken for syntax
+/// (an indicator, a key, a comment, a document marker, surrounding spaces) and does not look like
+/// any scalar type of either version (see [`looks_typed`]). One pass over the bytes: this runs
+/// for every scalar of every file.
 pub fn is_plain(s: &str) -> bool {
     let b = s.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else { return false };
@@ -167,126 +187,185 @@ pub fn is_plain(s: &str) -> bool {
     if (first == b'-' && (b.len() == 1 || b[1] == b' ' || b.starts_with(b"---"))) || b.starts_with(b"...") {
         return false;
     }
-    let (mut digit, mut number_chars, mut prev) = (false, true, 0u8);
+    let mut prev = 0u8;
     for &c in b {
         // Printable ASCII only; no ": " (a key) and no " #" (a comment).
         if !matches!(c, 0x20..=0x7e) || (c == b' ' && prev == b':') || (c == b'#' && prev == b' ') {
             return false;
         }
-        digit |= c.is_ascii_digit();
-        number_chars = number_chars
-            && matches!(c, b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' | b'.' | b'_' | b'+' | b'-' | b':' | b'x' | b'X' | b'o' | b'O');
         prev = c;
     }
-    let numeric_looking = (first.is_ascii_digit() || matches!(first, b'.' | b'+' | b'-')) && digit && number_chars;
-    const SPECIAL: [&str; 15] =
-        ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", ".inf", "-.inf", "+.inf", ".nan"];
-    let special = b.len() <= 5 && SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s));
-    !numeric_looking && !special
+    !looks_typed(s)
+}
+
+/// Whether a plain `s` (printable ASCII) might resolve to something other than a string in some
+/// YAML 1.1 or 1.2 schema. Each test is wider than the grammar it guards against, so that no
+/// reader's variant (go-yaml's `strconv` parsing, YAML 1.1's loose float regexp) slips through:
+/// - numbers: an optional sign, then a digit or `.`, then only characters that occur in ints of
+///   any base (`0x`, `0o`, `0b`, legacy `0777`), underscores, floats with exponents (and Go's hex
+///   floats' `p`) and sexagesimal `1:20`: `1`, `-0x1F`, `1_000`, `1e3`, `1:20`, `.5`, `1.0.0`, `.`;
+/// - timestamps: four digits and a dash, as every YAML 1.1 timestamp and go-yaml's begin:
+///   `2001-12-14`, `2001-12-14 21:59:43`, `2001-12-14T21:59:43Z`;
+/// - words, in any letter case: YAML 1.1 booleans (`y`, `n`, `yes`, `no`, `on`, `off`, `true`,
+///   `false`), `null` and `~`, infinities and NaN with or without the dot and sign, the merge key
+///   `<<` and YAML 1.1's value key `=`.
+fn looks_typed(s: &str) -> bool {
+    let b = s.as_bytes();
+    let unsigned = b.strip_prefix(b"+").or_else(|| b.strip_prefix(b"-")).unwrap_or(b);
+    let number = matches!(unsigned.first(), Some(b'0'..=b'9' | b'.'))
+        && unsigned.iter().all(|c| {
+            matches!(c, b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' | b'x' | b'X' | b'o' | b'O' | b'p' | b'P')
+                || matches!(c, b'.' | b'_' | b'+' | b'-' | b':')
+        });
+    let timestamp = b.len() > 4 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
+    const WORDS: [&str; 12] = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="];
+    let word = WORDS.iter().any(|w| w.eq_ignore_ascii_case(s));
+    let dotless = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let dotless = dotless.strip_prefix('.').unwrap_or(dotless);
+    let special_float = ["inf", "infinity", "nan"].iter().any(|w| w.eq_ignore_ascii_case(dotless));
+    number || timestamp || word || special_float
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every scalar that some YAML reader could take for something else comes back as the same
-    /// string; ordinary ones stay unquoted.
+    /// Strings that some YAML 1.1 or 1.2 reader would take for something else, or whose value a
+    /// reader would change, when written plain.
+    #[rustfmt::skip] // one line per kind of danger
+    const MUST_QUOTE: &[&str] = &[
+        // empty, whitespace at either end, line breaks
+        "", " ", " lead", "trail ", "\t", "tab\t", "\ttab", "\n", "a\nb",
+        // YAML 1.1 and 1.2 booleans, in every letter case
+        "true", "True", "TRUE", "tRUE", "false", "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On",
+        "ON", "off", "Off", "OFF", "y", "Y", "n", "N", "yEs", "oN",
+        // null, the merge key, YAML 1.1's value key
+        "null", "Null", "NULL", "nULL", "~", "<<", "=",
+        // integers in every base and form
+        "0", "1", "-1", "+1", "3008", "007", "0777", "-0777", "0x1F", "0X1f", "-0x1F", "+0x1f", "0o17", "0O17",
+        "0b11", "-0b11", "0b_1", "1_000", "1__0", "0_", "+0_7", "18446744073709551616", "1:20", "-1:20",
+        "190:20:30", "1_0:59",
+        // floats, exponents, infinities, not-a-number, sexagesimal floats
+        "1.5", "1.0", "0.1", ".5", "-.5", "+.5", "1.", "1.e3", "1e3", "1E3", "1e+3", "1E-3", "-1.5e-3", "1_0.5",
+        "190:20:30.15", "0x1p-2", ".", "1.0.0", "6.8523015e+5", ".inf", ".Inf", ".INF", "-.inf", "+.inf",
+        ".nan", ".NaN", ".NAN", "inf", "-Infinity", "NaN", "nan", "+nan",
+        // timestamps
+        "2001-12-14", "2001-1-1", "2001-12-14 21:59:43", "2001-12-14T21:59:43Z", "2001-12-14t21:59:43.10-05:00",
+        "2001-12-14 21:59:43.10 -5", "2002-12-14\t21:59:43",
+        // indicators and syntax
+        "a: b", "a #b", "a:", "-", "- a", "--- x", "---", "...", "*", "*a", "&a", "!x", "!!str", "?", "? a",
+        "?a", ":a", "{", "}", "[", "]", ",", "#x", "@x", "%x", "`x", "'", "\"", "|", ">", "|-", ">+",
+        // quotes, backslashes, characters that must be escaped, characters that are not ASCII
+        "a'b ", "a\"b:", "a\\b\t", "é", "x\u{85}y", "\u{85}", "a\u{2028}b", "a\u{2029}b", "\u{feff}x", "a\rb",
+        "\r\n", "\0", "\u{1}", "\u{1b}[0m", "\u{7f}", "\u{9f}", "\u{a0}", "\u{fffe}", "\u{ffff}", "😀",
+        "CKV_K8S_40=reason; with: colon",
+    ];
+
+    /// Ordinary values, as the generated files hold them: they must stay unquoted so that those
+    /// files stay as they are.
+    const STAY_PLAIN: &[&str] = &[
+        "lomash-wood",
+        "lomash-wood-production",
+        "https://lomashwood.co.uk",
+        "http://auth-service:3001",
+        "production",
+        "/health/live",
+        "500m",
+        "2Gi",
+        "512Mi",
+        "-c",
+        "-name",
+        "_1",
+        "sh",
+        "$(x)",
+        "lomashwood/auth-service:1.0.0",
+        "RuntimeDefault",
+        "v1",
+        "apps/v1",
+        "app.kubernetes.io/name",
+        "a=b",
+        "a<<b",
+        "yesterday",
+        "none",
+        "information",
+        "nano",
+        "e3",
+        "x1",
+        "1.0.0-rc1",
+        "a b",
+        "a,b",
+        "a#b",
+        "a:b",
+        "a'b'c",
+    ];
+
+    /// `s` as the value of a one-entry mapping, and what serde_yaml reads back from it.
+    fn write_and_read(s: &str) -> (String, Value) {
+        let mut text = String::new();
+        document(&Value::Mapping(Mapping::from_iter([(Value::from("k"), Value::from(s))])), &mut text);
+        let back: Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{s:?} wrote {text:?}: {e}"));
+        (text, back["k"].clone())
+    }
+
     #[test]
-    fn strings_read_back_as_themselves() {
-        let tricky = [
-            "",
-            " ",
-            "true",
-            "True",
-            "yes",
-            "No",
-            "on",
-            "OFF",
-            "y",
-            "n",
-            "null",
-            "Null",
-            "~",
-            "<<",
-            "1",
-            "0",
-            "-1",
-            "1.5",
-            "1.0",
-            "0.1",
-            ".5",
-            "1e3",
-            "1E3",
-            "0x1F",
-            "0o17",
-            "0b11",
-            "1_000",
-            "1:20",
-            "2001-12-14",
-            ".inf",
-            "-.inf",
-            ".nan",
-            "+1",
-            "a: b",
-            "a #b",
-            "a:",
-            "-",
-            "- a",
-            "--- x",
-            "...",
-            "*",
-            "*a",
-            "&a",
-            "!x",
-            "?",
-            "? a",
-            "{",
-            "}",
-            "[",
-            "]",
-            ",",
-            "#x",
-            "@x",
-            "%x",
-            "`x",
-            "'",
-            "\"",
-            "|",
-            ">",
-            "a'b",
-            "a\"b",
-            "a\nb",
-            "a\tb",
-            "a\\b",
-            "tab\t",
-            " lead",
-            "trail ",
-            "é",
-            "1.0.0",
-            "3008",
-            "500m",
-            "2Gi",
-            "http://auth-service:3001",
-            "https://lomashwood.co.uk",
-            "-c",
-            "sh",
-            "$(x)",
-            "=",
-            "CKV_K8S_40=reason; with: colon",
+    fn dangerous_strings_are_quoted_and_read_back_as_themselves() {
+        for &s in MUST_QUOTE {
+            assert!(!is_plain(s), "{s:?} must be quoted");
+            let (text, back) = write_and_read(s);
+            let value = text.strip_prefix("k: ").unwrap_or_else(|| panic!("{text:?}"));
+            assert!(value.starts_with(['\'', '"']), "{s:?} wrote {text:?}");
+            assert_eq!(back, Value::from(s), "{s:?} wrote {text:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_strings_stay_plain() {
+        for &s in STAY_PLAIN {
+            assert!(is_plain(s), "{s:?} needs no quotes");
+            let (text, back) = write_and_read(s);
+            assert_eq!(text, format!("k: {s}\n"));
+            assert_eq!(back, Value::from(s), "{s:?} wrote {text:?}");
+        }
+    }
+
+    /// Line breaks, controls, the byte order mark and the non-characters are never written raw (a
+    /// YAML 1.1 reader takes U+0085, U+2028 and U+2029 for line breaks even inside quotes and folds
+    /// them: libyaml reads `'x<U+0085>y'` as `x y`), and what is only protected from typing keeps
+    /// the lighter single quotes.
+    #[test]
+    fn unprintable_characters_are_escaped() {
+        let cases = [
+            ("x\u{85}y", r#""x\u0085y""#),
+            ("a\u{2028}b\u{2029}", r#""a\u2028b\u2029""#),
+            ("\u{feff}", r#""\ufeff""#),
+            ("\0\u{1}\u{1b}\u{7f}\u{9f}", r#""\u0000\u0001\u001b\u007f\u009f""#),
+            ("\u{fffe}\u{ffff}", r#""\ufffe\uffff""#),
+            ("a\tb\r\n\"\\'", r#""a\tb\r\n\"\\'""#),
+            ("é 😀 \u{a0}", "'é 😀 \u{a0}'"),
+            ("'it's", "'''it''s'"),
+            ("2001-12-14 21:59:43", "'2001-12-14 21:59:43'"),
         ];
-        for s in tricky {
-            let mut text = String::new();
-            document(&Value::Mapping(Mapping::from_iter([(Value::from("k"), Value::from(s))])), &mut text);
-            let back: Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{s:?} wrote {text:?}: {e}"));
-            assert_eq!(back["k"], Value::from(s), "{s:?} wrote {text:?}");
+        for (s, want) in cases {
+            let (text, back) = write_and_read(s);
+            assert_eq!(text, format!("k: {want}\n"), "{s:?}");
+            assert_eq!(back, Value::from(s), "{s:?} wrote {text:?}");
         }
-        for plain in
-            ["500m", "2Gi", "http://auth-service:3001", "-c", "lomashwood/auth-service:1.0.0", "RuntimeDefault"]
-        {
-            assert!(is_plain(plain), "{plain} needs no quotes");
-        }
-        for quoted in ["1.0.0", "3008", "true", "*", "a: b", ""] {
-            assert!(!is_plain(quoted), "{quoted} must be quoted");
+        // Every character of the Basic Multilingual Plane and a sample of the others, between
+        // two letters, in one document: escaped ones never appear raw, the others always do.
+        let chars: Vec<char> =
+            (0..0x10000).chain((0x10000..=0x10ffff).step_by(0x3f1)).filter_map(char::from_u32).collect();
+        let map = Mapping::from_iter(
+            chars.iter().map(|c| (Value::from(format!("k{}", *c as u32)), Value::from(format!("a{c}b")))),
+        );
+        let mut text = String::new();
+        document(&Value::Mapping(map), &mut text);
+        let back: Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(text.lines().count(), chars.len(), "one line per character");
+        for (c, line) in chars.iter().zip(text.lines()) {
+            let (key, value) = line.split_once(": ").unwrap();
+            assert_eq!(key, format!("k{}", *c as u32));
+            assert_eq!(value.contains(*c), !escaped(*c), "{c:?} wrote {line:?}");
+            assert_eq!(back[key], Value::from(format!("a{c}b")), "{c:?} wrote {line:?}");
         }
     }
 
