@@ -4,21 +4,24 @@
 //!
 //! Everything is checked before anything is written: the service must exist, the whole catalogue
 //! must validate with the new tag, and the tree must render. Only then are `images.yaml` and
-//! `generated/` written, staged together and renamed into place.
+//! `generated/` written, under the write lock, all or nothing (see `sync`).
 
 use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::tree::GENERATED_DIR;
 use lomash_manifests::{catalogue, render, Catalogue, Release};
 
 use crate::sync;
 
 /// Sets `service`'s production tag under `root` and regenerates `root/generated`. Returns the
-/// previous tag. On any error nothing under `root` has changed.
+/// previous tag. On an error nothing under `root` has changed, unless the error says that every
+/// change is in place (only the old tree could not be removed).
 pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
+    // Before reading images.yaml: two set-image runs must not both read the old file and each
+    // write back its own tag only.
+    let lock = sync::WriteLock::acquire(root)?;
     let release_path = root.join(RELEASE_PATH);
     let text = fs::read_to_string(&release_path).with_context(|| format!("reading {}", release_path.display()))?;
     // The release on disk, not the one compiled into the library: this run may follow another
@@ -36,7 +39,7 @@ pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
     let files = render(&candidate).map_err(|e| anyhow::anyhow!("{e}nothing was changed"))?;
 
     // images.yaml is staged with the generated files: both change, or neither.
-    let report = sync::write_report(&root.join(GENERATED_DIR), &files, &[(release_path, release.to_file())])?;
+    let report = sync::write_report(&lock, &files, &[(release_path, release.to_file())])?;
     print!("{}", report.text);
     Ok(previous)
 }
@@ -46,6 +49,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use serde_yaml::Value;
+
+    use lomash_manifests::tree::GENERATED_DIR;
 
     use super::*;
     use crate::project_root;
@@ -63,7 +68,8 @@ mod tests {
         dir
     }
 
-    /// Every file under `dir`, by path, to compare before and after.
+    /// Every file under `dir`, by path, to compare before and after; not the lock file, which
+    /// every writer creates (and git ignores) before it reads anything.
     fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         let mut files = BTreeMap::new();
         let mut pending = vec![dir.to_path_buf()];
@@ -72,7 +78,7 @@ mod tests {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     pending.push(path);
-                } else {
+                } else if path != dir.join(sync::LOCK_FILE) {
                     files.insert(path.strip_prefix(dir).unwrap().display().to_string(), fs::read(&path).unwrap());
                 }
             }
