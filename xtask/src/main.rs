@@ -19,7 +19,8 @@ Usage: cargo xtask <command>
 Commands:
   generate   render the service definitions and write generated/ (only changed files)
   check      exit 1, with a diff, when generated/ is not exactly what the definitions render
-  diff       show what `generate` would change, as a unified diff, without writing
+  diff       show what `generate` would change, as a unified diff, without writing; exit 1 if it would
+             change anything, 0 if not
   lint       check the production objects against the Pod Security Standards and the spec; exit 1 on a violation
   render [--out FILE]
              print the production manifests computed from the definitions (no kustomize run)
@@ -49,6 +50,10 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
+        [] => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
         _ => {
             eprint!("error: unknown command or arguments: {:?}\n\n{USAGE}", args.join(" "));
             return ExitCode::from(2);
@@ -63,7 +68,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root, found from this crate's manifest, never from the current directory.
+/// The workspace root, found from this crate's manifest, never from the current directory. The
+/// tests of the binary set `XTASK_ROOT` to point it at a temporary project root instead.
 pub fn project_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("XTASK_ROOT") {
+        return PathBuf::from(root);
+    }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
 }
