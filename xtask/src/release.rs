@@ -148,4 +148,32 @@ mod tests {
             assert!(changes.is_empty(), "{}", sync::describe_drift(&changes));
         }
     }
+
+    /// set-image holds the write lock from reading images.yaml to writing it: two at once (here
+    /// queued behind a held lock) both land, neither overwrites the other's tag with the old one.
+    #[test]
+    fn set_image_waits_for_the_lock_and_loses_no_update() {
+        let root = temp_root();
+        let before = snapshot(root.path());
+        let lock = sync::WriteLock::acquire(root.path()).unwrap();
+        let runs: Vec<_> = [("analytics-service", "2.1.0"), ("auth-service", "2.2.0")]
+            .into_iter()
+            .map(|(service, tag)| {
+                let path = root.path().to_path_buf();
+                std::thread::spawn(move || set_image(&path, service, tag))
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(snapshot(root.path()) == before, "set-image wrote while another writer held the lock");
+
+        drop(lock);
+        for run in runs {
+            run.join().unwrap().expect("set-image runs once the lock is free");
+        }
+        let release = Release::parse(&fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap()).unwrap();
+        assert_eq!(
+            (release.tags["analytics-service"].as_str(), release.tags["auth-service"].as_str()),
+            ("2.1.0", "2.2.0")
+        );
+    }
 }
