@@ -12,8 +12,10 @@
 //! the old tree, so its mtime stays (when the link is refused, as for an immutable file, it is
 //! copied and given the old mtime); every other file, and every folder, is written afresh with
 //! mode 0644 (0755), whatever the umask. Then two renames swap the trees, `generated` →
-//! `generated.old-<pid>` and `generated.new-<pid>` → `generated`, and the old tree is removed. A
-//! run with nothing to change writes nothing at all. Files written with the tree (`images.yaml`,
+//! `generated.old-<pid>` and `generated.new-<pid>` → `generated`, and the old tree is removed.
+//! (One `renameat2(RENAME_EXCHANGE)` would swap them at once, but std does not offer it and xtask
+//! takes no new dependency; the recovery below covers the moment between the two.) A run with
+//! nothing to change writes nothing at all. Files written with the tree (`images.yaml`,
 //! by `set-image`) are staged beside their target and renamed into place just before the swap:
 //! they are the source the tree follows, so a kill between the two leaves a state that
 //! `cargo xtask check` reports and `cargo xtask generate` completes.
@@ -36,7 +38,8 @@
 //!   never swapped in, or an old one already swapped out.
 //!
 //! `check` and `diff` do not recover (they write nothing); when `generated/` is missing and an old
-//! tree is left, their report says so.
+//! tree is left, their report says so. The tests show each case by killing the real binary at
+//! each point (`XTASK_FAULT`, see [`fault`]).
 //!
 //! # One at a time
 //!
@@ -44,8 +47,9 @@
 //! the project root. A second run waits for the first (saying so on stderr), never fails because
 //! of it; the kernel releases the lock when its holder dies, so a killed run leaves no stale lock.
 //! `check` and `diff` take the shared lock when the file exists, so they never read a tree halfway
-//! through a swap. A `generated` that is a symbolic link (or that a link leads to) is refused
-//! before anything is read or written: the writes would follow it out of the project.
+//! through a swap. A `generated` that is a symbolic link (or has one on its way from the project
+//! root) is refused before anything is read or written: the writes would follow it out of the
+//! project.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

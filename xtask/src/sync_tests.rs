@@ -335,22 +335,27 @@ impl Unremovable {
         for f in files {
             chattr("-i", f);
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            for f in files {
-                fs::set_permissions(f.parent().unwrap(), fs::Permissions::from_mode(0o555)).unwrap();
-            }
-            let guard = Unremovable { root: root.to_path_buf(), how: "read-only folder" };
-            // Root ignores the folder's mode: then this emulation proves nothing.
-            let probe = files[0].with_file_name("probe");
-            if fs::write(&probe, "").is_ok() {
-                let _ = fs::remove_file(&probe);
-                return None;
-            }
-            return Some(guard);
+        Unremovable::read_only_folders(root, files)
+    }
+
+    #[cfg(unix)]
+    fn read_only_folders(root: &Path, files: &[PathBuf]) -> Option<Unremovable> {
+        use std::os::unix::fs::PermissionsExt;
+        for f in files {
+            fs::set_permissions(f.parent().unwrap(), fs::Permissions::from_mode(0o555)).unwrap();
         }
-        #[allow(unreachable_code)]
+        let guard = Unremovable { root: root.to_path_buf(), how: "read-only folder" };
+        // Root ignores the folder's mode: then this emulation proves nothing.
+        let probe = files[0].with_file_name("probe");
+        if fs::write(&probe, "").is_ok() {
+            let _ = fs::remove_file(&probe);
+            return None;
+        }
+        Some(guard)
+    }
+
+    #[cfg(not(unix))]
+    fn read_only_folders(_: &Path, _: &[PathBuf]) -> Option<Unremovable> {
         None
     }
 }
