@@ -112,11 +112,15 @@ fn end_to_end(root: &Path, report: &mut Report) -> Result<()> {
         generate_rss = generate_rss.max(run.max_rss_kib.unwrap_or(0));
         warm.push(run.wall);
 
-        // A service changed: its three generated files differ from what it renders now.
-        for path in &changed_files {
-            let path = generated.join(path);
-            let old = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            fs::write(&path, format!("{old}# edited by cargo xtask bench\n"))?;
+        // A service changed: its three generated files differ from what it renders now. These
+        // edits write to generated/, so they take the writers' lock (released before the run).
+        {
+            let _lock = sync::WriteLock::acquire(root)?;
+            for path in &changed_files {
+                let path = generated.join(path);
+                let old = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                fs::write(&path, format!("{old}# edited by cargo xtask bench\n"))?;
+            }
         }
         let run = spawn_measured(Command::new(&exe).arg("generate"))?;
         generate_rss = generate_rss.max(run.max_rss_kib.unwrap_or(0));
@@ -166,11 +170,15 @@ fn kustomize_synthetic(report: &mut Report) -> Result<()> {
     let n = 90;
     let dir = std::env::temp_dir().join(format!("lomash-bench-{}", std::process::id()));
     let files = render(&synthetic_catalogue(n)).map_err(|e| anyhow::anyhow!("the synthetic catalogue: {e}"))?;
-    let (changes, _) = sync::plan(&dir, &files)?;
-    sync::apply(&dir, &changes, &[])?;
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let overlay = {
+        let lock = sync::WriteLock::acquire(&dir)?;
+        sync::write_report(&lock, &files, &[])?;
+        lock.generated().join(layout::overlay_dir(BENCH_ENV))
+    };
     let mut times = Vec::new();
     for _ in 0..3 {
-        match spawn_measured(Command::new("kubectl").arg("kustomize").arg(dir.join(layout::overlay_dir(BENCH_ENV)))) {
+        match spawn_measured(Command::new("kubectl").arg("kustomize").arg(&overlay)) {
             Ok(run) => times.push(run.wall),
             Err(e) => {
                 println!("kubectl kustomize (90) not measured: {e:#}");

@@ -21,7 +21,8 @@ Usage: cargo xtask <command>
 Commands:
   generate   render the service definitions and write generated/ (only changed files)
   check      exit 1, with a diff, when generated/ is not exactly what the definitions render
-  diff       show what `generate` would change, as a unified diff, without writing
+  diff       show what `generate` would change, as a unified diff, without writing; exit 1 if it would
+             change anything, 0 if not
   lint [--env ENV]
              check an environment's objects against the Pod Security Standards and the spec; exit 1 on a violation
   render [--env ENV] [--out FILE]
@@ -57,6 +58,10 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
+        [] => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
         _ => {
             eprint!("error: unknown command or arguments: {:?}\n\n{USAGE}", args.join(" "));
             return ExitCode::from(2);
@@ -89,7 +94,12 @@ pub fn environment<'a>(platform: &'a Platform, name: &str) -> Result<&'a Environ
 /// at run time: `cargo run` sets `CARGO_MANIFEST_DIR` for the checkout it runs in, while the
 /// compiled-in `env!` value names the checkout the binary was built in, which differs when two
 /// checkouts share a target directory (a global `CARGO_TARGET_DIR`, git worktrees).
+///
+/// The tests of the binary set `XTASK_ROOT` to point it at a temporary project root instead.
 pub fn project_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("XTASK_ROOT") {
+        return PathBuf::from(root);
+    }
     root_from(std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from))
 }
 

@@ -4,21 +4,24 @@
 //!
 //! Everything is checked before anything is written: the service must exist, the whole catalogue
 //! must validate with the new tag, and the tree must render. Only then are `images.yaml` and
-//! `generated/` written, staged together and renamed into place.
+//! `generated/` written, under the write lock, all or nothing (see `sync`).
 
 use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::layout::GENERATED_DIR;
 use lomash_manifests::{catalogue, render, Catalogue, Release};
 
 use crate::sync;
 
 /// Sets `service`'s production tag under `root` and regenerates `root/generated`. Returns the
-/// previous tag. On any error nothing under `root` has changed.
+/// previous tag. On an error nothing under `root` has changed, unless the error says that every
+/// change is in place (only the old tree could not be removed).
 pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
+    // Before reading images.yaml: two set-image runs must not both read the old file and each
+    // write back its own tag only.
+    let lock = sync::WriteLock::acquire(root)?;
     let release_path = root.join(RELEASE_PATH);
     let text = fs::read_to_string(&release_path).with_context(|| format!("reading {}", release_path.display()))?;
     // The release on disk, not the one compiled into the library: this run may follow another
@@ -36,7 +39,7 @@ pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
     let files = render(&candidate).map_err(|e| anyhow::anyhow!("{e}nothing was changed"))?;
 
     // images.yaml is staged with the generated files: both change, or neither.
-    let report = sync::write_report(&root.join(GENERATED_DIR), &files, &[(release_path, release.to_file())])?;
+    let report = sync::write_report(&lock, &files, &[(release_path, release.to_file())])?;
     print!("{}", report.text);
     Ok(previous)
 }
@@ -48,6 +51,8 @@ mod tests {
     use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
     use lomash_manifests::k8s_openapi::Resource;
     use serde_yaml::Value;
+
+    use lomash_manifests::layout::GENERATED_DIR;
 
     use super::*;
     use crate::project_root;
@@ -65,7 +70,8 @@ mod tests {
         dir
     }
 
-    /// Every file under `dir`, by path, to compare before and after.
+    /// Every file under `dir`, by path, to compare before and after; not the lock file, which
+    /// every writer creates (and git ignores) before it reads anything.
     fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         let mut files = BTreeMap::new();
         let mut pending = vec![dir.to_path_buf()];
@@ -74,7 +80,7 @@ mod tests {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     pending.push(path);
-                } else {
+                } else if path != dir.join(sync::LOCK_FILE) {
                     files.insert(path.strip_prefix(dir).unwrap().display().to_string(), fs::read(&path).unwrap());
                 }
             }
@@ -143,5 +149,33 @@ mod tests {
             let (changes, _) = sync::plan(&root.path().join(GENERATED_DIR), &expected).unwrap();
             assert!(changes.is_empty(), "{}", sync::describe_drift(&changes));
         }
+    }
+
+    /// set-image holds the write lock from reading images.yaml to writing it: two at once (here
+    /// queued behind a held lock) both land, neither overwrites the other's tag with the old one.
+    #[test]
+    fn set_image_waits_for_the_lock_and_loses_no_update() {
+        let root = temp_root();
+        let before = snapshot(root.path());
+        let lock = sync::WriteLock::acquire(root.path()).unwrap();
+        let runs: Vec<_> = [("analytics-service", "2.1.0"), ("auth-service", "2.2.0")]
+            .into_iter()
+            .map(|(service, tag)| {
+                let path = root.path().to_path_buf();
+                std::thread::spawn(move || set_image(&path, service, tag))
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(snapshot(root.path()) == before, "set-image wrote while another writer held the lock");
+
+        drop(lock);
+        for run in runs {
+            run.join().unwrap().expect("set-image runs once the lock is free");
+        }
+        let release = Release::parse(&fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap()).unwrap();
+        assert_eq!(
+            (release.tags["analytics-service"].as_str(), release.tags["auth-service"].as_str()),
+            ("2.1.0", "2.2.0")
+        );
     }
 }

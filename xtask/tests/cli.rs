@@ -1,5 +1,5 @@
-//! The `cargo xtask` command line as a user meets it: usage mistakes exit 2 with the usage on
-//! stderr, `--help` lists the commands, and `check` passes on the committed tree.
+//! The `cargo xtask` command line as a user meets it: usage mistakes (and no command) exit 2 with
+//! the usage on stderr, `--help` lists the commands, and `check` passes on the committed tree.
 
 use std::process::{Command, Output};
 
@@ -15,7 +15,7 @@ const COMMANDS: [&str; 8] = ["generate", "check", "diff", "lint", "render", "set
 
 #[test]
 fn a_usage_mistake_prints_the_usage_and_exits_2() {
-    for args in [&["frobnicate"][..], &["generate", "--force"], &["--verbose"], &[]] {
+    for args in [&["frobnicate"][..], &["generate", "--force"], &["--verbose"]] {
         let out = xtask(args);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
@@ -23,6 +23,16 @@ fn a_usage_mistake_prints_the_usage_and_exits_2() {
         assert!(stderr.contains("Usage: cargo xtask <command>"), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}: usage mistakes print nothing on stdout");
     }
+}
+
+/// No command at all is not an unknown command named "": just the usage, and exit 2.
+#[test]
+fn no_arguments_print_the_usage_and_exit_2() {
+    let out = xtask(&[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("Usage: cargo xtask <command>"), "{stderr}");
+    assert!(out.stdout.is_empty(), "the usage goes to stderr");
 }
 
 #[test]
