@@ -154,7 +154,63 @@ const CASES: &[Case] = &[
     Case {
         rule: "CPU finer than a millicore",
         mutate: |c| service(c, "auth-service").cpu.limit = Some("0.5m".into()),
-        expected: &["auth-service: resources.cpu: limit \"0.5m\" is not a CPU quantity (e.g. \"250m\" or \"2\")"],
+        expected: &[concat!(
+            "auth-service: resources.cpu: limit \"0.5m\" is not a whole number of millicores: ",
+            "Kubernetes would round it up; write the exact amount"
+        )],
+    },
+    Case {
+        rule: "CPU finer than a millicore, by exponent",
+        mutate: |c| service(c, "auth-service").cpu.request = Some("1e-4".into()),
+        expected: &[concat!(
+            "auth-service: resources.cpu: request \"1e-4\" is not a whole number of millicores: ",
+            "Kubernetes would round it up; write the exact amount"
+        )],
+    },
+    Case {
+        rule: "negative CPU",
+        mutate: |c| service(c, "auth-service").cpu.request = Some("-250m".into()),
+        expected: &["auth-service: resources.cpu: request \"-250m\" is negative: a CPU quantity must be above zero"],
+    },
+    Case {
+        rule: "memory of half a byte",
+        mutate: |c| service(c, "auth-service").memory.request = Some("0.5".into()),
+        expected: &[concat!(
+            "auth-service: resources.memory: request \"0.5\" is not a whole number of bytes: ",
+            "Kubernetes would round it up; write the exact amount"
+        )],
+    },
+    Case {
+        rule: "memory too large for any arithmetic (once a panic)",
+        mutate: |c| service(c, "auth-service").memory.limit = Some("999999999999999999999999999999Ti".into()),
+        expected: &[concat!(
+            "auth-service: resources.memory: limit \"999999999999999999999999999999Ti\" is too large: ",
+            "more than 2^128 - 1 bytes"
+        )],
+    },
+    Case {
+        rule: "negative memory",
+        mutate: |c| service(c, "auth-service").memory.limit = Some("-1Gi".into()),
+        expected: &["auth-service: resources.memory: limit \"-1Gi\" is negative: a memory quantity must be above zero"],
+    },
+    Case {
+        rule: "memory of zero, by exponent",
+        mutate: |c| service(c, "auth-service").memory.request = Some("0e3".into()),
+        expected: &["auth-service: resources.memory: request \"0e3\" is zero: a memory quantity must be above zero"],
+    },
+    Case {
+        rule: "memory request above limit, across the grammar's forms",
+        mutate: |c| {
+            let memory = &mut service(c, "auth-service").memory;
+            memory.request = Some("1.5Gi".into());
+            memory.limit = Some("1e9".into());
+        },
+        expected: &["auth-service: resources.memory: request 1.5Gi exceeds limit 1e9"],
+    },
+    Case {
+        rule: "CPU request above limit, across the grammar's forms",
+        mutate: |c| service(c, "auth-service").cpu.request = Some("1.001".into()),
+        expected: &["auth-service: resources.cpu: request 1.001 exceeds limit 1000m"],
     },
     Case {
         rule: "CPU of zero",
@@ -567,6 +623,32 @@ fn pinned_tags_are_accepted() {
         let model = validate(&c).unwrap_or_else(|e| panic!("{tag}: {e}"));
         let auth = model.services.iter().find(|s| s.name == "auth-service").unwrap();
         assert_eq!(auth.production_image(), format!("lomashwood/auth-service:{tag}"));
+    }
+}
+
+/// Requests and limits in the Kubernetes quantity grammar's other forms validate, and the model
+/// keeps each as written: the YAML must show what the definition says, not a normalised value.
+#[test]
+fn quantities_in_every_kubernetes_form_are_accepted_as_written() {
+    let forms = [
+        (["0.25", "+1"], [".25Gi", "1Gi"]),
+        (["25e-2", "1E0"], ["256Mi", "1.5Gi"]),
+        (["250000u", "1000000000n"], ["268435456", "1e9"]),
+        (["0.5", "2."], ["500M", "1G"]),
+    ];
+    for ([cpu_request, cpu_limit], [memory_request, memory_limit]) in forms {
+        let mut c = catalogue();
+        let auth = service(&mut c, "auth-service");
+        auth.cpu.request = Some(cpu_request.into());
+        auth.cpu.limit = Some(cpu_limit.into());
+        auth.memory.request = Some(memory_request.into());
+        auth.memory.limit = Some(memory_limit.into());
+        let model =
+            validate(&c).unwrap_or_else(|e| panic!("{cpu_request} {cpu_limit} {memory_request} {memory_limit}: {e}"));
+        let auth = model.services.iter().find(|s| s.name == "auth-service").unwrap();
+        let written =
+            [&auth.cpu.request, &auth.cpu.limit, &auth.memory.request, &auth.memory.limit].map(|q| q.as_str());
+        assert_eq!(written, [cpu_request, cpu_limit, memory_request, memory_limit]);
     }
 }
 
