@@ -34,6 +34,12 @@ fn config(c: &mut Catalogue, name: &str, key: &str, value: &str) {
     service(c, name).config.push((key.to_owned(), value.to_owned()));
 }
 
+/// Adds a key declared not secret, through the spec sheets' own builder method.
+fn config_not_secret(c: &mut Catalogue, name: &str, key: &str, value: &str, reason: &str) {
+    let def = service(c, name);
+    *def = def.clone().config_not_secret(key, value, reason);
+}
+
 const CASES: &[Case] = &[
     // Names
     Case {
@@ -424,6 +430,225 @@ const CASES: &[Case] = &[
             "analytics-service: config.WAREHOUSE_URI: the value is a URL with credentials: ",
             "reference it from analytics-service-secret instead of generating it"
         )],
+    },
+    // Secrets, must catch: key words, values shaped like live credentials, and excuses that do
+    // not hold
+    Case {
+        rule: "secret-looking key word PASS",
+        mutate: |c| config(c, "auth-service", "DB_PASS", "hunter2"),
+        expected: &[
+            "auth-service: config.DB_PASS: looks secret (PASS): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "secret-looking key word PWD",
+        mutate: |c| config(c, "auth-service", "DB_PWD", "hunter2"),
+        expected: &[
+            "auth-service: config.DB_PWD: looks secret (PWD): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "secret-looking key word pass, lower case with dashes",
+        mutate: |c| config(c, "notification-service", "smtp-pass", "hunter2"),
+        expected: &[concat!(
+            "notification-service: config.smtp-pass: looks secret (PASS): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "secret-looking key word Pass, camelCase",
+        mutate: |c| config(c, "notification-service", "smtpPass", "hunter2"),
+        expected: &[concat!(
+            "notification-service: config.smtpPass: looks secret (PASS): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "TOKEN in a name that is not a token is still caught until declared",
+        mutate: |c| config(c, "auth-service", "ACCESS_TOKEN_TTL_SECONDS", "900"),
+        expected: &[concat!(
+            "auth-service: config.ACCESS_TOKEN_TTL_SECONDS: looks secret (TOKEN): ",
+            "reference it from auth-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Stripe live secret key",
+        mutate: |c| config(c, "order-payment-service", "PAYMENT_PROVIDER", "sk_live_51HxYzAbCdEf"),
+        expected: &[concat!(
+            "order-payment-service: config.PAYMENT_PROVIDER: the value looks like a Stripe live secret key (sk_live_…): ",
+            "reference it from order-payment-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Stripe live restricted key, inside a header",
+        mutate: |c| config(c, "order-payment-service", "PAYMENT_AUTH_HEADER", "Bearer rk_live_51HxYzAbCdEf"),
+        expected: &[concat!(
+            "order-payment-service: config.PAYMENT_AUTH_HEADER: the value looks like a Stripe live restricted key (rk_live_…): ",
+            "reference it from order-payment-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like an AWS access key ID",
+        mutate: |c| config(c, "content-service", "S3_UPLOADER", "AKIAIOSFODNN7EXAMPLE"),
+        expected: &[concat!(
+            "content-service: config.S3_UPLOADER: the value looks like an AWS access key ID (AKIA…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a GitHub personal access token",
+        mutate: |c| config(c, "content-service", "CHANGELOG_SOURCE", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
+        expected: &[concat!(
+            "content-service: config.CHANGELOG_SOURCE: the value looks like a GitHub personal access token (ghp_…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Slack bot token",
+        mutate: |c| config(c, "notification-service", "SLACK_BOT", "xoxb-123456-789012-AbCdEf"),
+        expected: &[concat!(
+            "notification-service: config.SLACK_BOT: the value looks like a Slack bot token (xoxb-…): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Slack user token",
+        mutate: |c| config(c, "notification-service", "SLACK_USER", "xoxp-123456-789012-AbCdEf"),
+        expected: &[concat!(
+            "notification-service: config.SLACK_USER: the value looks like a Slack user token (xoxp-…): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value with a PEM header",
+        mutate: |c| config(c, "auth-service", "SAML_SIGNING", "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA"),
+        expected: &[concat!(
+            "auth-service: config.SAML_SIGNING: the value looks like a PEM block (-----BEGIN …): ",
+            "reference it from auth-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "password= inside a DSN",
+        mutate: |c| {
+            config(c, "analytics-service", "WAREHOUSE_CONNINFO", "host=warehouse user=report password=pa55 dbname=events")
+        },
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSE_CONNINFO: the value carries a password (password=…): ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "Pwd= inside a connection string",
+        mutate: |c| config(c, "analytics-service", "WAREHOUSE_CONNECTION", "Server=warehouse;Uid=report;Pwd=pa55"),
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSE_CONNECTION: the value carries a password (Pwd=…): ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "password= inside a query string",
+        mutate: |c| {
+            config(c, "analytics-service", "EXPORT_URL", "https://reports.lomashwood.co.uk/export?user=report&password=pa55")
+        },
+        expected: &[concat!(
+            "analytics-service: config.EXPORT_URL: the value carries a password (password=…): ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "user:password@host without a scheme",
+        mutate: |c| config(c, "analytics-service", "WAREHOUSE_ADDR", "report:pa55@warehouse:5432/events"),
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSE_ADDR: the value carries credentials (user:password@host): ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "URL with credentials after another URL in the value",
+        mutate: |c| {
+            config(c, "analytics-service", "WAREHOUSES", "http://cache:8080, postgres://report:pa55@warehouse/events")
+        },
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSES: the value is a URL with credentials: ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "key declared not secret whose value is a live key",
+        mutate: |c| {
+            config_not_secret(c, "auth-service", "ACCESS_TOKEN_TTL_SECONDS", "sk_live_51HxYzAbCdEf", "a lifetime")
+        },
+        expected: &[concat!(
+            "auth-service: config.ACCESS_TOKEN_TTL_SECONDS: the value looks like a Stripe live secret key (sk_live_…): ",
+            "reference it from auth-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "key declared not secret without a reason",
+        mutate: |c| config_not_secret(c, "auth-service", "ACCESS_TOKEN_TTL_SECONDS", "900", " "),
+        expected: &[
+            "auth-service: config.ACCESS_TOKEN_TTL_SECONDS: declared not secret without a reason: say why the name misleads",
+        ],
+    },
+    Case {
+        rule: "key declared not secret whose name does not look secret",
+        mutate: |c| config_not_secret(c, "auth-service", "SESSION_TTL_SECONDS", "900", "a lifetime in seconds"),
+        expected: &[concat!(
+            "auth-service: config.SESSION_TTL_SECONDS: declared not secret, ",
+            "but its name does not look secret: drop the declaration"
+        )],
+    },
+    Case {
+        rule: "key declared not secret that the service does not set",
+        mutate: |c| {
+            service(c, "auth-service").not_secret.push(("ACCESS_TOKEN_TTL_SECONDS".into(), "a lifetime".into()))
+        },
+        expected: &["auth-service: config.ACCESS_TOKEN_TTL_SECONDS: declared not secret, but the service sets no such key"],
+    },
+    // Secrets, must pass: names and values that only resemble secrets
+    Case {
+        rule: "key with TOKEN declared not secret, with a reason",
+        mutate: |c| {
+            config_not_secret(c, "auth-service", "ACCESS_TOKEN_TTL_SECONDS", "900", "a lifetime in seconds, not a token")
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "key ending in _KEY declared not secret, with a reason",
+        mutate: |c| {
+            config_not_secret(c, "analytics-service", "PARTITION_KEY", "customer_id", "the column events are split by")
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "PASS inside a word is not the word PASS",
+        mutate: |c| {
+            config(c, "api-gateway", "PASSTHROUGH_MODE", "true");
+            config(c, "api-gateway", "BYPASS_CACHE", "false");
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "e-mail addresses and mailto links are not credentials",
+        mutate: |c| {
+            config(c, "notification-service", "SMTP_FROM", "Lomash Wood <noreply@lomashwood.co.uk>");
+            config(c, "notification-service", "SUPPORT_LINK", "mailto:support@lomashwood.co.uk");
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "URLs, query strings and DSNs without credentials",
+        mutate: |c| {
+            config(c, "analytics-service", "SHOP_URL", "https://lomashwood.co.uk/shop?page=2&sort=asc");
+            config(c, "analytics-service", "WAREHOUSE_CONNINFO", "host=warehouse user=report sslmode=require");
+            config(c, "analytics-service", "WAREHOUSE_HOST", "warehouse:5432");
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "a live-key prefix inside a word",
+        mutate: |c| config(c, "analytics-service", "DISK_METRIC", "disk_live_bytes"),
+        expected: &[],
     },
     // CORS
     Case {
