@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 
 use crate::platform;
 use crate::services;
+use crate::values::unique_keys;
 
 /// Everything the generated tree is made from.
 #[derive(Debug, Clone)]
@@ -166,9 +167,12 @@ impl Release {
     }
 
     /// Reads `service: tag` lines (YAML). Tags are checked later, with the rest of the catalogue.
+    /// A key repeated in any mapping is an error naming it and its line: serde_yaml would keep
+    /// the last silently, and the release would not be what the file seems to say.
     pub fn parse(text: &str) -> Result<Release, String> {
         let tags: Option<IndexMap<String, String>> =
             serde_yaml::from_str(text).map_err(|e| format!("{e} (expected `service: \"tag\"` lines, tags quoted)"))?;
+        unique_keys(text).map_err(|e| format!("{e} (each key once: a repeat would silently replace the first)"))?;
         Ok(Release { tags: tags.unwrap_or_default(), unreadable: None })
     }
 

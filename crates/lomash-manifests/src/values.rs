@@ -5,6 +5,12 @@
 
 use std::fmt;
 
+use serde::de::value::{EnumAccessDeserializer, MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
+use serde::Deserialize;
+
 /// A CPU or memory quantity, kept exactly as written (`"500m"`, `"2Gi"`, `"1.5Gi"`) so the YAML
 /// shows what the definition says, with its value in base units (millicores or bytes) for
 /// comparisons.
@@ -303,6 +309,150 @@ pub fn dns_label_problem(name: &str) -> Option<String> {
     }
 }
 
+/// Refuses YAML in which a mapping, at any depth, repeats a key: serde_yaml lets the last of two
+/// equal keys win when it reads a map, so a file could say two things and be read as one. The
+/// error names the key and the line of its second appearance.
+///
+/// ```
+/// use lomash_manifests::values::unique_keys;
+/// assert_eq!(unique_keys("a: 1\nb:\n  c: 2\n  d: 3\n"), Ok(()));
+/// assert_eq!(
+///     unique_keys("a: 1\nb:\n  c: 2\n  c: 3\n"),
+///     Err("b: duplicate key \"c\" at line 4 column 3".to_owned())
+/// );
+/// ```
+pub fn unique_keys(yaml: &str) -> Result<(), String> {
+    serde_yaml::from_str::<UniqueKeys>(yaml).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Any YAML value, read only to check that no mapping in it repeats a key.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    /// An empty document.
+    fn visit_none<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<UniqueKeys, D::Error> {
+        UniqueKeys::deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = Vec::new();
+        while map.next_key_seed(Key { seen: &mut seen })?.is_some() {
+            map.next_value::<UniqueKeys>()?;
+        }
+        Ok(UniqueKeys)
+    }
+
+    /// A tagged value (`!tag value`): its content is checked like any other.
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<UniqueKeys, A::Error> {
+        let (IgnoredAny, content) = data.variant::<IgnoredAny>()?;
+        content.newtype_variant::<UniqueKeys>()
+    }
+}
+
+/// A mapping's key, checked against the keys before it. The check runs inside the key's own
+/// deserialization so that serde_yaml places the error at the key's line.
+struct Key<'a> {
+    seen: &'a mut Vec<serde_yaml::Value>,
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Key<'_> {
+    fn check<E: de::Error>(self, key: serde_yaml::Value) -> Result<(), E> {
+        if self.seen.contains(&key) {
+            let shown = match &key {
+                serde_yaml::Value::String(s) => format!("{s:?}"),
+                other => serde_yaml::to_string(other).unwrap_or_default().trim_end().to_owned(),
+            };
+            // serde_yaml adds the key's path and " at line … column …".
+            return Err(E::custom(format_args!("duplicate key {shown}")));
+        }
+        self.seen.push(key);
+        Ok(())
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.check(v.into())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.check(v.into())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.check(v.into())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.check(v.into())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.check(v.into())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.check(serde_yaml::Value::Null)
+    }
+    /// A complex key (`? [a, b]`) is compared whole, as serde_yaml reads it.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.check(serde_yaml::Value::deserialize(SeqAccessDeserializer::new(seq))?)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.check(serde_yaml::Value::deserialize(MapAccessDeserializer::new(map))?)
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        self.check(serde_yaml::Value::deserialize(EnumAccessDeserializer::new(data))?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Quantity;
@@ -360,6 +510,34 @@ mod tests {
                 assert_eq!((q.base_units(), q.as_str()), (*expected, *text), "{text}");
             }
         }
+    }
+
+    /// A key repeated in one mapping is refused wherever the mapping is, with the key and the
+    /// line of the repeat; the same key in two mappings (one per environment) is not a repeat.
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        let cases: &[(&str, Result<(), &str>)] = &[
+            ("a: \"1\"\nb: \"2\"\n", Ok(())),
+            ("", Ok(())),
+            ("# only a comment\n", Ok(())),
+            ("production:\n  auth: \"1\"\nstaging:\n  auth: \"1\"\n", Ok(())),
+            ("1: a\n\"1\": b\n", Ok(())),
+            ("a: 1\nb: 2\na: 3\n", Err("duplicate key \"a\" at line 3 column 1")),
+            ("a: 1\n\"a\": 2\n", Err("duplicate key \"a\" at line 2 column 1")),
+            (
+                "production:\n  auth: \"1\"\n  auth: \"2\"\n",
+                Err("production: duplicate key \"auth\" at line 3 column 3"),
+            ),
+            ("production: {}\nstaging: {}\nproduction: {}\n", Err("duplicate key \"production\" at line 3 column 1")),
+            ("- a: 1\n  a: 2\n", Err(".[0]: duplicate key \"a\" at line 2 column 3")),
+            ("{a: 1, a: 2}\n", Err("duplicate key \"a\" at line 1 column 8")),
+            ("1: a\n1: b\n", Err("duplicate key 1 at line 2 column 1")),
+            ("x: !t\n  a: 1\n  a: 2\n", Err("x: duplicate key \"a\" at line 3 column 3")),
+        ];
+        for (yaml, expected) in cases {
+            assert_eq!(super::unique_keys(yaml), expected.map_err(str::to_owned), "{yaml:?}");
+        }
+        assert!(super::unique_keys("? [a, b]\n: 1\n? [a, b]\n: 2\n").is_err(), "a complex key repeated");
     }
 
     /// What is refused, with the exact message: not the grammar, zero, negative, a fraction of

@@ -723,6 +723,14 @@ const CASES: &[Case] = &[
             "(expected `service: \"tag\"` lines, tags quoted)"
         )],
     },
+    Case {
+        rule: "release file naming a service twice (the last tag used to win silently)",
+        mutate: |c| c.release = Release::read("auth-service: \"1.0.0\"\nproduct-service: \"1.0.0\"\nauth-service: \"1.0.1\"\n"),
+        expected: &[concat!(
+            "release: images.yaml: duplicate key \"auth-service\" at line 3 column 1 ",
+            "(each key once: a repeat would silently replace the first)"
+        )],
+    },
     // Security context
     Case {
         rule: "root user",
