@@ -1,7 +1,7 @@
 //! Small value types parsed once from the text a definition is written in: CPU and memory
 //! quantities, pinned image tags, DNS-1123 names. A value of one of these types is valid by
 //! construction; the parsers return a message (without the service or field, which the caller
-//! knows) when the text is not.
+//! knows) when the text is not. [`unique_keys`] checks the YAML text of a file the same way.
 
 use std::fmt;
 
