@@ -4,7 +4,8 @@
 //!
 //! Everything is checked before anything is written: the service must exist, the whole catalogue
 //! must validate with the new tag, and the tree must render. Only then are `images.yaml` and
-//! `generated/` written, under the write lock, all or nothing (see `sync`).
+//! `generated/` written, under the write lock, all or nothing (see `sync`). In `images.yaml` only
+//! the service's tag changes (or a line is added for it): its comments and order stay as reviewed.
 
 use std::fs;
 use std::path::Path;
@@ -26,7 +27,8 @@ pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
     let text = fs::read_to_string(&release_path).with_context(|| format!("reading {}", release_path.display()))?;
     // The release on disk, not the one compiled into the library: this run may follow another
     // set-image that the binary was not rebuilt for.
-    let mut release = Release::parse(&text).map_err(|e| anyhow::anyhow!("release: images.yaml: {e}"))?;
+    let mut release =
+        Release::parse(&text).map_err(|e| anyhow::anyhow!("release: images.yaml: {e}; nothing was changed"))?;
 
     let definitions = catalogue();
     if !definitions.services.iter().any(|s| s.name == service) {
@@ -35,11 +37,15 @@ pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
     }
     let previous = release.tags.insert(service.to_owned(), tag.to_owned()).unwrap_or_default();
 
-    let candidate = Catalogue { release: release.clone(), ..definitions };
+    let candidate = Catalogue { release, ..definitions };
     let files = render(&candidate).map_err(|e| anyhow::anyhow!("{e}nothing was changed"))?;
+    // Only the service's tag changes in the file: its comments and order are the reviewers'.
+    // `with_tag` reads its result back, so the file written is the release just rendered.
+    let edited = Release::with_tag(&text, service, tag)
+        .map_err(|e| anyhow::anyhow!("release: images.yaml: {e}; nothing was changed"))?;
 
     // images.yaml is staged with the generated files: both change, or neither.
-    let report = sync::write_report(&lock, &files, &[(release_path, release.to_file())])?;
+    let report = sync::write_report(&lock, &files, &[(release_path, edited)])?;
     print!("{}", report.text);
     Ok(previous)
 }
@@ -177,5 +183,102 @@ mod tests {
             (release.tags["analytics-service"].as_str(), release.tags["auth-service"].as_str()),
             ("2.1.0", "2.2.0")
         );
+    }
+
+    /// A release file as a person edits it: comments between and after lines, a blank line,
+    /// quoted and plain forms. Nine services, the committed tags.
+    const HAND_EDITED: &str = "\
+# Production tags. Reviewers: see the release notes for each bump.
+api-gateway: \"1.0.0\"
+auth-service: \"1.0.0\"   # pinned: see incident 42
+
+# Commerce
+product-service: '1.0.0'
+\"order-payment-service\": \"1.0.0\"
+appointment-service: 1.0.0 # plain
+content-service: \"1.0.0\"
+customer-service: \"1.0.0\"
+notification-service: \"1.0.0\"
+analytics-service: \"1.0.0\"
+# end
+";
+
+    fn write_release(root: &Path, text: &str) {
+        fs::write(root.join(RELEASE_PATH), text).unwrap();
+    }
+
+    /// set-image changes the tag on the service's line and nothing else: comments, the blank
+    /// line and the order are the reviewers', and a rewrite from the map would drop them.
+    #[test]
+    fn keeps_every_comment_and_the_order_of_the_file() {
+        let root = temp_root();
+        write_release(root.path(), HAND_EDITED);
+        set_image(root.path(), "auth-service", "2.1.0").expect("set-image succeeds");
+        let expected = HAND_EDITED.replace("auth-service: \"1.0.0\"   #", "auth-service: \"2.1.0\"   #");
+        assert_ne!(expected, HAND_EDITED, "the test must change a line");
+        assert_eq!(fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap(), expected);
+    }
+
+    /// Each form of a line is edited in place: plain, single- or double-quoted tag, quoted key,
+    /// a comment after the tag, no newline at the end of the file; a service without a line gets
+    /// one at the end.
+    #[test]
+    fn sets_the_tag_on_the_services_line_in_each_form() {
+        let cases: [(&str, &str, &str); 7] = [
+            ("a: \"1.0.0\"\nb: \"1.0.0\"\n", "a", "a: \"2.0.0\"\nb: \"1.0.0\"\n"),
+            ("a: '1.0.0' # why\n", "a", "a: \"2.0.0\" # why\n"),
+            ("a: 1.0.0   # why\n", "a", "a: \"2.0.0\"   # why\n"),
+            ("\"a\": \"1.0.0\"\n", "a", "\"a\": \"2.0.0\"\n"),
+            ("# head\nab: \"1.0.0\"\na: \"1.0.0\"", "a", "# head\nab: \"1.0.0\"\na: \"2.0.0\""),
+            ("a: \"1.0.0\"\n# tail\n", "b", "a: \"1.0.0\"\n# tail\nb: \"2.0.0\"\n"),
+            ("a: \"1.0.0\"", "b", "a: \"1.0.0\"\nb: \"2.0.0\"\n"),
+        ];
+        for (text, service, expected) in cases {
+            assert_eq!(Release::with_tag(text, service, "2.0.0").as_deref(), Ok(expected), "{text:?}");
+        }
+    }
+
+    /// A line the in-place edit cannot read is an error, never a second line for the service.
+    #[test]
+    fn refuses_a_line_it_cannot_edit_in_place() {
+        let cases = ["a : \"1.0.0\"\n", "a:\n  \"1.0.0\"\n", "{a: \"1.0.0\"}\n"];
+        for text in cases {
+            assert_eq!(
+                Release::with_tag(text, "a", "2.0.0"),
+                Err("a: cannot set the tag in place: write its line as `a: \"tag\"`".to_owned()),
+                "{text:?}"
+            );
+        }
+    }
+
+    /// A release file naming a service twice is refused before anything is written: which of
+    /// the two tags runs would otherwise depend on the reader.
+    #[test]
+    fn a_duplicate_key_is_an_error_that_changes_nothing() {
+        let root = temp_root();
+        let twice = HAND_EDITED.replace("# end\n", "auth-service: \"1.0.1\"\n");
+        write_release(root.path(), &twice);
+        let before = snapshot(root.path());
+        let error = set_image(root.path(), "analytics-service", "2.1.0").expect_err("must fail").to_string();
+        assert_eq!(
+            error,
+            concat!(
+                "release: images.yaml: duplicate key \"auth-service\" at line 13 column 1 ",
+                "(each key once: a repeat would silently replace the first); nothing was changed"
+            )
+        );
+        assert!(snapshot(root.path()) == before, "set-image changed files");
+    }
+
+    /// A service whose line was removed gets one again, at the end, after every comment.
+    #[test]
+    fn appends_a_line_for_a_service_the_file_lacks() {
+        let root = temp_root();
+        let without = HAND_EDITED.replace("analytics-service: \"1.0.0\"\n", "");
+        write_release(root.path(), &without);
+        let previous = set_image(root.path(), "analytics-service", "2.1.0").expect("set-image succeeds");
+        assert_eq!(previous, "");
+        let text = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
+        assert_eq!(text, format!("{without}analytics-service: \"2.1.0\"\n"));
     }
 }

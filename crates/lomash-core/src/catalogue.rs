@@ -5,6 +5,7 @@
 use indexmap::IndexMap;
 
 use crate::spec::{Platform, ServiceDef};
+use crate::values::unique_keys;
 
 /// Everything the generated tree is made from.
 #[derive(Debug, Clone)]
@@ -42,25 +43,89 @@ impl Release {
     }
 
     /// Reads `service: tag` lines (YAML). Tags are checked later, with the rest of the catalogue.
+    /// A key repeated in any mapping is an error naming it and its line: serde_yaml would keep
+    /// the last silently, and the release would not be what the file seems to say.
     pub fn parse(text: &str) -> Result<Release, String> {
         let tags: Option<IndexMap<String, String>> =
             serde_yaml::from_str(text).map_err(|e| format!("{e} (expected `service: \"tag\"` lines, tags quoted)"))?;
+        unique_keys(text).map_err(|e| format!("{e} (each key once: a repeat would silently replace the first)"))?;
         Ok(Release { tags: tags.unwrap_or_default(), unreadable: None })
     }
 
-    /// The file `parse` reads, with a header; one line a service, in the order given.
-    pub fn to_file(&self) -> String {
-        let mut out = String::from(
-            "# The image tag each service runs in production: the one place a release changes.\n\
-             # Change it with `cargo xtask set-image <service> <tag>`, which also regenerates\n\
-             # generated/. Tags are pinned: a semantic version, a full git SHA, or either with\n\
-             # @sha256:<digest>.\n",
-        );
-        for (service, tag) in &self.tags {
+    /// `text`, a release file, with `service`'s tag set to `tag`: only the tag on the service's
+    /// line changes (a line is appended for a new service), so comments, order and every other
+    /// line stay as written. An error when `text` does not [`parse`](Release::parse) or the
+    /// service's line is not one this edit understands; nothing is half-done.
+    pub fn with_tag(text: &str, service: &str, tag: &str) -> Result<String, String> {
+        let mut expected = Release::parse(text)?.tags;
+        let listed = expected.insert(service.to_owned(), tag.to_owned()).is_some();
+        let in_place = || format!("{service}: cannot set the tag in place: write its line as `{service}: \"tag\"`");
+
+        let mut out = String::with_capacity(text.len() + service.len() + tag.len() + 8);
+        let mut found = false;
+        for line in text.split_inclusive('\n') {
+            match tag_span(line, service).filter(|_| !found) {
+                Some((start, end)) => {
+                    out.push_str(&line[..start]);
+                    out.push_str(&quote(tag));
+                    out.push_str(&line[end..]);
+                    found = true;
+                }
+                None => out.push_str(line),
+            }
+        }
+        if !found {
+            if listed {
+                return Err(in_place());
+            }
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
             out.push_str(&format!("{service}: {}\n", quote(tag)));
         }
-        out
+        // The edit is textual: read it back and accept only exactly the intended tags, in the
+        // file's order, so that a line in a form `tag_span` misreads cannot slip through.
+        match Release::parse(&out) {
+            Ok(edited) if edited.tags.iter().eq(expected.iter()) => Ok(out),
+            _ => Err(in_place()),
+        }
     }
+}
+
+/// Where the tag is on `line` when it reads `service: tag` at the top level, the key plain or
+/// quoted, the tag plain or quoted, a comment after it allowed.
+fn tag_span(line: &str, service: &str) -> Option<(usize, usize)> {
+    let keys = [service.to_owned(), format!("\"{service}\""), format!("'{service}'")];
+    let rest = keys.iter().find_map(|k| line.strip_prefix(k.as_str()))?.strip_prefix(':')?;
+    let value = rest.trim_start_matches([' ', '\t']);
+    let start = line.len() - value.len();
+    let bytes = value.as_bytes();
+    let len = match bytes.first()? {
+        b'"' => {
+            let mut i = 1;
+            loop {
+                match bytes.get(i)? {
+                    b'\\' => i += 2,
+                    b'"' => break i + 1,
+                    _ => i += 1,
+                }
+            }
+        }
+        b'\'' => {
+            let mut i = 1;
+            loop {
+                match (bytes.get(i)?, bytes.get(i + 1)) {
+                    (b'\'', Some(b'\'')) => i += 2,
+                    (b'\'', _) => break i + 1,
+                    _ => i += 1,
+                }
+            }
+        }
+        // No tag on the line (`service:` alone, or a comment): nothing to replace.
+        b'#' | b'\r' | b'\n' => return None,
+        _ => value[..value.find(" #").unwrap_or(value.len())].trim_end().len(),
+    };
+    Some((start, start + len))
 }
 
 /// Tags are always quoted: YAML would read `1.0` or `123` as numbers.

@@ -115,11 +115,30 @@ const SECRET_MARKERS: [&str; 11] = [
     "CREDENTIAL",
 ];
 
-/// The marker that makes `key` look secret: one of [`SECRET_MARKERS`], or a name ending in `_KEY`
-/// (`JWT_KEY`, `STRIPE_KEY`).
+/// Words of a key that mark a secret where a fragment would not: `DB_PASS`, `smtp-pass`,
+/// `dbPwd`, but not `PASSTHROUGH_MODE` or `BYPASS_CACHE`.
+const SECRET_WORDS: [&str; 2] = ["PASS", "PWD"];
+
+/// The marker that makes `key` look secret: one of [`SECRET_MARKERS`] anywhere in it, one of
+/// [`SECRET_WORDS`] as a word of it, or a name ending in `_KEY` (`JWT_KEY`, `STRIPE_KEY`).
 fn secret_marker(key: &str) -> Option<&'static str> {
     let upper = key.to_uppercase();
-    SECRET_MARKERS.iter().copied().find(|m| upper.contains(m)).or(upper.ends_with("_KEY").then_some("_KEY"))
+    SECRET_MARKERS
+        .iter()
+        .copied()
+        .find(|m| upper.contains(m))
+        .or_else(|| SECRET_WORDS.iter().copied().find(|w| key_words(key).any(|word| word.eq_ignore_ascii_case(w))))
+        .or(upper.ends_with("_KEY").then_some("_KEY"))
+}
+
+/// The words of a key: split at `_`, `-` and `.`, and where camelCase turns to upper case.
+fn key_words(key: &str) -> impl Iterator<Item = &str> {
+    key.split(['_', '-', '.']).flat_map(|part| {
+        let bytes = part.as_bytes();
+        let starts = (1..bytes.len()).filter(|&i| bytes[i].is_ascii_uppercase() && !bytes[i - 1].is_ascii_uppercase());
+        let bounds: Vec<usize> = std::iter::once(0).chain(starts).chain(std::iter::once(part.len())).collect();
+        (0..bounds.len() - 1).map(move |i| &part[bounds[i]..bounds[i + 1]])
+    })
 }
 
 pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
@@ -472,20 +491,33 @@ fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], er
         } else if let Some(owner) = seen.insert(key, "this service") {
             errors.push(name, &field, format!("duplicate key (already set by {owner})"));
         }
-        if let Some(marker) = secret_marker(key) {
+        // A key declared not secret skips the name's markers only: its value is checked like
+        // any other, so a credential cannot ride in under an excused name.
+        let excused = def.not_secret.iter().any(|(k, _)| k == key);
+        if let Some(marker) = secret_marker(key).filter(|_| !excused) {
             errors.push(
                 name,
                 &field,
                 format!("looks secret ({marker}): reference it from {name}-secret instead of generating it"),
             );
-        } else if has_url_credentials(value) {
+        } else if let Some(problem) = secret_value(value) {
             errors.push(
                 name,
                 &field,
-                format!(
-                    "the value is a URL with credentials: reference it from {name}-secret instead of generating it"
-                ),
+                format!("the value {problem}: reference it from {name}-secret instead of generating it"),
             );
+        }
+    }
+    // Each excuse must be reviewable and still needed, or it hides the next real secret.
+    for (key, reason) in &def.not_secret {
+        let field = format!("config.{key}");
+        if reason.trim().is_empty() {
+            errors.push(name, &field, "declared not secret without a reason: say why the name misleads");
+        }
+        if !def.config.iter().any(|(k, _)| k == key) {
+            errors.push(name, &field, "declared not secret, but the service sets no such key");
+        } else if secret_marker(key).is_none() {
+            errors.push(name, &field, "declared not secret, but its name does not look secret: drop the declaration");
         }
     }
 }
@@ -518,10 +550,109 @@ fn is_https_origin(origin: &str) -> bool {
         && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
 }
 
-/// `scheme://user:password@host…`
+/// Whether a URL in `value` carries credentials: `scheme://user[:password]@host…`.
 fn has_url_credentials(value: &str) -> bool {
-    value.split("://").nth(1).is_some_and(|rest| {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        authority.contains('@')
+    value_words(value).any(|word| {
+        word.split_once("://").is_some_and(|(_, rest)| {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            authority.contains('@')
+        })
     })
+}
+
+/// Why `value` looks secret whatever its key is called, as "the value …" goes on, or `None`.
+fn secret_value(value: &str) -> Option<String> {
+    if has_url_credentials(value) {
+        return Some("is a URL with credentials".to_owned());
+    }
+    if has_bare_credentials(value) {
+        return Some("carries credentials (user:password@host)".to_owned());
+    }
+    if let Some(parameter) = password_parameter(value) {
+        return Some(format!("carries a password ({parameter}=…)"));
+    }
+    LIVE_CREDENTIALS.iter().find(|c| c.occurs_in(value)).map(|c| format!("looks like {}", c.what))
+}
+
+/// The words of a value, where URLs, DSN parts and addresses end.
+fn value_words(value: &str) -> impl Iterator<Item = &str> {
+    value.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\'' | '<' | '>'))
+}
+
+/// `user:password@host` without a scheme (a URL with one is [`has_url_credentials`]'s).
+/// `name@example.com` is an address and `mailto:name@example.com` a link, not credentials.
+fn has_bare_credentials(value: &str) -> bool {
+    value_words(value).filter(|w| !w.contains("://") && !w.starts_with("mailto:")).any(|word| {
+        let authority = word.split(['/', '?', '#']).next().unwrap_or_default();
+        authority.rsplit_once('@').is_some_and(|(user_info, host)| {
+            !host.is_empty() && user_info.split_once(':').is_some_and(|(u, p)| !u.is_empty() && !p.is_empty())
+        })
+    })
+}
+
+/// A non-empty `password=…` (or `passwd`, `pwd`, `pass`) parameter of a DSN
+/// (`host=db password=…`, `Server=db;Pwd=…`) or a query string (`?user=a&password=…`), as
+/// written.
+fn password_parameter(value: &str) -> Option<&str> {
+    value.split(|c: char| c.is_whitespace() || matches!(c, '?' | '&' | ';' | ',')).find_map(|parameter| {
+        let (name, secret) = parameter.split_once('=')?;
+        let is_password = ["password", "passwd", "pwd", "pass"].iter().any(|p| name.eq_ignore_ascii_case(p));
+        (is_password && !secret.is_empty()).then_some(name)
+    })
+}
+
+/// A live credential recognised by its shape: `prefix` at the start of a word, followed by at
+/// least `min_tail` characters that `tail` accepts.
+struct Credential {
+    prefix: &'static str,
+    min_tail: usize,
+    tail: fn(&u8) -> bool,
+    what: &'static str,
+}
+
+/// Credentials that must never reach a ConfigMap, whatever the key is called.
+const LIVE_CREDENTIALS: [Credential; 7] = [
+    Credential {
+        prefix: "sk_live_",
+        min_tail: 1,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a Stripe live secret key (sk_live_…)",
+    },
+    Credential {
+        prefix: "rk_live_",
+        min_tail: 1,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a Stripe live restricted key (rk_live_…)",
+    },
+    Credential { prefix: "AKIA", min_tail: 16, tail: is_upper_or_digit, what: "an AWS access key ID (AKIA…)" },
+    Credential {
+        prefix: "ghp_",
+        min_tail: 1,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a GitHub personal access token (ghp_…)",
+    },
+    Credential { prefix: "xoxb-", min_tail: 1, tail: u8::is_ascii_alphanumeric, what: "a Slack bot token (xoxb-…)" },
+    Credential { prefix: "xoxp-", min_tail: 1, tail: u8::is_ascii_alphanumeric, what: "a Slack user token (xoxp-…)" },
+    // Any PEM block, certificates included: private keys' headers vary (RSA, EC, OPENSSH,
+    // ENCRYPTED), and PEM belongs in a mounted file, not in an environment variable.
+    Credential {
+        prefix: "-----BEGIN",
+        min_tail: 0,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a PEM block (-----BEGIN …)",
+    },
+];
+
+fn is_upper_or_digit(b: &u8) -> bool {
+    b.is_ascii_uppercase() || b.is_ascii_digit()
+}
+
+impl Credential {
+    fn occurs_in(&self, value: &str) -> bool {
+        value.match_indices(self.prefix).any(|(at, _)| {
+            // `task_live_…` or `PAKIA…` are words of their own, not credentials.
+            let word_start = value[..at].bytes().next_back().is_none_or(|b| !b.is_ascii_alphanumeric() && b != b'_');
+            word_start && value[at + self.prefix.len()..].bytes().take_while(self.tail).count() >= self.min_tail
+        })
+    }
 }

@@ -85,6 +85,7 @@ pub fn service(name: &str, port: u32) -> ServiceDef {
         cold_start_seconds: 120,
         uses: Vec::new(),
         config: Vec::new(),
+        not_secret: Vec::new(),
         security: HARDENED,
     }
 }

@@ -34,6 +34,12 @@ fn config(c: &mut Catalogue, name: &str, key: &str, value: &str) {
     service(c, name).config.push((key.to_owned(), value.to_owned()));
 }
 
+/// Adds a key declared not secret, through the spec sheets' own builder method.
+fn config_not_secret(c: &mut Catalogue, name: &str, key: &str, value: &str, reason: &str) {
+    let def = service(c, name);
+    *def = def.clone().config_not_secret(key, value, reason);
+}
+
 const CASES: &[Case] = &[
     // Names
     Case {
@@ -154,7 +160,63 @@ const CASES: &[Case] = &[
     Case {
         rule: "CPU finer than a millicore",
         mutate: |c| service(c, "auth-service").cpu.limit = Some("0.5m".into()),
-        expected: &["auth-service: resources.cpu: limit \"0.5m\" is not a CPU quantity (e.g. \"250m\" or \"2\")"],
+        expected: &[concat!(
+            "auth-service: resources.cpu: limit \"0.5m\" is not a whole number of millicores: ",
+            "Kubernetes would round it up; write the exact amount"
+        )],
+    },
+    Case {
+        rule: "CPU finer than a millicore, by exponent",
+        mutate: |c| service(c, "auth-service").cpu.request = Some("1e-4".into()),
+        expected: &[concat!(
+            "auth-service: resources.cpu: request \"1e-4\" is not a whole number of millicores: ",
+            "Kubernetes would round it up; write the exact amount"
+        )],
+    },
+    Case {
+        rule: "negative CPU",
+        mutate: |c| service(c, "auth-service").cpu.request = Some("-250m".into()),
+        expected: &["auth-service: resources.cpu: request \"-250m\" is negative: a CPU quantity must be above zero"],
+    },
+    Case {
+        rule: "memory of half a byte",
+        mutate: |c| service(c, "auth-service").memory.request = Some("0.5".into()),
+        expected: &[concat!(
+            "auth-service: resources.memory: request \"0.5\" is not a whole number of bytes: ",
+            "Kubernetes would round it up; write the exact amount"
+        )],
+    },
+    Case {
+        rule: "memory too large for any arithmetic (once a panic)",
+        mutate: |c| service(c, "auth-service").memory.limit = Some("999999999999999999999999999999Ti".into()),
+        expected: &[concat!(
+            "auth-service: resources.memory: limit \"999999999999999999999999999999Ti\" is too large: ",
+            "more than 2^128 - 1 bytes"
+        )],
+    },
+    Case {
+        rule: "negative memory",
+        mutate: |c| service(c, "auth-service").memory.limit = Some("-1Gi".into()),
+        expected: &["auth-service: resources.memory: limit \"-1Gi\" is negative: a memory quantity must be above zero"],
+    },
+    Case {
+        rule: "memory of zero, by exponent",
+        mutate: |c| service(c, "auth-service").memory.request = Some("0e3".into()),
+        expected: &["auth-service: resources.memory: request \"0e3\" is zero: a memory quantity must be above zero"],
+    },
+    Case {
+        rule: "memory request above limit, across the grammar's forms",
+        mutate: |c| {
+            let memory = &mut service(c, "auth-service").memory;
+            memory.request = Some("1.5Gi".into());
+            memory.limit = Some("1e9".into());
+        },
+        expected: &["auth-service: resources.memory: request 1.5Gi exceeds limit 1e9"],
+    },
+    Case {
+        rule: "CPU request above limit, across the grammar's forms",
+        mutate: |c| service(c, "auth-service").cpu.request = Some("1.001".into()),
+        expected: &["auth-service: resources.cpu: request 1.001 exceeds limit 1000m"],
     },
     Case {
         rule: "CPU of zero",
@@ -369,6 +431,225 @@ const CASES: &[Case] = &[
             "reference it from analytics-service-secret instead of generating it"
         )],
     },
+    // Secrets, must catch: key words, values shaped like live credentials, and excuses that do
+    // not hold
+    Case {
+        rule: "secret-looking key word PASS",
+        mutate: |c| config(c, "auth-service", "DB_PASS", "hunter2"),
+        expected: &[
+            "auth-service: config.DB_PASS: looks secret (PASS): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "secret-looking key word PWD",
+        mutate: |c| config(c, "auth-service", "DB_PWD", "hunter2"),
+        expected: &[
+            "auth-service: config.DB_PWD: looks secret (PWD): reference it from auth-service-secret instead of generating it",
+        ],
+    },
+    Case {
+        rule: "secret-looking key word pass, lower case with dashes",
+        mutate: |c| config(c, "notification-service", "smtp-pass", "hunter2"),
+        expected: &[concat!(
+            "notification-service: config.smtp-pass: looks secret (PASS): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "secret-looking key word Pass, camelCase",
+        mutate: |c| config(c, "notification-service", "smtpPass", "hunter2"),
+        expected: &[concat!(
+            "notification-service: config.smtpPass: looks secret (PASS): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "TOKEN in a name that is not a token is still caught until declared",
+        mutate: |c| config(c, "auth-service", "ACCESS_TOKEN_TTL_SECONDS", "900"),
+        expected: &[concat!(
+            "auth-service: config.ACCESS_TOKEN_TTL_SECONDS: looks secret (TOKEN): ",
+            "reference it from auth-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Stripe live secret key",
+        mutate: |c| config(c, "order-payment-service", "PAYMENT_PROVIDER", "sk_live_51HxYzAbCdEf"),
+        expected: &[concat!(
+            "order-payment-service: config.PAYMENT_PROVIDER: the value looks like a Stripe live secret key (sk_live_…): ",
+            "reference it from order-payment-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Stripe live restricted key, inside a header",
+        mutate: |c| config(c, "order-payment-service", "PAYMENT_AUTH_HEADER", "Bearer rk_live_51HxYzAbCdEf"),
+        expected: &[concat!(
+            "order-payment-service: config.PAYMENT_AUTH_HEADER: the value looks like a Stripe live restricted key (rk_live_…): ",
+            "reference it from order-payment-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like an AWS access key ID",
+        mutate: |c| config(c, "content-service", "S3_UPLOADER", "AKIAIOSFODNN7EXAMPLE"),
+        expected: &[concat!(
+            "content-service: config.S3_UPLOADER: the value looks like an AWS access key ID (AKIA…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a GitHub personal access token",
+        mutate: |c| config(c, "content-service", "CHANGELOG_SOURCE", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
+        expected: &[concat!(
+            "content-service: config.CHANGELOG_SOURCE: the value looks like a GitHub personal access token (ghp_…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Slack bot token",
+        mutate: |c| config(c, "notification-service", "SLACK_BOT", "xoxb-123456-789012-AbCdEf"),
+        expected: &[concat!(
+            "notification-service: config.SLACK_BOT: the value looks like a Slack bot token (xoxb-…): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Slack user token",
+        mutate: |c| config(c, "notification-service", "SLACK_USER", "xoxp-123456-789012-AbCdEf"),
+        expected: &[concat!(
+            "notification-service: config.SLACK_USER: the value looks like a Slack user token (xoxp-…): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value with a PEM header",
+        mutate: |c| config(c, "auth-service", "SAML_SIGNING", "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA"),
+        expected: &[concat!(
+            "auth-service: config.SAML_SIGNING: the value looks like a PEM block (-----BEGIN …): ",
+            "reference it from auth-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "password= inside a DSN",
+        mutate: |c| {
+            config(c, "analytics-service", "WAREHOUSE_CONNINFO", "host=warehouse user=report password=pa55 dbname=events")
+        },
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSE_CONNINFO: the value carries a password (password=…): ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "Pwd= inside a connection string",
+        mutate: |c| config(c, "analytics-service", "WAREHOUSE_CONNECTION", "Server=warehouse;Uid=report;Pwd=pa55"),
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSE_CONNECTION: the value carries a password (Pwd=…): ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "password= inside a query string",
+        mutate: |c| {
+            config(c, "analytics-service", "EXPORT_URL", "https://reports.lomashwood.co.uk/export?user=report&password=pa55")
+        },
+        expected: &[concat!(
+            "analytics-service: config.EXPORT_URL: the value carries a password (password=…): ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "user:password@host without a scheme",
+        mutate: |c| config(c, "analytics-service", "WAREHOUSE_ADDR", "report:pa55@warehouse:5432/events"),
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSE_ADDR: the value carries credentials (user:password@host): ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "URL with credentials after another URL in the value",
+        mutate: |c| {
+            config(c, "analytics-service", "WAREHOUSES", "http://cache:8080, postgres://report:pa55@warehouse/events")
+        },
+        expected: &[concat!(
+            "analytics-service: config.WAREHOUSES: the value is a URL with credentials: ",
+            "reference it from analytics-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "key declared not secret whose value is a live key",
+        mutate: |c| {
+            config_not_secret(c, "auth-service", "ACCESS_TOKEN_TTL_SECONDS", "sk_live_51HxYzAbCdEf", "a lifetime")
+        },
+        expected: &[concat!(
+            "auth-service: config.ACCESS_TOKEN_TTL_SECONDS: the value looks like a Stripe live secret key (sk_live_…): ",
+            "reference it from auth-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "key declared not secret without a reason",
+        mutate: |c| config_not_secret(c, "auth-service", "ACCESS_TOKEN_TTL_SECONDS", "900", " "),
+        expected: &[
+            "auth-service: config.ACCESS_TOKEN_TTL_SECONDS: declared not secret without a reason: say why the name misleads",
+        ],
+    },
+    Case {
+        rule: "key declared not secret whose name does not look secret",
+        mutate: |c| config_not_secret(c, "auth-service", "SESSION_TTL_SECONDS", "900", "a lifetime in seconds"),
+        expected: &[concat!(
+            "auth-service: config.SESSION_TTL_SECONDS: declared not secret, ",
+            "but its name does not look secret: drop the declaration"
+        )],
+    },
+    Case {
+        rule: "key declared not secret that the service does not set",
+        mutate: |c| {
+            service(c, "auth-service").not_secret.push(("ACCESS_TOKEN_TTL_SECONDS".into(), "a lifetime".into()))
+        },
+        expected: &["auth-service: config.ACCESS_TOKEN_TTL_SECONDS: declared not secret, but the service sets no such key"],
+    },
+    // Secrets, must pass: names and values that only resemble secrets
+    Case {
+        rule: "key with TOKEN declared not secret, with a reason",
+        mutate: |c| {
+            config_not_secret(c, "auth-service", "ACCESS_TOKEN_TTL_SECONDS", "900", "a lifetime in seconds, not a token")
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "key ending in _KEY declared not secret, with a reason",
+        mutate: |c| {
+            config_not_secret(c, "analytics-service", "PARTITION_KEY", "customer_id", "the column events are split by")
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "PASS inside a word is not the word PASS",
+        mutate: |c| {
+            config(c, "api-gateway", "PASSTHROUGH_MODE", "true");
+            config(c, "api-gateway", "BYPASS_CACHE", "false");
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "e-mail addresses and mailto links are not credentials",
+        mutate: |c| {
+            config(c, "notification-service", "SMTP_FROM", "Lomash Wood <noreply@lomashwood.co.uk>");
+            config(c, "notification-service", "SUPPORT_LINK", "mailto:support@lomashwood.co.uk");
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "URLs, query strings and DSNs without credentials",
+        mutate: |c| {
+            config(c, "analytics-service", "SHOP_URL", "https://lomashwood.co.uk/shop?page=2&sort=asc");
+            config(c, "analytics-service", "WAREHOUSE_CONNINFO", "host=warehouse user=report sslmode=require");
+            config(c, "analytics-service", "WAREHOUSE_HOST", "warehouse:5432");
+        },
+        expected: &[],
+    },
+    Case {
+        rule: "a live-key prefix inside a word",
+        mutate: |c| config(c, "analytics-service", "DISK_METRIC", "disk_live_bytes"),
+        expected: &[],
+    },
     // CORS
     Case {
         rule: "production CORS origin over http",
@@ -440,6 +721,14 @@ const CASES: &[Case] = &[
         expected: &[concat!(
             "release: images.yaml: auth-service: invalid type: sequence, expected a string at line 1 column 15 ",
             "(expected `service: \"tag\"` lines, tags quoted)"
+        )],
+    },
+    Case {
+        rule: "release file naming a service twice (the last tag used to win silently)",
+        mutate: |c| c.release = Release::read("auth-service: \"1.0.0\"\nproduct-service: \"1.0.0\"\nauth-service: \"1.0.1\"\n"),
+        expected: &[concat!(
+            "release: images.yaml: duplicate key \"auth-service\" at line 3 column 1 ",
+            "(each key once: a repeat would silently replace the first)"
         )],
     },
     // Security context
@@ -567,6 +856,32 @@ fn pinned_tags_are_accepted() {
         let model = validate(&c).unwrap_or_else(|e| panic!("{tag}: {e}"));
         let auth = model.services.iter().find(|s| s.name == "auth-service").unwrap();
         assert_eq!(auth.image_ref("production"), format!("lomashwood/auth-service:{tag}"));
+    }
+}
+
+/// Requests and limits in the Kubernetes quantity grammar's other forms validate, and the model
+/// keeps each as written: the YAML must show what the definition says, not a normalised value.
+#[test]
+fn quantities_in_every_kubernetes_form_are_accepted_as_written() {
+    let forms = [
+        (["0.25", "+1"], [".25Gi", "1Gi"]),
+        (["25e-2", "1E0"], ["256Mi", "1.5Gi"]),
+        (["250000u", "1000000000n"], ["268435456", "1e9"]),
+        (["0.5", "2."], ["500M", "1G"]),
+    ];
+    for ([cpu_request, cpu_limit], [memory_request, memory_limit]) in forms {
+        let mut c = catalogue();
+        let auth = service(&mut c, "auth-service");
+        auth.cpu.request = Some(cpu_request.into());
+        auth.cpu.limit = Some(cpu_limit.into());
+        auth.memory.request = Some(memory_request.into());
+        auth.memory.limit = Some(memory_limit.into());
+        let model =
+            validate(&c).unwrap_or_else(|e| panic!("{cpu_request} {cpu_limit} {memory_request} {memory_limit}: {e}"));
+        let auth = model.services.iter().find(|s| s.name == "auth-service").unwrap();
+        let written =
+            [&auth.cpu.request, &auth.cpu.limit, &auth.memory.request, &auth.memory.limit].map(|q| q.as_str());
+        assert_eq!(written, [cpu_request, cpu_limit, memory_request, memory_limit]);
     }
 }
 
