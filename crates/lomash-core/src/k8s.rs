@@ -13,10 +13,10 @@ use k8s_openapi::api::autoscaling::v2::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, HTTPGetAction, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe,
-    ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext, Service as K8sService, ServicePort,
-    ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
+    EnvFromSource, EnvVar, HTTPGetAction, Namespace, NodeAffinity, NodeSelector, NodeSelectorRequirement,
+    NodeSelectorTerm, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec,
+    Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext, Service as K8sService,
+    ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
@@ -47,9 +47,34 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
     objects
 }
 
-/// Every object of `env`, service by service.
+/// The objects of `env` that belong to no one service: its Namespace first (a first
+/// `kubectl apply -k` on an empty cluster creates it before anything is put in it).
+pub fn environment_wide(_model: &Model, env: &Environment) -> Vec<Object> {
+    vec![namespace(env)]
+}
+
+/// Every object of `env`: the environment-wide ones, then service by service.
 pub fn environment(model: &Model, env: &Environment) -> Vec<Object> {
-    model.services.iter().flat_map(|s| environment_objects(&model.platform, env, s)).collect()
+    let services = model.services.iter().flat_map(|s| environment_objects(&model.platform, env, s));
+    environment_wide(model, env).into_iter().chain(services).collect()
+}
+
+/// The Pod Security Standards level the namespace enforces, audits and warns at.
+pub const POD_SECURITY_LEVEL: &str = "restricted";
+/// The Kubernetes version of the Pod Security Standards the namespace enforces: the oldest API
+/// every cluster serves (the workspace's k8s-openapi feature).
+pub const POD_SECURITY_VERSION: &str = "v1.33";
+
+fn namespace(env: &Environment) -> Object {
+    let labels = ["enforce", "audit", "warn"]
+        .into_iter()
+        .map(|mode| (format!("pod-security.kubernetes.io/{mode}"), POD_SECURITY_LEVEL.to_owned()))
+        .chain([("pod-security.kubernetes.io/enforce-version".to_owned(), POD_SECURITY_VERSION.to_owned())])
+        .collect();
+    Object::Namespace(Namespace {
+        metadata: ObjectMeta { name: Some(env.namespace.clone()), labels: Some(labels), ..Default::default() },
+        ..Default::default()
+    })
 }
 
 /// The selector label, as in the seed's `kubectl get pods -l app=analytics-service`.

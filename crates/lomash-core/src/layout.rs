@@ -44,6 +44,14 @@ pub fn resource_file(environment: &str, service: &str) -> String {
     format!("{}/{}", overlay_dir(environment), resource_entry(service))
 }
 
+/// The objects of an environment that belong to no one service (its Namespace, …).
+pub fn environment_file(environment: &str) -> String {
+    format!("{}/{}", overlay_dir(environment), ENVIRONMENT_ENTRY)
+}
+
+/// How the overlay's `kustomization.yaml` names [`environment_file`].
+pub const ENVIRONMENT_ENTRY: &str = "resources/environment.yaml";
+
 /// The generated README of an environment's overlay.
 pub fn readme(environment: &str) -> String {
     format!("{}/patches/README.md", overlay_dir(environment))

@@ -8,7 +8,7 @@ use serde_yaml::{Mapping, Value};
 use crate::catalogue::Catalogue;
 use crate::conventions::BASE_IMAGE_TAG;
 use crate::error::Errors;
-use crate::k8s::{base_objects, environment_objects};
+use crate::k8s::{base_objects, environment_objects, environment_wide};
 use crate::layout::{self, File, BASE_FROM_OVERLAY};
 use crate::model::{validate, Model, Service};
 use crate::object::Object;
@@ -34,10 +34,11 @@ pub fn render_model(model: &Model) -> Vec<File> {
         vec![File { path: layout::base_kustomization(), contents: yaml_file(&[base_kustomization(services)]) }];
     files.extend(in_parallel(services, |service| base_file(&model.platform, service)));
     for env in &model.platform.environments {
-        let mut overlay = vec![File {
-            path: layout::kustomization(&env.name),
-            contents: yaml_file(&[overlay_kustomization(model, env)]),
-        }];
+        let wide: Vec<Value> = environment_wide(model, env).iter().map(|o| without_namespace(o.to_value())).collect();
+        let mut overlay = vec![
+            File { path: layout::kustomization(&env.name), contents: yaml_file(&[overlay_kustomization(model, env)]) },
+            File { path: layout::environment_file(&env.name), contents: yaml_file(&wide) },
+        ];
         overlay.extend(
             in_parallel(services, |service| overlay_files(&model.platform, env, service)).into_iter().flatten(),
         );
@@ -122,8 +123,9 @@ fn overlay_kustomization(model: &Model, env: &Environment) -> Value {
     let mut m = kustomization();
     m.insert("namespace".into(), env.namespace.clone().into());
     // `resources`, never the deprecated `bases` (Kustomize warns about it).
-    let resources =
-        std::iter::once(BASE_FROM_OVERLAY.to_owned()).chain(services.iter().map(|s| layout::resource_entry(&s.name)));
+    let resources = [BASE_FROM_OVERLAY.to_owned(), layout::ENVIRONMENT_ENTRY.to_owned()]
+        .into_iter()
+        .chain(services.iter().map(|s| layout::resource_entry(&s.name)));
     m.insert("resources".into(), strings(resources));
     let patches = services.iter().map(|s| {
         let mut p = Mapping::new();

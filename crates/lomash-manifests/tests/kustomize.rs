@@ -75,6 +75,24 @@ fn find<'a>(objects: &'a [Object], kind: &str, name: &str) -> Result<&'a Object,
 /// Every production value of the spec, checked on kubectl's output; the first difference is
 /// the error.
 fn check_spec(objects: &[Object]) -> Result<(), String> {
+    // production-readiness.md §5: the Namespace is part of the overlay, with its Pod Security labels.
+    let (namespaces, objects): (Vec<Object>, Vec<Object>) =
+        objects.iter().cloned().partition(|o| matches!(o, Object::Namespace(_)));
+    let [Object::Namespace(ns)] = namespaces.as_slice() else {
+        return Err(format!("{} Namespace objects rendered, expected 1", namespaces.len()));
+    };
+    check("Namespace", "name", ns.metadata.name.as_deref(), Some(NAMESPACE))?;
+    let want: BTreeMap<String, String> = [
+        ("pod-security.kubernetes.io/enforce", "restricted"),
+        ("pod-security.kubernetes.io/enforce-version", "v1.33"),
+        ("pod-security.kubernetes.io/audit", "restricted"),
+        ("pod-security.kubernetes.io/warn", "restricted"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    check("Namespace", "labels", ns.metadata.labels.as_ref(), Some(&want))?;
+    let objects = objects.as_slice();
     if objects.len() != 5 * SPEC.len() {
         return Err(format!("{} objects rendered, expected {}", objects.len(), 5 * SPEC.len()));
     }
