@@ -5,24 +5,58 @@
 /// The image tag of every service in the base: development runs whatever was built last.
 pub const BASE_IMAGE_TAG: &str = "latest";
 
-/// The init containers of production.
+/// The init containers of every environment.
 pub mod init {
     pub const POSTGRES_IMAGE: &str = "postgres:16.4-alpine";
     pub const REDIS_IMAGE: &str = "redis:7.4-alpine";
     /// Requests and limits of the two wait containers (run-migrations uses the service's own).
     pub const CPU: (&str, &str) = ("50m", "200m");
     pub const MEMORY: (&str, &str) = ("64Mi", "128Mi");
+    /// A wait gives up after this many attempts, [`WAIT_INTERVAL_SECONDS`] apart: the pod then shows
+    /// an init error and restarts with back-off, instead of hanging silently.
+    pub const WAIT_ATTEMPTS: u32 = 60;
+    pub const WAIT_INTERVAL_SECONDS: u32 = 2;
+
+    /// `sh -c` script: until `ready` succeeds, at most [`WAIT_ATTEMPTS`] times; then a message
+    /// naming what it waited for on stderr, and exit 1.
+    fn bounded_wait(ready: &str, what: &str) -> String {
+        format!(
+            "i=1; until {ready}; do if [ \"$i\" -ge {WAIT_ATTEMPTS} ]; then echo \"gave up: {what} did not answer in \
+             {WAIT_ATTEMPTS} attempts {WAIT_INTERVAL_SECONDS} s apart\" >&2; exit 1; fi; echo \"waiting for {what} \
+             ($i/{WAIT_ATTEMPTS})\"; i=$((i + 1)); sleep {WAIT_INTERVAL_SECONDS}; done"
+        )
+    }
+
     /// pg_isready reports whether the server accepts connections, authentication aside; it
     /// needs a user name, and uid 1001 has none in the image's /etc/passwd.
-    pub const WAIT_FOR_POSTGRES: &str = "until pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3; do echo waiting for postgres; sleep 2; done";
+    pub fn wait_for_postgres() -> String {
+        bounded_wait(
+            "pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3",
+            "postgres at $DB_HOST:$DB_PORT",
+        )
+    }
+
     /// A Redis that requires a password answers NOAUTH: it is up all the same.
-    pub const WAIT_FOR_REDIS: &str = "until case \"$(redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping 2>&1)\" in PONG|NOAUTH*) true ;; *) false ;; esac; do echo waiting for redis; sleep 2; done";
-    pub const MIGRATE: [&str; 4] = ["npx", "prisma", "migrate", "deploy"];
+    pub fn wait_for_redis() -> String {
+        bounded_wait(
+            "case \"$(redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping 2>&1)\" in PONG|NOAUTH*) true ;; *) false ;; esac",
+            "redis at $REDIS_HOST:$REDIS_PORT",
+        )
+    }
+
+    /// The Prisma CLI the service image ships, never `npx` (which would install the latest Prisma
+    /// from the registry at pod start when the image lacks it).
+    pub const MIGRATE: [&str; 3] = ["node_modules/.bin/prisma", "migrate", "deploy"];
+    /// The migration container's environment: Prisma writes under `$HOME` (the read-only root
+    /// leaves only `/tmp`), and must not phone home for update checks.
+    pub const MIGRATE_ENV: [(&str, &str); 2] = [("HOME", super::TMP_PATH), ("CHECKPOINT_DISABLE", "1")];
 }
 
 /// The writable scratch directory every container gets under a read-only root filesystem.
 pub const TMP_VOLUME: &str = "tmp";
 pub const TMP_PATH: &str = "/tmp";
+/// The most `/tmp` may hold: Node.js and Prisma scratch files, not a disk.
+pub const TMP_SIZE_LIMIT: &str = "256Mi";
 /// The name of the container port the Service and the probes use.
 pub const HTTP_PORT_NAME: &str = "http";
 
@@ -31,9 +65,16 @@ pub const HTTP_PORT_NAME: &str = "http";
 /// them on each production Deployment in checkov's own convention, and `cargo xtask lint` shows
 /// them as `excepted`. A reason must not contain `=`: checkov splits `ID=reason` at the first one.
 pub const SCANNER_EXCEPTIONS: [(&str, &str); 3] = [
-    ("CKV_K8S_40", "the seed fixes runAsUser 1001, the Node.js images' non-root user; PSS forbids only UID 0"),
+    (
+        "CKV_K8S_40",
+        "the spec fixes runAsUser 1001 (not the official Node.js image's user, which is 1000); PSS forbids only UID 0",
+    ),
     ("CKV_K8S_35", "the spec passes secrets by envFrom from <service>-secret, provisioned outside the repository"),
-    ("CKV_K8S_43", "images are pinned by semver tag in images.yaml and pulled Always; the release owns tags"),
+    (
+        "CKV_K8S_43",
+        "images are pinned by tag, not digest: the services' in images.yaml, the postgres and redis init images in \
+         the conventions; all are pulled Always and the release owns the tags",
+    ),
 ];
 
 /// The annotation key prefix checkov reads for a skipped check: `checkov.io/skip1`, `skip2`, …

@@ -221,7 +221,7 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
         })
         .collect();
     let rows: Vec<[String; 3]> = vec![
-        [code("spec.replicas"), b.replicas.to_string(), format!("{} (minimum, with HPA)", pr.replicas)],
+        [code("spec.replicas"), replicas(b.replicas), replicas(pr.replicas)],
         [
             code("resources.requests.cpu"),
             base_requirement(p, |(cpu, _)| cpu.request.clone()),
@@ -327,6 +327,11 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
     line(w, "");
 }
 
+/// A stage's `spec.replicas`, or what stands in for it.
+fn replicas(n: Option<i32>) -> String {
+    n.map_or_else(|| "Not set: the HPA owns the count".to_owned(), |n| n.to_string())
+}
+
 fn node_selector(env: &Environment) -> String {
     env.scheduling.node_selector.iter().map(|(k, v)| format!("`{k}={v}`")).collect::<Vec<_>>().join(" + ")
 }
@@ -359,7 +364,17 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
     }
 
     line(w, "### Deployment Overrides");
-    line(w, &format!("- **Replicas:** {} (scaled by HPA up to {})", env.stage.replicas, a.max_replicas));
+    line(
+        w,
+        &match env.stage.replicas {
+            Some(n) => format!("- **Replicas:** {n} (scaled by HPA up to {})", a.max_replicas),
+            None => format!(
+                "- **Replicas:** owned by the HPA, {} to {} (no `spec.replicas`: an apply never resets it)",
+                env.scale.min_replicas.unwrap_or(a.min_replicas),
+                env.scale.max_replicas.unwrap_or(a.max_replicas)
+            ),
+        },
+    );
     line(
         w,
         &format!("- **Image:** `{}` (pinned, `{}` pull)", s.image_ref(&env.name), env.stage.image_pull_policy.as_str()),

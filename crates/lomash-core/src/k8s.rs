@@ -8,15 +8,16 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerBehavior,
-    HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget, ResourceMetricSource,
+    CrossVersionObjectReference, HPAScalingPolicy, HPAScalingRules, HorizontalPodAutoscaler,
+    HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, HTTPGetAction, Namespace, NodeAffinity, NodeSelector, NodeSelectorRequirement,
-    NodeSelectorTerm, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec,
-    Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext, Service as K8sService,
-    ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
+    EnvFromSource, EnvVar, HTTPGetAction, Lifecycle, LifecycleHandler, Namespace, NodeAffinity, NodeSelector,
+    NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext,
+    Service as K8sService, ServiceAccount, ServicePort, ServiceSpec, SleepAction, TopologySpreadConstraint, Volume,
+    VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
@@ -24,7 +25,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 
-use crate::conventions::{init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
+use crate::conventions::{
+    init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, TMP_PATH, TMP_SIZE_LIMIT, TMP_VOLUME,
+};
 use crate::model::{Model, Service};
 use crate::object::Object;
 use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Stage};
@@ -33,14 +36,14 @@ use crate::values::Quantity;
 /// The base objects of a service: ConfigMap, Service, Deployment (no namespace).
 pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
     let b = Builder { platform, service, stage: &platform.base, env: None };
-    vec![b.config_map(), b.service(), b.deployment()]
+    vec![b.service_account(), b.config_map(), b.service(), b.deployment()]
 }
 
 /// The objects of a service in `env`, exactly as its cluster should run them: the base objects
 /// with the environment's values, and the HorizontalPodAutoscaler and PodDisruptionBudget.
 pub fn environment_objects(platform: &Platform, env: &Environment, service: &Service) -> Vec<Object> {
     let b = Builder { platform, service, stage: &env.stage, env: Some(env) };
-    let mut objects = vec![b.config_map(), b.service(), b.deployment(), b.hpa(env), b.pdb(env)];
+    let mut objects = vec![b.service_account(), b.config_map(), b.service(), b.deployment(), b.hpa(env), b.pdb(env)];
     for o in &mut objects {
         o.metadata_mut().namespace = Some(env.namespace.clone());
     }
@@ -130,7 +133,32 @@ impl Builder<'_> {
         ObjectMeta { name: Some(name), labels: Some(self.labels()), ..Default::default() }
     }
 
-    fn config_map(&self) -> Object {
+    /// The name this stage goes by: the environment's, or the base's (`development`).
+    fn stage_name(&self) -> &str {
+        self.env.map_or(&self.platform.base_name, |e| &e.name)
+    }
+
+    /// The main container's memory limit, in bytes (validated before rendering).
+    fn memory_limit_bytes(&self) -> u128 {
+        match &self.stage().resources {
+            Some((_, memory)) => {
+                memory.limit.as_deref().and_then(|l| Quantity::memory(l).ok()).map_or(0, |q| q.base_units())
+            }
+            None => self.service.memory.limit.base_units(),
+        }
+    }
+
+    fn service_account(&self) -> Object {
+        Object::ServiceAccount(ServiceAccount {
+            metadata: self.meta(self.name()),
+            // The services do not call the Kubernetes API: no token, here or in the pod.
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        })
+    }
+
+    /// The ConfigMap's data, as the stage renders it.
+    fn config_data(&self) -> BTreeMap<String, String> {
         let s = self.service;
         let stage = self.stage();
         let mut data = BTreeMap::from([
@@ -138,6 +166,11 @@ impl Builder<'_> {
             ("LOG_LEVEL".to_owned(), stage.log_level.clone()),
             ("CORS_ORIGIN".to_owned(), stage.cors_origin.clone()),
             ("OTEL_TRACES_SAMPLER_ARG".to_owned(), stage.otel_traces_sampler_arg.clone()),
+            // Without the sampler the SDK ignores OTEL_TRACES_SAMPLER_ARG.
+            ("OTEL_TRACES_SAMPLER".to_owned(), OTEL_TRACES_SAMPLER.to_owned()),
+            ("OTEL_SERVICE_NAME".to_owned(), s.name.clone()),
+            ("OTEL_RESOURCE_ATTRIBUTES".to_owned(), format!("deployment.environment={}", self.stage_name())),
+            ("NODE_OPTIONS".to_owned(), node_options(self.memory_limit_bytes())),
             ("PORT".to_owned(), s.port.to_string()),
         ]);
         if s.uses_postgres() {
@@ -152,9 +185,13 @@ impl Builder<'_> {
         if self.env.is_some() {
             data.extend(s.config.iter().cloned());
         }
+        data
+    }
+
+    fn config_map(&self) -> Object {
         Object::ConfigMap(ConfigMap {
-            metadata: self.meta(s.config_map_name()),
-            data: Some(data),
+            metadata: self.meta(self.service.config_map_name()),
+            data: Some(self.config_data()),
             ..Default::default()
         })
     }
@@ -185,7 +222,8 @@ impl Builder<'_> {
             // development base makes no such claims, so it carries none.
             metadata: ObjectMeta { annotations: self.env.map(|_| scanner_annotations()), ..self.meta(self.name()) },
             spec: Some(DeploymentSpec {
-                replicas: Some(stage.replicas),
+                replicas: stage.replicas,
+                min_ready_seconds: self.env.map(|e| e.scheduling.min_ready_seconds),
                 selector: self.label_selector(),
                 strategy: self.env.map(|e| DeploymentStrategy {
                     type_: Some("RollingUpdate".into()),
@@ -195,7 +233,15 @@ impl Builder<'_> {
                     }),
                 }),
                 template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta { labels: Some(self.labels()), ..Default::default() }),
+                    metadata: Some(ObjectMeta {
+                        labels: Some(self.labels()),
+                        // A changed ConfigMap changes the template, so the pods roll.
+                        annotations: Some(BTreeMap::from([(
+                            CONFIG_CHECKSUM_ANNOTATION.to_owned(),
+                            config_checksum(&self.config_data()),
+                        )])),
+                        ..Default::default()
+                    }),
                     spec: Some(self.pod_spec()),
                 },
                 ..Default::default()
@@ -209,12 +255,15 @@ impl Builder<'_> {
         let Some(env) = self.env else {
             return PodSpec {
                 security_context: Some(PodSecurityContext { run_as_non_root: Some(true), ..Default::default() }),
+                service_account_name: Some(self.name()),
                 containers: vec![main],
                 ..Default::default()
             };
         };
         let sec = &self.service.security;
         PodSpec {
+            service_account_name: Some(self.name()),
+            termination_grace_period_seconds: Some(env.shutdown.termination_grace_period_seconds),
             automount_service_account_token: Some(sec.automount_service_account_token),
             security_context: Some(PodSecurityContext {
                 run_as_non_root: Some(sec.run_as_non_root),
@@ -236,13 +285,18 @@ impl Builder<'_> {
                 }
                 .into(),
                 label_selector: Some(self.label_selector()),
+                // Cordoned and tainted nodes the pods cannot run on do not count towards the skew.
+                node_taints_policy: Some("Honor".into()),
                 ..Default::default()
             }]),
             init_containers: Some(self.init_containers()),
             containers: vec![main],
             volumes: Some(vec![Volume {
                 name: TMP_VOLUME.into(),
-                empty_dir: Some(EmptyDirVolumeSource::default()),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    size_limit: Some(K8sQuantity(TMP_SIZE_LIMIT.into())),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }]),
             ..Default::default()
@@ -330,6 +384,14 @@ impl Builder<'_> {
             startup_probe: Some(http_probe(&s.probes.startup)),
             security_context: hardened.then(|| container_security(&s.security)),
             volume_mounts: hardened.then(tmp_mount),
+            // Endpoints are removed while the pod sleeps; SIGTERM comes after.
+            lifecycle: self.env.map(|e| Lifecycle {
+                pre_stop: Some(LifecycleHandler {
+                    sleep: Some(SleepAction { seconds: e.shutdown.pre_stop_sleep_seconds }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
@@ -352,19 +414,28 @@ impl Builder<'_> {
         };
         let mut containers = Vec::new();
         if s.uses_postgres() {
-            containers.push(wait("wait-for-postgres", init::POSTGRES_IMAGE, init::WAIT_FOR_POSTGRES));
+            containers.push(wait("wait-for-postgres", init::POSTGRES_IMAGE, &init::wait_for_postgres()));
         }
         if s.uses_redis() {
-            containers.push(wait("wait-for-redis", init::REDIS_IMAGE, init::WAIT_FOR_REDIS));
+            containers.push(wait("wait-for-redis", init::REDIS_IMAGE, &init::wait_for_redis()));
         }
         if s.uses_postgres() {
             containers.push(Container {
                 name: "run-migrations".into(),
                 image: Some(format!("{}:{}", s.image, self.tag())),
                 command: Some(init::MIGRATE.iter().map(|a| (*a).into()).collect()),
-                // npx and Prisma write under $HOME; uid 1001 has no home in the image and the
-                // root filesystem is read-only, so home is the writable /tmp.
-                env: Some(vec![EnvVar { name: "HOME".into(), value: Some(TMP_PATH.into()), ..Default::default() }]),
+                // Prisma writes under $HOME; uid 1001 has no home in the image and the root
+                // filesystem is read-only, so home is the writable /tmp.
+                env: Some(
+                    init::MIGRATE_ENV
+                        .iter()
+                        .map(|(name, value)| EnvVar {
+                            name: (*name).into(),
+                            value: Some((*value).into()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
                 env_from: Some(self.env_from()),
                 resources: Some(resources(quantities(&s.cpu), quantities(&s.memory))),
                 ..self.hardened_init()
@@ -410,6 +481,11 @@ impl Builder<'_> {
                 behavior: Some(HorizontalPodAutoscalerBehavior {
                     scale_down: Some(HPAScalingRules {
                         stabilization_window_seconds: Some(a.scale_down_window_seconds),
+                        policies: Some(vec![HPAScalingPolicy {
+                            type_: "Percent".into(),
+                            value: a.scale_down_percent,
+                            period_seconds: a.scale_down_period_seconds,
+                        }]),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -425,11 +501,35 @@ impl Builder<'_> {
             spec: Some(PodDisruptionBudgetSpec {
                 min_available: Some(IntOrString::Int(env.scale.min_available.unwrap_or(self.service.min_available))),
                 selector: Some(self.label_selector()),
+                // A crash-looping release must not block node drains.
+                unhealthy_pod_eviction_policy: Some(UNHEALTHY_POD_EVICTION_POLICY.into()),
                 ..Default::default()
             }),
             ..Default::default()
         })
     }
+}
+
+/// The OpenTelemetry sampler: parent-based, else by trace id ratio (`OTEL_TRACES_SAMPLER_ARG`).
+pub const OTEL_TRACES_SAMPLER: &str = "parentbased_traceidratio";
+/// The pod template annotation that carries the ConfigMap's checksum.
+pub const CONFIG_CHECKSUM_ANNOTATION: &str = "checksum/config";
+/// Evict unhealthy pods whatever the budget says: a crash-looping release must not block drains.
+pub const UNHEALTHY_POD_EVICTION_POLICY: &str = "AlwaysAllow";
+/// V8's heap is given this share of the container's memory limit, in percent: the rest is for
+/// buffers, native memory and the runtime itself.
+pub const NODE_HEAP_PERCENT: u128 = 75;
+
+/// `--max-old-space-size=<N>`, N = [`NODE_HEAP_PERCENT`] of the memory limit in MiB, rounded down.
+pub fn node_options(memory_limit_bytes: u128) -> String {
+    format!("--max-old-space-size={}", memory_limit_bytes / (1 << 20) * NODE_HEAP_PERCENT / 100)
+}
+
+/// The lowercase hex SHA-256 of a ConfigMap's data, over the lines `KEY=VALUE\n`, keys in byte
+/// order (production-readiness.md §4).
+pub fn config_checksum(data: &BTreeMap<String, String>) -> String {
+    let text: String = data.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    crate::sha256::hex_digest(text.as_bytes())
 }
 
 /// The well-known node labels scheduling spreads over.

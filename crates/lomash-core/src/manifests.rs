@@ -5,7 +5,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::Resource;
 
@@ -17,8 +17,9 @@ use crate::spec::Environment;
 
 /// kustomize's `legacy` order puts these kinds first, in this order; a kind it does not list
 /// (the HorizontalPodAutoscaler) comes after them.
-const ORDER: [&str; 6] = [
+const ORDER: [&str; 7] = [
     Namespace::KIND,
+    ServiceAccount::KIND,
     ConfigMap::KIND,
     Service::KIND,
     Deployment::KIND,

@@ -92,6 +92,10 @@ pub struct Autoscaling {
     /// Target average memory utilisation, in percent of the request.
     pub memory_percent: i32,
     pub scale_down_window_seconds: i32,
+    /// Scale down by at most this percent of the replicas …
+    pub scale_down_percent: i32,
+    /// … per this many seconds.
+    pub scale_down_period_seconds: i32,
 }
 
 /// The three HTTP probes, on the container port named `http`.
@@ -155,6 +159,8 @@ pub struct Platform {
     pub registry: String,
     /// The base: development values, no namespace, nothing hardened beyond `runAsNonRoot`.
     pub base: Stage,
+    /// What the base is called where a name is needed (`deployment.environment` of its traces).
+    pub base_name: String,
     /// Every overlay, one environment each, in the order they are rendered.
     pub environments: Vec<Environment>,
 }
@@ -179,6 +185,17 @@ pub struct Environment {
     pub scheduling: Scheduling,
     /// Replica bounds of this environment; unset bounds are each service's own.
     pub scale: Scale,
+    /// How a pod stops: endpoints are removed before SIGTERM reaches it.
+    pub shutdown: Shutdown,
+}
+
+/// Graceful shutdown of every pod of an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shutdown {
+    /// The main container's `preStop` sleep: time for the endpoints to be removed.
+    pub pre_stop_sleep_seconds: i64,
+    /// The pod's `terminationGracePeriodSeconds`: the preStop sleep plus the time to drain.
+    pub termination_grace_period_seconds: i64,
 }
 
 /// Overrides of the services' own replica bounds in one environment.
@@ -202,6 +219,8 @@ pub struct Scheduling {
     pub max_skew: i32,
     pub max_surge: i32,
     pub max_unavailable: i32,
+    /// How long a new pod must be ready before it counts as available.
+    pub min_ready_seconds: i32,
 }
 
 /// How strictly a scheduling rule holds.
@@ -215,7 +234,9 @@ pub enum Placement {
 /// The settings that differ between the base and each environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
-    pub replicas: i32,
+    /// `spec.replicas` of every Deployment; `None` leaves the count to the HorizontalPodAutoscaler
+    /// (a value here would reset it on every `kubectl apply`).
+    pub replicas: Option<i32>,
     pub image_pull_policy: PullPolicy,
     pub node_env: String,
     pub log_level: String,

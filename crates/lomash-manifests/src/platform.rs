@@ -6,7 +6,7 @@
 
 use crate::spec::{
     Autoscaling, Environment, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling, Security,
-    ServiceDef, Stage,
+    ServiceDef, Shutdown, Stage,
 };
 
 pub fn platform() -> Platform {
@@ -14,8 +14,9 @@ pub fn platform() -> Platform {
         part_of: "lomash-wood".into(),
         managed_by: "kustomize".into(),
         registry: REGISTRY.into(),
+        base_name: "development".into(),
         base: Stage {
-            replicas: 1,
+            replicas: Some(1),
             image_pull_policy: PullPolicy::IfNotPresent,
             node_env: "development".into(),
             log_level: "debug".into(),
@@ -36,7 +37,8 @@ fn production() -> Environment {
         name: "production".into(),
         namespace: "lomash-wood-production".into(),
         stage: Stage {
-            replicas: 3,
+            // The HPA owns the count (minReplicas 3): production-readiness.md §1.
+            replicas: None,
             image_pull_policy: PullPolicy::Always,
             node_env: "production".into(),
             log_level: "info".into(),
@@ -53,11 +55,15 @@ fn production() -> Environment {
             anti_affinity: Placement::Required,
             zone_spread: Placement::Required,
             max_skew: 1,
+            // With the hard anti-affinity, maxUnavailable 0 deadlocks a rollout on a cluster with
+            // no spare node; 1 lets an old pod make room (production-readiness.md §2).
             max_surge: 1,
-            max_unavailable: 0,
+            max_unavailable: 1,
+            min_ready_seconds: 10,
         },
         // Each service's own bounds: min 3, max per spec sheet, PDB 2.
         scale: Scale::default(),
+        shutdown: Shutdown { pre_stop_sleep_seconds: 10, termination_grace_period_seconds: 45 },
     }
 }
 
@@ -79,6 +85,9 @@ pub fn service(name: &str, port: u32) -> ServiceDef {
             cpu_percent: 70,
             memory_percent: 80,
             scale_down_window_seconds: 300,
+            // At most half the pods a minute: a quiet spell does not drop the service to its floor.
+            scale_down_percent: 50,
+            scale_down_period_seconds: 60,
         },
         min_available: 2,
         probes: probes(),
@@ -95,8 +104,8 @@ pub fn probes() -> Probes {
     Probes {
         liveness: probe("/health/live", 10, Some(3), 3),
         readiness: probe("/health/ready", 5, Some(3), 3),
-        // 12 × 10 s: up to two minutes for a cold start.
-        startup: probe("/health/startup", 10, None, 12),
+        // 12 × 10 s: up to two minutes for a cold start; each try may take 3 s, not the default 1.
+        startup: probe("/health/startup", 10, Some(3), 12),
     }
 }
 

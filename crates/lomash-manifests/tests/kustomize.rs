@@ -93,8 +93,9 @@ fn check_spec(objects: &[Object]) -> Result<(), String> {
     .collect();
     check("Namespace", "labels", ns.metadata.labels.as_ref(), Some(&want))?;
     let objects = objects.as_slice();
-    if objects.len() != 5 * SPEC.len() {
-        return Err(format!("{} objects rendered, expected {}", objects.len(), 5 * SPEC.len()));
+    // Per service: ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB.
+    if objects.len() != 6 * SPEC.len() {
+        return Err(format!("{} objects rendered, expected {}", objects.len(), 6 * SPEC.len()));
     }
     for o in objects {
         let meta = o.metadata();
@@ -172,10 +173,26 @@ fn check_service(objects: &[Object], row: &Row) -> Result<(), String> {
     let window =
         spec.behavior.as_ref().and_then(|b| b.scale_down.as_ref()).and_then(|s| s.stabilization_window_seconds);
     check("HPA", "scaleDown.stabilizationWindowSeconds", window, Some(300))?;
+    // production-readiness.md §9: at most half the pods a minute.
+    let policies: Vec<(String, i32, i32)> = spec
+        .behavior
+        .as_ref()
+        .and_then(|b| b.scale_down.as_ref())
+        .and_then(|s| s.policies.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.type_, p.value, p.period_seconds))
+        .collect();
+    check("HPA", "scaleDown.policies", policies, vec![("Percent".to_owned(), 50, 60)])?;
 
     let Object::PodDisruptionBudget(pdb) = find(objects, "PodDisruptionBudget", row.name)? else { unreachable!() };
     let spec = pdb.spec.as_ref().ok_or("PDB has no spec")?;
     check("PDB", "minAvailable", spec.min_available.as_ref(), Some(&IntOrString::Int(2)))?;
+    check("PDB", "unhealthyPodEvictionPolicy", spec.unhealthy_pod_eviction_policy.as_deref(), Some("AlwaysAllow"))?;
+
+    // production-readiness.md §6: one ServiceAccount per service, without a token.
+    let Object::ServiceAccount(sa) = find(objects, "ServiceAccount", row.name)? else { unreachable!() };
+    check("ServiceAccount", "automountServiceAccountToken", sa.automount_service_account_token, Some(false))?;
     check("PDB", "selector", spec.selector.as_ref().and_then(|s| s.match_labels.as_ref()), Some(&selector(row)))?;
     Ok(())
 }
@@ -186,7 +203,9 @@ fn pod(d: &Deployment) -> &PodSpec {
 
 fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
     let spec = d.spec.as_ref().ok_or("Deployment has no spec")?;
-    check("Deployment", "replicas", spec.replicas, Some(3))?;
+    // production-readiness.md §1: the HPA owns the count; an apply must never reset it.
+    check("Deployment", "replicas", spec.replicas, None)?;
+    check("Deployment", "minReadySeconds", spec.min_ready_seconds, Some(10))?;
     check("Deployment", "selector", spec.selector.match_labels.as_ref(), Some(&selector(row)))?;
     check(
         "Deployment",
@@ -196,9 +215,11 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
     )?;
     let rolling = spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()).ok_or("no rollingUpdate")?;
     check("Deployment", "maxSurge", rolling.max_surge.as_ref(), Some(&IntOrString::Int(1)))?;
-    check("Deployment", "maxUnavailable", rolling.max_unavailable.as_ref(), Some(&IntOrString::Int(0)))?;
+    check("Deployment", "maxUnavailable", rolling.max_unavailable.as_ref(), Some(&IntOrString::Int(1)))?;
 
     let pod = pod(d);
+    check("pod", "serviceAccountName", pod.service_account_name.as_deref(), Some(row.name))?;
+    check("pod", "terminationGracePeriodSeconds", pod.termination_grace_period_seconds, Some(45))?;
     check("pod", "automountServiceAccountToken", pod.automount_service_account_token, Some(false))?;
     let psc = pod.security_context.as_ref().ok_or("no pod securityContext")?;
     check("pod", "runAsNonRoot", psc.run_as_non_root, Some(true))?;
@@ -242,6 +263,7 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
     check("spread", "topologyKey", spread[0].topology_key.as_str(), "topology.kubernetes.io/zone")?;
     check("spread", "maxSkew", spread[0].max_skew, 1)?;
     check("spread", "whenUnsatisfiable", spread[0].when_unsatisfiable.as_str(), "DoNotSchedule")?;
+    check("spread", "nodeTaintsPolicy", spread[0].node_taints_policy.as_deref(), Some("Honor"))?;
     check(
         "spread",
         "labelSelector",
@@ -249,7 +271,12 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
         Some(&selector(row)),
     )?;
     let tmp = pod.volumes.iter().flatten().find(|v| v.name == "tmp").ok_or("no tmp volume")?;
-    check("pod", "volumes.tmp.emptyDir", tmp.empty_dir.is_some(), true)?;
+    check(
+        "pod",
+        "volumes.tmp.emptyDir.sizeLimit",
+        tmp.empty_dir.as_ref().and_then(|e| e.size_limit.as_ref()).map(|q| q.0.as_str()),
+        Some("256Mi"),
+    )?;
 
     check("pod", "containers", pod.containers.len(), 1)?;
     let main = &pod.containers[0];
@@ -258,12 +285,14 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
     check("container", "image", main.image.as_deref(), Some(image.as_str()))?;
     check_hardened(main)?;
     check_resources(main, row.cpu, row.memory)?;
+    let pre_stop = main.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()).and_then(|h| h.sleep.as_ref());
+    check("container", "lifecycle.preStop.sleep.seconds", pre_stop.map(|s| s.seconds), Some(10))?;
     let port = &main.ports.as_ref().ok_or("no container ports")?[0];
     check("container", "port", (port.name.as_deref(), port.container_port), (Some("http"), row.port))?;
     let probes = [
         ("liveness", main.liveness_probe.as_ref(), "/health/live", 10, Some(3), 3),
         ("readiness", main.readiness_probe.as_ref(), "/health/ready", 5, Some(3), 3),
-        ("startup", main.startup_probe.as_ref(), "/health/startup", 10, None, 12),
+        ("startup", main.startup_probe.as_ref(), "/health/startup", 10, Some(3), 12),
     ];
     for (kind, probe, path, period, timeout, failures) in probes {
         let probe = probe.ok_or(format!("no {kind} probe"))?;
@@ -287,33 +316,35 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
         check_hardened(c)?;
         let command = c.command.clone().unwrap_or_default();
         let sh = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
-        let (image, want_command, want_env) = match c.name.as_str() {
-            "wait-for-postgres" => (
-                "postgres:16.4-alpine",
-                // pg_isready needs a user name: uid 1001 has none in the image.
-                sh("until pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3; do echo waiting for postgres; sleep 2; done"),
-                vec![format!("{}-config", row.name)],
-            ),
-            "wait-for-redis" => (
-                "redis:7.4-alpine",
-                // A Redis with a password answers NOAUTH: up all the same.
-                sh("until case \"$(redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping 2>&1)\" in PONG|NOAUTH*) true ;; *) false ;; esac; do echo waiting for redis; sleep 2; done"),
-                vec![format!("{}-config", row.name)],
-            ),
-            _ => (
-                image.as_str(),
-                ["npx", "prisma", "migrate", "deploy"].map(String::from).to_vec(),
-                vec![format!("{}-config", row.name), format!("{}-secret", row.name)],
-            ),
+        let (wait_image, tool, want_env) = match c.name.as_str() {
+            // The scripts are run for real, with stubs, by tests/readiness.rs; here: a shell script
+            // that asks the right tool.
+            "wait-for-postgres" => ("postgres:16.4-alpine", "pg_isready", vec![format!("{}-config", row.name)]),
+            "wait-for-redis" => ("redis:7.4-alpine", "redis-cli", vec![format!("{}-config", row.name)]),
+            _ => ("", "", vec![format!("{}-config", row.name), format!("{}-secret", row.name)]),
         };
-        check(&c.name, "image", c.image.as_deref(), Some(image))?;
-        check(&c.name, "command", command, want_command)?;
+        if c.name == "run-migrations" {
+            check(&c.name, "image", c.image.as_deref(), Some(image.as_str()))?;
+            // production-readiness.md §8: the image's own Prisma CLI, never npx.
+            let want: Vec<String> = ["node_modules/.bin/prisma", "migrate", "deploy"].map(String::from).to_vec();
+            check(&c.name, "command", command, want)?;
+        } else {
+            check(&c.name, "image", c.image.as_deref(), Some(wait_image))?;
+            check(&c.name, "command[..2]", &command[..2.min(command.len())], &sh("")[..2])?;
+            let script = command.get(2).cloned().unwrap_or_default();
+            check(&c.name, &format!("script calls {tool}"), script.contains(tool), true)?;
+        }
         // The wait containers read DB_HOST/REDIS_HOST from the ConfigMap; migrations need the secret.
         check(&c.name, "envFrom", env_from_names(c), want_env)?;
         if c.name == "run-migrations" {
             check_resources(c, row.cpu, row.memory)?;
-            let home = c.env.iter().flatten().find(|e| e.name == "HOME").and_then(|e| e.value.as_deref());
-            check(&c.name, "HOME (writable, under a read-only root)", home, Some("/tmp"))?;
+            let env: Vec<(String, Option<String>)> =
+                c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone())).collect();
+            let want = vec![
+                ("HOME".to_owned(), Some("/tmp".to_owned())),
+                ("CHECKPOINT_DISABLE".to_owned(), Some("1".to_owned())),
+            ];
+            check(&c.name, "env (HOME writable under a read-only root; no update checks)", env, want)?;
         } else {
             check_resources(c, ("50m", "200m"), ("64Mi", "128Mi"))?;
         }
@@ -375,6 +406,8 @@ fn check_environment(objects: &[Object], main: &Container, row: &Row) -> Result<
         ("LOG_LEVEL", "info"),
         ("CORS_ORIGIN", "https://lomashwood.co.uk"),
         ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=production"),
         ("REDIS_HOST", "redis-master.lomash-wood-data.svc.cluster.local"),
         ("REDIS_PORT", "6379"),
     ]
@@ -382,6 +415,14 @@ fn check_environment(objects: &[Object], main: &Container, row: &Row) -> Result<
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     want.insert("PORT".into(), row.port.to_string());
+    want.insert("OTEL_SERVICE_NAME".into(), row.name.to_owned());
+    // production-readiness.md §7: 75 % of the memory limit in MiB, rounded down.
+    let heap = match row.memory.1 {
+        "1Gi" => 768,
+        "2Gi" => 1536,
+        other => return Err(format!("no NODE_OPTIONS oracle for a {other} limit")),
+    };
+    want.insert("NODE_OPTIONS".into(), format!("--max-old-space-size={heap}"));
     if row.postgres {
         want.insert("DB_HOST".into(), "postgres-primary.lomash-wood-data.svc.cluster.local".into());
         want.insert("DB_PORT".into(), "5432".into());

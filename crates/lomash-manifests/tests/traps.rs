@@ -212,7 +212,10 @@ fn empty_noise(path: &str, v: &Value, found: &mut Vec<String>) {
             for (k, child) in m {
                 let key = k.as_str().unwrap_or_default();
                 let here = format!("{path}.{key}");
-                let empty = matches!(child, Value::Null)
+                // In a patch, `null` is the strategic merge's "delete this field" (production drops
+                // the base's `replicas`); anywhere else it is noise.
+                let deletes = path.contains("/patches/") && matches!(child, Value::Null);
+                let empty = (matches!(child, Value::Null) && !deletes)
                     || child.as_mapping().is_some_and(|m| m.is_empty())
                     || child.as_sequence().is_some_and(|s| s.is_empty());
                 // `emptyDir: {}` is how Kubernetes spells "an emptyDir with defaults".
