@@ -5,12 +5,13 @@
 
 use std::collections::BTreeSet;
 
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 
-use crate::conventions::{init, BASE_IMAGE_TAG};
-use crate::k8s::{environment_objects, APP_LABEL, HOSTNAME_KEY, ZONE_KEY};
+use crate::conventions::BASE_IMAGE_TAG;
+use crate::k8s::{base_objects, environment_objects, APP_LABEL, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY, ZONE_KEY};
 use crate::layout::{self, File, GENERATED_DIR};
 use crate::model::{Model, Service};
 use crate::object::Object;
@@ -70,7 +71,9 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
     how_kustomize_applies(w, env, files, &overlay);
     applying(w, model, env, &overlay);
     secrets(w, model);
-    ci_cd(w, model);
+    ci_cd(w, model, env);
+    rolling_out(w, model, env);
+    ownership(w);
     File { path: layout::readme(&env.name), contents: out }
 }
 
@@ -207,6 +210,34 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
     let p = &model.platform;
     let (b, pr) = (&p.base, &env.stage);
     let s = &model.services;
+    // The base column reads the base objects (every service's base pod is built alike).
+    let base_objects: Vec<Object> = s.first().map(|x| base_objects(p, x)).unwrap_or_default();
+    let base_has = |kind: &str| base_objects.iter().any(|o| o.kind() == kind);
+    let absent = |kind: &str| if base_has(kind) { "Present".to_owned() } else { "—".to_owned() };
+    let base_deployment = base_objects.iter().find_map(|o| match o {
+        Object::Deployment(d) => d.spec.clone(),
+        _ => None,
+    });
+    let base_pod = base_deployment.as_ref().and_then(|d| d.template.spec.clone()).unwrap_or_default();
+    let base_main = base_pod.containers.first().cloned().unwrap_or_default();
+    let none_or = |present: bool, what: &str| if present { what.to_owned() } else { "None".to_owned() };
+    let base_secret = base_main.env_from.iter().flatten().find_map(|e| e.secret_ref.as_ref()).map(|r| code(&r.name));
+    let affinity = base_pod.affinity.clone().unwrap_or_default();
+    let base_security = base_pod.security_context.clone().map_or("None".to_owned(), |sc| {
+        let mut set = Vec::new();
+        if let Some(v) = sc.run_as_non_root {
+            set.push(format!("`runAsNonRoot: {v}`"));
+        }
+        if let Some(v) = sc.run_as_user {
+            set.push(format!("`runAsUser: {v}`"));
+        }
+        if base_main.security_context.is_some() || sc.seccomp_profile.is_some() {
+            "Hardened".to_owned()
+        } else {
+            format!("Partial ({})", set.join(", "))
+        }
+    });
+    let base_inits = base_pod.init_containers.clone().unwrap_or_default();
     let count = |f: fn(&Service) -> bool| s.iter().filter(|x| f(x)).count();
     let tags: BTreeSet<String> = s.iter().map(|x| x.tag(&env.name).to_string()).collect();
     let tags = tags.iter().map(code).collect::<Vec<_>>().join(", ");
@@ -252,22 +283,22 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
         [code("REDIS_HOST"), code(&b.redis_host), code(&pr.redis_host)],
         [
             "`envFrom` Secret".to_owned(),
-            "None".to_owned(),
+            base_secret.unwrap_or_else(|| "None".to_owned()),
             "`<service>-secret` (referenced by name, never generated)".to_owned(),
         ],
         [
             "HPA `minReplicas`".to_owned(),
-            "—".to_owned(),
+            absent(HorizontalPodAutoscaler::KIND),
             int_range(s.iter().map(|x| i64::from(x.autoscaling.min_replicas))),
         ],
         [
             "HPA `maxReplicas`".to_owned(),
-            "—".to_owned(),
+            absent(HorizontalPodAutoscaler::KIND),
             format!("{} (service-dependent)", int_range(s.iter().map(|x| i64::from(x.autoscaling.max_replicas)))),
         ],
         [
             "HPA CPU / memory target".to_owned(),
-            "—".to_owned(),
+            absent(HorizontalPodAutoscaler::KIND),
             format!(
                 "{}% / {}% average utilisation",
                 int_range(s.iter().map(|x| i64::from(x.autoscaling.cpu_percent))),
@@ -276,36 +307,39 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
         ],
         [
             PodDisruptionBudget::KIND.to_owned(),
-            "—".to_owned(),
+            absent(PodDisruptionBudget::KIND),
             format!("`minAvailable: {}`", int_range(s.iter().map(|x| i64::from(x.min_available)))),
         ],
         [
             code("strategy"),
-            "Kubernetes default".to_owned(),
+            base_deployment
+                .as_ref()
+                .and_then(|d| d.strategy.as_ref())
+                .map_or("Kubernetes default".to_owned(), |_| "Set".to_owned()),
             format!(
                 "`RollingUpdate`, `maxSurge: {}`, `maxUnavailable: {}`",
                 env.scheduling.max_surge, env.scheduling.max_unavailable
             ),
         ],
-        [code("nodeAffinity"), "None".to_owned(), format!("Required: {}", node_selector(env))],
+        [
+            code("nodeAffinity"),
+            none_or(affinity.node_affinity.is_some(), "Set"),
+            format!("Required: {}", node_selector(env)),
+        ],
         [
             code("podAntiAffinity"),
-            "None".to_owned(),
+            none_or(affinity.pod_anti_affinity.is_some(), "Set"),
             format!("{} (no co-location on one `{HOSTNAME_KEY}`)", strictness(env.scheduling.anti_affinity)),
         ],
         [
             code("topologySpreadConstraints"),
-            "None".to_owned(),
+            none_or(base_pod.topology_spread_constraints.is_some(), "Set"),
             format!("Zone-aware spread (`{ZONE_KEY}`, max skew {})", env.scheduling.max_skew),
         ],
-        [
-            code("securityContext"),
-            "Partial (`runAsNonRoot: true`)".to_owned(),
-            security.into_iter().collect::<Vec<_>>().join("; "),
-        ],
+        [code("securityContext"), base_security, security.into_iter().collect::<Vec<_>>().join("; ")],
         [
             "Init containers".to_owned(),
-            "None".to_owned(),
+            if base_inits.is_empty() { "None".to_owned() } else { plural(base_inits.len(), "container", "containers") },
             format!(
                 "`wait-for-postgres` + `run-migrations` ({}), `wait-for-redis` ({})",
                 plural(count(Service::uses_postgres), "service", "services"),
@@ -325,6 +359,15 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
     line(w, "");
     line(w, "---");
     line(w, "");
+}
+
+/// What a wait container's script does, in words (the script itself is in the patch).
+fn init_purpose(name: &str) -> &'static str {
+    match name {
+        "wait-for-postgres" => "Polls `DB_HOST:DB_PORT` until PostgreSQL accepts connections; gives up with exit 1",
+        "wait-for-redis" => "Polls `REDIS_HOST:REDIS_PORT` until Redis answers `PONG`; gives up with exit 1",
+        _ => "Runs a shell script before the main container starts",
+    }
 }
 
 /// A stage's `spec.replicas`, or what stands in for it.
@@ -477,28 +520,20 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
     line(w, "");
 
     line(w, "### Init Containers");
-    let mut inits: Vec<Vec<String>> = Vec::new();
-    if s.uses_postgres() {
-        inits.push(vec![
-            code("wait-for-postgres"),
-            code(init::POSTGRES_IMAGE),
-            "Polls `DB_HOST:DB_PORT` until PostgreSQL accepts connections".to_owned(),
-        ]);
-    }
-    if s.uses_redis() {
-        inits.push(vec![
-            code("wait-for-redis"),
-            code(init::REDIS_IMAGE),
-            "Polls `REDIS_HOST:REDIS_PORT` until Redis answers `PONG`".to_owned(),
-        ]);
-    }
-    if s.uses_postgres() {
-        inits.push(vec![
-            code("run-migrations"),
-            code(s.image_ref(&env.name)),
-            format!("Executes `{}` before the main container starts", init::MIGRATE.join(" ")),
-        ]);
-    }
+    // Read from the rendered pod: the table is what runs, in its order.
+    let inits: Vec<Vec<String>> = pod
+        .and_then(|p| p.init_containers.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let purpose = match c.command.as_deref() {
+                Some([sh, flag, _]) if sh == "sh" && flag == "-c" => init_purpose(&c.name).to_owned(),
+                Some(command) => format!("Runs `{}` before the main container starts", command.join(" ")),
+                None => "Runs its image's entrypoint".to_owned(),
+            };
+            vec![code(&c.name), code(c.image.as_deref().unwrap_or_default()), purpose]
+        })
+        .collect();
     if inits.is_empty() {
         line(w, "None: the service uses neither PostgreSQL nor Redis.");
     } else {
@@ -680,19 +715,23 @@ fn secrets(w: &mut String, model: &Model) {
     line(w, "");
 }
 
-fn ci_cd(w: &mut String, model: &Model) {
+fn ci_cd(w: &mut String, model: &Model, env: &Environment) {
     let example = model.services.last().map_or("<service>", |s| s.name.as_str());
     line(w, "## CI/CD Integration");
     line(w, "");
     line(
         w,
-        "Image tags live in one typed place, `crates/lomash-manifests/images.yaml`, never in the generated \
-         `kustomization.yaml` (`kustomize edit set image` would be a hand edit that `cargo xtask check` rejects). \
-         The release pipeline:",
+        &format!(
+            "The overlay is applied by the GitHub Actions workflow `.github/workflows/deploy-{}.yml`. Image tags \
+             live in one typed place, `crates/lomash-manifests/images.yaml`, never in the generated \
+             `kustomization.yaml` (`kustomize edit set image` would be a hand edit that `cargo xtask check` \
+             rejects). The release pipeline:",
+            env.name
+        ),
     );
     line(w, "");
     line(w, "1. Builds and tags the Docker image");
-    line(w, &format!("2. Pushes it (`{}/{example}:<git-sha>`)", model.platform.registry));
+    line(w, &format!("2. Pushes it to ECR (`{}/{example}:<git-sha>`)", model.platform.registry));
     line(
         w,
         &format!(
@@ -703,7 +742,126 @@ fn ci_cd(w: &mut String, model: &Model) {
     );
     line(w, "4. Runs `cargo xtask check` (and `cargo test`), then commits the reviewable change");
     line(w, "5. Runs `kubectl apply -k` against the production cluster");
-    line(w, "6. Monitors the rollout (`kubectl rollout status`) and rolls back on failure");
+    line(
+        w,
+        "6. Monitors the rollout (`kubectl rollout status`) and triggers `.github/workflows/rollback.yml` on failure",
+    );
+    line(w, "");
+    line(w, "---");
+    line(w, "");
+}
+
+/// What a rollout does in a live cluster, read from the Deployments this overlay renders.
+fn rolling_out(w: &mut String, model: &Model, env: &Environment) {
+    let objects: Vec<Object> =
+        model.services.iter().flat_map(|s| environment_objects(&model.platform, env, s)).collect();
+    let deployments: Vec<_> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Deployment(d) => d.spec.as_ref(),
+            _ => None,
+        })
+        .collect();
+    let same = |f: &dyn Fn(&k8s_openapi::api::apps::v1::DeploymentSpec) -> String| -> String {
+        let values: BTreeSet<String> = deployments.iter().map(|d| f(d)).collect();
+        values.into_iter().collect::<Vec<_>>().join(" / ")
+    };
+    let int = |v: Option<&IntOrString>| match v {
+        Some(IntOrString::Int(n)) => n.to_string(),
+        Some(IntOrString::String(s)) => s.clone(),
+        None => "the default".to_owned(),
+    };
+    let rolling =
+        |d: &k8s_openapi::api::apps::v1::DeploymentSpec| d.strategy.as_ref().and_then(|s| s.rolling_update.clone());
+    let pod = |d: &k8s_openapi::api::apps::v1::DeploymentSpec| d.template.spec.clone().unwrap_or_default();
+    line(w, "## Rolling Out Safely");
+    line(w, "");
+    let replicas = same(&|d| d.replicas.map_or("none".to_owned(), |n| n.to_string()));
+    if replicas == "none" {
+        line(
+            w,
+            "**The HPA owns the replica count.** The Deployments carry no `spec.replicas`: `kubectl apply -k` would \
+             reset the autoscaled count to it on every deploy (at peak, from many pods down to the minimum at once).",
+        );
+        line(w, "");
+        line(
+            w,
+            "One-time step on a live cluster whose Deployments were applied with `replicas` before: their \
+             last-applied configuration still holds it, so the first apply without it would drop each Deployment to \
+             1 pod. Remove it from the last-applied configuration first, then apply:",
+        );
+        line(w, "");
+        line(w, "```bash");
+        for s in &model.services {
+            line(
+                w,
+                &format!(
+                    "kubectl apply edit-last-applied deployment/{} -n {}   # delete the spec.replicas line",
+                    s.name, env.namespace
+                ),
+            );
+        }
+        line(w, "```");
+        line(w, "");
+    }
+    line(
+        w,
+        &format!(
+            "- **Rollout:** at most {} extra pod and {} unavailable at a time, each new pod ready for {} s before it \
+             counts: with a hard one-pod-a-node rule and no spare node, an old pod makes room, so a rollout never \
+             hangs.",
+            same(&|d| int(rolling(d).and_then(|r| r.max_surge).as_ref())),
+            same(&|d| int(rolling(d).and_then(|r| r.max_unavailable).as_ref())),
+            same(&|d| d.min_ready_seconds.map_or("0".to_owned(), |n| n.to_string())),
+        ),
+    );
+    line(
+        w,
+        &format!(
+            "- **Graceful shutdown:** the main container sleeps {} s in `preStop` (the endpoints go first), within a \
+             {} s grace period.",
+            same(&|d| {
+                let main = pod(d).containers.into_iter().next().unwrap_or_default();
+                let sleep = main.lifecycle.and_then(|l| l.pre_stop).and_then(|h| h.sleep);
+                sleep.map_or("no".to_owned(), |s| s.seconds.to_string())
+            }),
+            same(&|d| pod(d).termination_grace_period_seconds.map_or("default".to_owned(), |n| n.to_string())),
+        ),
+    );
+    line(
+        w,
+        &format!(
+            "- **Config changes roll the pods:** the pod template's `{CONFIG_CHECKSUM_ANNOTATION}` is the SHA-256 of \
+             the ConfigMap's `KEY=VALUE` lines, so a changed value changes the template."
+        ),
+    );
+    line(
+        w,
+        "- **Migrations:** `run-migrations` runs the Prisma CLI shipped in the image (never `npx`, which would \
+         download the latest Prisma at pod start). Several pods starting at once each run it; Prisma's advisory lock \
+         on the database serialises them, and the later runs find nothing to apply.",
+    );
+    line(
+        w,
+        "- **Waits that end:** `wait-for-postgres` and `wait-for-redis` give up after their attempts with a message \
+         and exit 1, so the pod shows an init error and restarts with back-off instead of hanging silently.",
+    );
+    line(w, "");
+    line(w, "---");
+    line(w, "");
+}
+
+fn ownership(w: &mut String) {
+    line(w, "## Contacts & Ownership");
+    line(w, "");
+    line(
+        w,
+        "Refer to `infra/terraform/modules/secrets/` for the Terraform definitions of the secrets and \
+         `security/policies/encryption-policy.md` for the encryption policy.",
+    );
+    line(w, "");
+    line(w, "See `/.github/CODEOWNERS` for ownership assignments.  ");
+    line(w, "Refer to `docs/runbooks/` for incident response procedures.");
 }
 
 #[cfg(test)]

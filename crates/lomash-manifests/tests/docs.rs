@@ -80,3 +80,32 @@ fn readme_covers_every_service_and_file() {
     let kustomization = files.iter().find(|f| f.path == layout::kustomization("production")).unwrap();
     assert!(text.contains(&kustomization.contents), "the kustomization.yaml is not embedded verbatim");
 }
+
+/// production-readiness.md §1 and §11: the README says why there is no `replicas` and gives the
+/// one-time step for a live cluster, and keeps the seed's pointers.
+#[test]
+fn readme_keeps_the_seed_pointers_and_the_one_time_step() {
+    let c = catalogue();
+    for env in &c.platform.environments {
+        let files = render(&c).unwrap();
+        let text = &files.iter().find(|f| f.path == layout::readme(&env.name)).unwrap().contents;
+        for pointer in [
+            "ECR",
+            "infra/terraform/modules/secrets/",
+            "security/policies/encryption-policy.md",
+            &format!(".github/workflows/deploy-{}.yml", env.name),
+            ".github/workflows/rollback.yml",
+            "/.github/CODEOWNERS",
+            "docs/runbooks/",
+            "advisory lock",
+        ] {
+            assert!(text.contains(pointer), "{}: {pointer:?} missing from the README", env.name);
+        }
+        if env.stage.replicas.is_none() {
+            for s in &c.services {
+                let step = format!("kubectl apply edit-last-applied deployment/{} -n {}", s.name, env.namespace);
+                assert!(text.contains(&step), "{}: no one-time step for {}", env.name, s.name);
+            }
+        }
+    }
+}

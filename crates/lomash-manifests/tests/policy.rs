@@ -146,12 +146,9 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             "pss.apparmor",
             |o| {
                 let template = deployment(o).spec.as_mut().unwrap().template.metadata.as_mut().unwrap();
-                template.annotations = Some(
-                    [(
-                        "container.apparmor.security.beta.kubernetes.io/auth-service".to_owned(),
-                        "unconfined".to_owned(),
-                    )]
-                    .into(),
+                template.annotations.get_or_insert_default().insert(
+                    "container.apparmor.security.beta.kubernetes.io/auth-service".to_owned(),
+                    "unconfined".to_owned(),
                 );
             },
             vec![("pss.apparmor", DEP)],
@@ -361,7 +358,8 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
         (
             "spec.configmap-refs",
             |o| o.retain(|o| o.id() != "ConfigMap/auth-service-config"),
-            vec![("spec.configmap-refs", DEP)],
+            // The checksum then covers nothing: that rule fails too.
+            vec![("spec.configmap-refs", DEP), ("readiness.config-checksum", DEP)],
         ),
         (
             "spec.configmap-refs",
@@ -414,6 +412,66 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
                     .insert(format!("{SCANNER_SKIP_PREFIX}1"), "CKV_K8S_40=uid=1001".into());
             },
             vec![("spec.scanner-exceptions", DEP)],
+        ),
+        // --- production-readiness.md ---
+        (
+            "readiness.no-replicas-beside-hpa",
+            |o| deployment(o).spec.as_mut().unwrap().replicas = Some(3),
+            vec![("readiness.no-replicas-beside-hpa", DEP)],
+        ),
+        (
+            "readiness.rollout-cannot-deadlock",
+            |o| {
+                let strategy = deployment(o).spec.as_mut().unwrap().strategy.as_mut().unwrap();
+                strategy.rolling_update.as_mut().unwrap().max_unavailable = Some(IntOrString::Int(0));
+            },
+            vec![("readiness.rollout-cannot-deadlock", DEP)],
+        ),
+        (
+            "readiness.graceful-shutdown",
+            |o| pod(o).termination_grace_period_seconds = Some(10),
+            vec![("readiness.graceful-shutdown", DEP)],
+        ),
+        (
+            "readiness.graceful-shutdown",
+            |o| main_container(o).lifecycle = None,
+            vec![("readiness.graceful-shutdown", DEP)],
+        ),
+        (
+            // A config value changed without the checksum following: the pods would not roll.
+            "readiness.config-checksum",
+            |o| {
+                let cm = o
+                    .iter_mut()
+                    .find_map(|x| match x {
+                        Object::ConfigMap(cm) if cm.metadata.name.as_deref() == Some("auth-service-config") => Some(cm),
+                        _ => None,
+                    })
+                    .unwrap();
+                cm.data.as_mut().unwrap().insert("LOG_LEVEL".into(), "debug".into());
+            },
+            vec![("readiness.config-checksum", DEP)],
+        ),
+        (
+            "readiness.service-account",
+            |o| o.retain(|x| !(matches!(x, Object::ServiceAccount(_)) && x.name() == SVC)),
+            vec![("readiness.service-account", DEP)],
+        ),
+        (
+            "readiness.bounded-waits",
+            |o| {
+                init(o, "wait-for-postgres").command =
+                    Some(["sh", "-c", "until pg_isready; do sleep 2; done"].map(String::from).to_vec())
+            },
+            vec![("readiness.bounded-waits", DEP)],
+        ),
+        (
+            "readiness.no-npx",
+            |o| {
+                init(o, "run-migrations").command =
+                    Some(["npx", "prisma", "migrate", "deploy"].map(String::from).to_vec())
+            },
+            vec![("readiness.no-npx", DEP)],
         ),
     ]
 }

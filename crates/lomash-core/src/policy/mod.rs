@@ -32,12 +32,14 @@ use crate::model::Model;
 
 mod production;
 mod pss;
+mod readiness;
 mod references;
 mod selectors;
 
 use crate::object::Object;
 use production::*;
 use pss::*;
+use readiness::*;
 use references::*;
 use selectors::*;
 
@@ -77,6 +79,7 @@ pub enum Source {
     PssBaseline,
     PssRestricted,
     Spec,
+    Readiness,
 }
 
 impl Source {
@@ -85,6 +88,7 @@ impl Source {
             Source::PssBaseline => "PSS baseline",
             Source::PssRestricted => "PSS restricted",
             Source::Spec => "services.md",
+            Source::Readiness => "production-readiness.md",
         }
     }
 }
@@ -330,6 +334,43 @@ pub const RULES: &[Rule] = &[
         Check::Pod(secret_refs),
     ),
     rule(
+        "readiness.no-replicas-beside-hpa",
+        Source::Readiness,
+        "a Deployment an HPA scales carries no spec.replicas",
+        Check::Object(Deployment::KIND, no_replicas_beside_hpa),
+    ),
+    rule(
+        "readiness.rollout-cannot-deadlock",
+        Source::Readiness,
+        "under a required hostname anti-affinity, maxUnavailable is at least 1",
+        Check::Object(Deployment::KIND, rollout_cannot_deadlock),
+    ),
+    rule(
+        "readiness.graceful-shutdown",
+        Source::Readiness,
+        "a preStop sleep, and a grace period longer than it",
+        Check::Pod(graceful_shutdown),
+    ),
+    rule(
+        "readiness.config-checksum",
+        Source::Readiness,
+        "checksum/config is the checksum of the ConfigMap the pod reads",
+        Check::Object(Deployment::KIND, config_checksum_matches),
+    ),
+    rule(
+        "readiness.service-account",
+        Source::Readiness,
+        "the pod's ServiceAccount is in the output",
+        Check::Pod(service_account_exists),
+    ),
+    rule(
+        "readiness.bounded-waits",
+        Source::Readiness,
+        "every shell loop in a container command can give up (exit 1)",
+        Check::Pod(bounded_waits),
+    ),
+    rule("readiness.no-npx", Source::Readiness, "no container runs npx", Check::Pod(no_npx)),
+    rule(
         "spec.scanner-exceptions",
         Source::Spec,
         "the Deployment records exactly the scanner exceptions of platform.rs",
@@ -357,6 +398,8 @@ struct Ctr<'a> {
     resources: Option<&'a ResourceRequirements>,
     env: &'a [EnvVar],
     env_from: &'a [EnvFromSource],
+    command: &'a [String],
+    args: &'a [String],
 }
 
 fn containers(spec: &PodSpec) -> Vec<Ctr<'_>> {
@@ -377,6 +420,8 @@ fn containers(spec: &PodSpec) -> Vec<Ctr<'_>> {
             resources: c.resources.as_ref(),
             env: c.env.as_deref().unwrap_or_default(),
             env_from: c.env_from.as_deref().unwrap_or_default(),
+            command: c.command.as_deref().unwrap_or_default(),
+            args: c.args.as_deref().unwrap_or_default(),
         }
     }
     let mut out = Vec::new();
@@ -398,6 +443,8 @@ fn containers(spec: &PodSpec) -> Vec<Ctr<'_>> {
         resources: c.resources.as_ref(),
         env: c.env.as_deref().unwrap_or_default(),
         env_from: c.env_from.as_deref().unwrap_or_default(),
+        command: c.command.as_deref().unwrap_or_default(),
+        args: c.args.as_deref().unwrap_or_default(),
     }));
     out
 }
