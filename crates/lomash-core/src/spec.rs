@@ -179,6 +179,22 @@ pub struct Environment {
     pub scheduling: Scheduling,
     /// Replica bounds of this environment; unset bounds are each service's own.
     pub scale: Scale,
+    /// The backend nodes its pods are scheduled on: what [`crate::capacity`] checks the
+    /// replicas and requests against.
+    pub pool: NodePool,
+}
+
+/// The node pool an environment's pods run on (the nodes its node affinity selects), as the
+/// platform declares it: the same number of nodes in each zone, all of one size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePool {
+    /// The zones (`topology.kubernetes.io/zone` values) the pool spans.
+    pub zones: Vec<String>,
+    pub nodes_per_zone: u32,
+    /// What one node offers pods (its allocatable, not its capacity), e.g. `"3920m"`.
+    pub allocatable_cpu: String,
+    /// e.g. `"14Gi"`.
+    pub allocatable_memory: String,
 }
 
 /// Overrides of the services' own replica bounds in one environment.

@@ -5,8 +5,8 @@
 //! `lomash_core::conventions`.
 
 use crate::spec::{
-    Autoscaling, Environment, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling, Security,
-    ServiceDef, Stage,
+    Autoscaling, Environment, NodePool, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling,
+    Security, ServiceDef, Stage,
 };
 
 pub fn platform() -> Platform {
@@ -58,6 +58,12 @@ fn production() -> Environment {
         },
         // Each service's own bounds: min 3, max per spec sheet, PDB 2.
         scale: Scale::default(),
+        pool: NodePool {
+            zones: ["eu-west-2a", "eu-west-2b", "eu-west-2c"].map(String::from).to_vec(),
+            nodes_per_zone: 7,
+            allocatable_cpu: "3920m".into(),
+            allocatable_memory: "14Gi".into(),
+        },
     }
 }
 
