@@ -1,5 +1,5 @@
-//! `cargo xtask lint`: validates the catalogue, builds the production objects and runs the policy
-//! of [`lomash_manifests::policy`] on them. Prints one aligned table (rule, object, result) and a
+//! `cargo xtask lint`: validates the catalogue, builds an environment's objects and runs the policy
+//! of [`lomash_manifests::policy`] on them, scheduled on the environment's node pool. Prints one aligned table (rule, object, result) and a
 //! summary line; exits 1 when any rule fails.
 //!
 //! The table stays short: objects of one kind that pass a rule collapse into one row
@@ -17,8 +17,10 @@ use crate::environment;
 
 pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let model = validate(catalogue).map_err(|e| anyhow!("the catalogue is invalid:\n{e}"))?;
-    let objects = k8s::environment(&model, environment(&model.platform, env)?);
-    let findings = policy::check(&objects, &policy::declared_secrets(&model));
+    let env = environment(&model.platform, env)?;
+    let objects = k8s::environment(&model, env);
+    let pool = model.pool(env).ok_or_else(|| anyhow!("{}: no node pool", env.name))?;
+    let findings = policy::check(&objects, &policy::declared_secrets(&model), pool);
     print!("{}", report(&findings));
     let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

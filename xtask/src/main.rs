@@ -8,6 +8,7 @@ use lomash_manifests::catalogue;
 use lomash_manifests::spec::{Environment, Platform};
 
 mod bench;
+mod capacity;
 mod lint;
 mod release;
 mod render;
@@ -25,6 +26,9 @@ Commands:
              change anything, 0 if not
   lint [--env ENV]
              check an environment's objects against the Pod Security Standards and the spec; exit 1 on a violation
+  capacity [--env ENV]
+             print the nodes, CPU and memory an environment's services need at their replica bounds,
+             against its declared node pool
   render [--env ENV] [--out FILE]
              print an environment's manifests computed from the definitions (no kustomize run)
   set-image <service> <tag>
@@ -43,6 +47,8 @@ fn main() -> ExitCode {
         ["diff"] => sync::run(&project_root(), &catalogue(), sync::Mode::Diff),
         ["lint"] => lint::run(&catalogue(), DEFAULT_ENV),
         ["lint", "--env", env] => lint::run(&catalogue(), env),
+        ["capacity"] => capacity::run(&catalogue(), DEFAULT_ENV),
+        ["capacity", "--env", env] => capacity::run(&catalogue(), env),
         ["render"] => render::run(&catalogue(), DEFAULT_ENV, None),
         ["render", "--out", file] => render::run(&catalogue(), DEFAULT_ENV, Some(std::path::Path::new(file))),
         ["render", "--env", env] => render::run(&catalogue(), env, None),

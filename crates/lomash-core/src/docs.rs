@@ -68,6 +68,7 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
         section
     });
     sections.iter().for_each(|section| w.push_str(section));
+    capacity(w, model, env);
     how_kustomize_applies(w, env, files, &overlay);
     applying(w, model, env, &overlay);
     secrets(w, model);
@@ -633,6 +634,29 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
             if s.uses_postgres() { ", in the main container and `run-migrations`" } else { "" }
         ),
     );
+    line(w, "");
+    line(w, "---");
+    line(w, "");
+}
+
+/// The capacity table of `cargo xtask capacity`, for this environment's node pool.
+fn capacity(w: &mut String, model: &Model, env: &Environment) {
+    line(w, "## Capacity");
+    line(w, "");
+    line(
+        w,
+        &format!(
+            "The nodes, CPU and memory the services need at their replica bounds, against the node pool declared \
+             in `crates/lomash-manifests/src/platform.rs` (`cargo xtask capacity --env {}` prints the same table):",
+            env.name
+        ),
+    );
+    line(w, "");
+    match crate::capacity::Plan::of_environment(model, env) {
+        Ok(plan) => w.push_str(&crate::capacity::table(&plan)),
+        // A valid model always has a plan; should that ever break, the README says so in review.
+        Err(e) => line(w, &format!("The capacity could not be computed: {e}")),
+    }
     line(w, "");
     line(w, "---");
     line(w, "");

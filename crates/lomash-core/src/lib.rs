@@ -6,8 +6,9 @@
 //! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
 //! [`error`] and [`conventions`] are leaves; [`catalogue`] gathers a platform, services and a
 //! release; [`model`] checks them; [`k8s`] builds objects of the model; [`patch`], [`yaml`],
-//! [`docs`], [`tree`], [`manifests`] and [`policy`] read those objects.
+//! [`docs`], [`tree`], [`manifests`], [`capacity`] and [`policy`] read those objects.
 
+pub mod capacity;
 pub mod catalogue;
 pub mod conventions;
 pub mod docs;

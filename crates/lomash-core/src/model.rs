@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalogue::Catalogue;
 use crate::error::Errors;
-use crate::spec::{Autoscaling, Platform, Probe, Probes, Resources, Security, ServiceDef, Uses};
+use crate::spec::{Autoscaling, Environment, NodePool, Platform, Probe, Probes, Resources, Security, ServiceDef, Uses};
 use crate::values::{dns_label_problem, ImageTag, Quantity};
 
 /// A checked catalogue: what the renderer reads.
@@ -14,6 +14,57 @@ use crate::values::{dns_label_problem, ImageTag, Quantity};
 pub struct Model {
     pub platform: Platform,
     pub services: Vec<Service>,
+    /// Each environment's checked node pool, by environment name.
+    pub pools: BTreeMap<String, Pool>,
+}
+
+impl Model {
+    /// The checked node pool of `env` (every environment of a valid model has one).
+    pub fn pool(&self, env: &Environment) -> Option<&Pool> {
+        self.pools.get(&env.name)
+    }
+}
+
+/// A checked [`NodePool`]: the nodes an environment's pods run on. Its arithmetic (allocatable,
+/// pods per zone) is [`crate::capacity`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    pub zones: Vec<String>,
+    pub nodes_per_zone: u32,
+    /// One node's allocatable CPU, as declared.
+    pub cpu: Quantity,
+    /// One node's allocatable memory, as declared.
+    pub memory: Quantity,
+}
+
+impl Pool {
+    /// Checks a declared pool; each problem comes with its field (`pool.zones`, …).
+    pub fn check(p: &NodePool) -> Result<Pool, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        if p.zones.is_empty() {
+            problems.push(("pool.zones", "no zone: the pool needs at least one".to_owned()));
+        }
+        for (i, zone) in p.zones.iter().enumerate() {
+            if zone.trim().is_empty() {
+                problems.push(("pool.zones", "a zone without a name".to_owned()));
+            } else if p.zones[..i].contains(zone) {
+                // Counted twice, a zone would add nodes the pool does not have.
+                problems.push(("pool.zones", format!("{zone:?} is listed twice")));
+            }
+        }
+        if p.nodes_per_zone < 1 {
+            problems.push(("pool.nodesPerZone", format!("{} is below 1", p.nodes_per_zone)));
+        }
+        let cpu = Quantity::cpu(&p.allocatable_cpu).map_err(|e| problems.push(("pool.allocatableCpu", e))).ok();
+        let memory =
+            Quantity::memory(&p.allocatable_memory).map_err(|e| problems.push(("pool.allocatableMemory", e))).ok();
+        match (cpu, memory) {
+            (Some(cpu), Some(memory)) if problems.is_empty() => {
+                Ok(Pool { zones: p.zones.clone(), nodes_per_zone: p.nodes_per_zone, cpu, memory })
+            }
+            _ => Err(problems),
+        }
+    }
 }
 
 /// A checked service.
@@ -172,7 +223,13 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
 
     let services: Vec<Service> =
         catalogue.services.iter().filter_map(|def| check_service(catalogue, def, &mut errors)).collect();
-    errors.into_result(Model { platform: catalogue.platform.clone(), services })
+    let pools = catalogue
+        .platform
+        .environments
+        .iter()
+        .filter_map(|e| Some((e.name.clone(), Pool::check(&e.pool).ok()?)))
+        .collect();
+    errors.into_result(Model { platform: catalogue.platform.clone(), services, pools })
 }
 
 fn check_platform(platform: &Platform, errors: &mut Errors) {
@@ -197,6 +254,12 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
         }
         if let Some(problem) = dns_label_problem(&env.namespace) {
             errors.push("platform", &field("namespace"), problem);
+        }
+        // The pool the capacity table and lint count against.
+        if let Err(problems) = Pool::check(&env.pool) {
+            for (f, problem) in problems {
+                errors.push("platform", &field(f), problem);
+            }
         }
     }
     let stages = std::iter::once(("base", &platform.base))

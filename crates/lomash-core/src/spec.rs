@@ -187,6 +187,9 @@ pub struct Environment {
     pub scale: Scale,
     /// How a pod stops: endpoints are removed before SIGTERM reaches it.
     pub shutdown: Shutdown,
+    /// The backend nodes its pods are scheduled on: what [`crate::capacity`] checks the
+    /// replicas and requests against.
+    pub pool: NodePool,
 }
 
 /// Graceful shutdown of every pod of an environment.
@@ -196,6 +199,19 @@ pub struct Shutdown {
     pub pre_stop_sleep_seconds: i64,
     /// The pod's `terminationGracePeriodSeconds`: the preStop sleep plus the time to drain.
     pub termination_grace_period_seconds: i64,
+}
+
+/// The node pool an environment's pods run on (the nodes its node affinity selects), as the
+/// platform declares it: the same number of nodes in each zone, all of one size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePool {
+    /// The zones (`topology.kubernetes.io/zone` values) the pool spans.
+    pub zones: Vec<String>,
+    pub nodes_per_zone: u32,
+    /// What one node offers pods (its allocatable, not its capacity), e.g. `"3920m"`.
+    pub allocatable_cpu: String,
+    /// e.g. `"14Gi"`.
+    pub allocatable_memory: String,
 }
 
 /// Overrides of the services' own replica bounds in one environment.

@@ -5,8 +5,8 @@
 //! `lomash_core::conventions`.
 
 use crate::spec::{
-    Autoscaling, Environment, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling, Security,
-    ServiceDef, Shutdown, Stage,
+    Autoscaling, Environment, NodePool, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling,
+    Security, ServiceDef, Shutdown, Stage,
 };
 
 pub fn platform() -> Platform {
@@ -64,6 +64,12 @@ fn production() -> Environment {
         // Each service's own bounds: min 3, max per spec sheet, PDB 2.
         scale: Scale::default(),
         shutdown: Shutdown { pre_stop_sleep_seconds: 10, termination_grace_period_seconds: 45 },
+        pool: NodePool {
+            zones: ["eu-west-2a", "eu-west-2b", "eu-west-2c"].map(String::from).to_vec(),
+            nodes_per_zone: 7,
+            allocatable_cpu: "3920m".into(),
+            allocatable_memory: "14Gi".into(),
+        },
     }
 }
 

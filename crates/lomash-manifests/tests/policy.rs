@@ -13,16 +13,24 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lomash_manifests::conventions::{scanner_annotations, SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
+use lomash_manifests::model::Pool;
 use lomash_manifests::policy::{self, Finding, Outcome, RULES};
 use lomash_manifests::{catalogue, k8s, validate, Object};
 use pretty_assertions::assert_eq;
 
 const SVC: &str = "auth-service";
 const DEP: &str = "Deployment/auth-service";
+const NAMESPACE: &str = "Namespace/lomash-wood-production";
 
 fn production() -> (Vec<Object>, BTreeSet<String>) {
     let model = validate(&catalogue()).expect("the catalogue is valid");
     (k8s::environment(&model, &model.platform.environments[0]), policy::declared_secrets(&model))
+}
+
+/// The node pool production is scheduled on.
+fn pool() -> Pool {
+    let model = validate(&catalogue()).expect("the catalogue is valid");
+    model.pool(&model.platform.environments[0]).expect("production declares a pool").clone()
 }
 
 fn failures(findings: &[Finding]) -> BTreeSet<(String, String)> {
@@ -473,13 +481,36 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("readiness.no-npx", DEP)],
         ),
+        // --- production-readiness.md: capacity (the pool's own mutations are in tests/capacity.rs) ---
+        (
+            // 22 pods, one a node, on 3 zones × 7 nodes.
+            "capacity.placement",
+            |o| {
+                let Object::HorizontalPodAutoscaler(h) = object_of_kind(o, "HorizontalPodAutoscaler") else {
+                    unreachable!()
+                };
+                h.spec.as_mut().unwrap().max_replicas = 22;
+            },
+            vec![("capacity.placement", DEP)],
+        ),
+        (
+            // 3 CPU a pod at 15 replicas: 45 CPU more than the 3.75 it asked, 83.75 of 82.32.
+            "capacity.requests",
+            |o| {
+                let r = main_container(o).resources.as_mut().unwrap();
+                for map in [r.requests.as_mut().unwrap(), r.limits.as_mut().unwrap()] {
+                    map.insert("cpu".into(), k8s_openapi::apimachinery::pkg::api::resource::Quantity("3".into()));
+                }
+            },
+            vec![("capacity.requests", NAMESPACE)],
+        ),
     ]
 }
 
 #[test]
 fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
     let (objects, secrets) = production();
-    let before = policy::check(&objects, &secrets);
+    let before = policy::check(&objects, &secrets, &pool());
     for (rule, mutate, expected) in cases() {
         for (r, object) in &expected {
             let finding = before.iter().find(|f| f.rule == *r && f.object == *object);
@@ -491,7 +522,7 @@ fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
         }
         let mut mutated = objects.clone();
         mutate(&mut mutated);
-        let after = policy::check(&mutated, &secrets);
+        let after = policy::check(&mutated, &secrets, &pool());
         let expected: BTreeSet<(String, String)> =
             expected.iter().map(|(r, o)| ((*r).to_owned(), (*o).to_owned())).collect();
         assert_eq!(failures(&after), expected, "case {rule}");
@@ -510,7 +541,7 @@ fn every_rule_has_a_failing_case() {
 #[test]
 fn generated_production_objects_have_no_violation() {
     let (objects, secrets) = production();
-    let findings = policy::check(&objects, &secrets);
+    let findings = policy::check(&objects, &secrets, &pool());
     assert_eq!(failures(&findings), BTreeSet::new());
     // Every rule looked at something: a rule whose kind is absent would pass vacuously.
     for rule in RULES {
@@ -530,7 +561,7 @@ fn exceptions_are_annotations_on_each_production_deployment() {
         }
         assert_eq!(annotations, scanner_annotations(), "{}", d.id());
     }
-    let excepted: Vec<(&str, String)> = policy::check(&objects, &secrets)
+    let excepted: Vec<(&str, String)> = policy::check(&objects, &secrets, &pool())
         .into_iter()
         .filter(|f| f.outcome == Outcome::Excepted)
         .map(|f| (f.rule, f.object))

@@ -349,6 +349,40 @@ const CASES: &[Case] = &[
         mutate: |c| c.platform.environments[0].stage.redis_port = 0,
         expected: &["platform: production.redisPort: 0 is outside 1–65535"],
     },
+    // Node pools
+    Case {
+        rule: "pool without a zone",
+        mutate: |c| c.platform.environments[0].pool.zones.clear(),
+        expected: &["platform: production.pool.zones: no zone: the pool needs at least one"],
+    },
+    Case {
+        rule: "pool zone listed twice",
+        mutate: |c| {
+            let zones = &mut c.platform.environments[0].pool.zones;
+            zones.push(zones[0].clone());
+        },
+        expected: &["platform: production.pool.zones: \"eu-west-2a\" is listed twice"],
+    },
+    Case {
+        rule: "pool zone without a name",
+        mutate: |c| c.platform.environments[0].pool.zones[1] = " ".into(),
+        expected: &["platform: production.pool.zones: a zone without a name"],
+    },
+    Case {
+        rule: "pool of no node a zone",
+        mutate: |c| c.platform.environments[0].pool.nodes_per_zone = 0,
+        expected: &["platform: production.pool.nodesPerZone: 0 is below 1"],
+    },
+    Case {
+        rule: "pool CPU not a quantity",
+        mutate: |c| c.platform.environments[0].pool.allocatable_cpu = "3.92 cores".into(),
+        expected: &["platform: production.pool.allocatableCpu: \"3.92 cores\" is not a CPU quantity (e.g. \"250m\" or \"2\")"],
+    },
+    Case {
+        rule: "pool memory zero",
+        mutate: |c| c.platform.environments[0].pool.allocatable_memory = "0Gi".into(),
+        expected: &["platform: production.pool.allocatableMemory: \"0Gi\" is zero: a memory quantity must be above zero"],
+    },
     // ConfigMap keys
     Case {
         rule: "ConfigMap key with a space",

@@ -1,7 +1,9 @@
 //! Production readiness as code: checks the rendered production objects (those of
 //! [`crate::k8s::production`], the same objects `kubectl kustomize` renders from the overlay)
 //! against the Kubernetes Pod Security Standards, "restricted" profile and the "baseline" rules it
-//! includes, and against the production rules of `shared/spec/services.md`.
+//! includes, against the production rules of `shared/spec/services.md`, and against the node pool
+//! the objects are scheduled on (`production-readiness.md` §10; the pool comes with the
+//! [`Context`], the rest is read from the objects).
 //!
 //! Every rule yields one [`Finding`] per object of the kind it applies to, so a reviewer sees
 //! what was checked, not only what failed. Pod rules look at every container: main, init and
@@ -16,11 +18,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::core::v1::{
     Capabilities, ContainerPort, EnvFromSource, EnvVar, Lifecycle, PodSpec, Probe, ResourceRequirements,
     SecurityContext,
 };
+use k8s_openapi::api::core::v1::{Namespace, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -28,8 +30,9 @@ use k8s_openapi::Resource;
 use serde_yaml::Value;
 
 use crate::conventions::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
-use crate::model::Model;
+use crate::model::{Model, Pool};
 
+mod capacity;
 mod production;
 mod pss;
 mod readiness;
@@ -37,6 +40,7 @@ mod references;
 mod selectors;
 
 use crate::object::Object;
+use capacity::*;
 use production::*;
 use pss::*;
 use readiness::*;
@@ -79,6 +83,7 @@ pub enum Source {
     PssBaseline,
     PssRestricted,
     Spec,
+    /// `production-readiness.md`: what the overlay must do in a real cluster.
     Readiness,
 }
 
@@ -114,6 +119,8 @@ pub struct Context<'a> {
     pub objects: &'a [Object],
     /// Secrets provisioned outside the repository, the only ones a pod may reference.
     pub declared_secrets: &'a BTreeSet<String>,
+    /// The node pool the objects are scheduled on (the environment's), for the capacity rules.
+    pub pool: &'a Pool,
 }
 
 /// The pod template of a Deployment, as a rule sees it.
@@ -129,9 +136,10 @@ pub fn declared_secrets(model: &Model) -> BTreeSet<String> {
     model.services.iter().map(|s| s.secret_name()).collect()
 }
 
-/// Runs every rule of [`RULES`] on `objects`, then lists the recorded scanner exceptions.
-pub fn check(objects: &[Object], declared_secrets: &BTreeSet<String>) -> Vec<Finding> {
-    let cx = Context { objects, declared_secrets };
+/// Runs every rule of [`RULES`] on `objects`, scheduled on `pool`, then lists the recorded
+/// scanner exceptions.
+pub fn check(objects: &[Object], declared_secrets: &BTreeSet<String>, pool: &Pool) -> Vec<Finding> {
+    let cx = Context { objects, declared_secrets, pool };
     let mut findings = Vec::new();
     for rule in RULES {
         for object in objects {
@@ -375,6 +383,19 @@ pub const RULES: &[Rule] = &[
         Source::Spec,
         "the Deployment records exactly the scanner exceptions of platform.rs",
         Check::Object(Deployment::KIND, scanner_exceptions),
+    ),
+    // --- production-readiness.md: capacity ---
+    rule(
+        "capacity.placement",
+        Source::Readiness,
+        "the node pool places the maximum replicas under required anti-affinity",
+        Check::Object(Deployment::KIND, placement),
+    ),
+    rule(
+        "capacity.requests",
+        Source::Readiness,
+        "the requests at maximum replicas fit the node pool's allocatable",
+        Check::Object(Namespace::KIND, requests_at_max),
     ),
 ];
 
