@@ -49,10 +49,11 @@ fn main() -> ExitCode {
         ["render", "--env", env, "--out", file] | ["render", "--out", file, "--env", env] => {
             render::run(&catalogue(), env, Some(std::path::Path::new(file)))
         }
-        ["set-image", service, tag] => release::set_image(&project_root(), service, tag).map(|previous| {
-            println!("{service}: {previous} -> {tag}");
-            ExitCode::SUCCESS
-        }),
+        ["set-image", service, tag] => release::set_image(&project_root(), &catalogue(), DEFAULT_ENV, service, tag)
+            .map(|previous| {
+                println!("{service}: {previous} -> {tag}");
+                ExitCode::SUCCESS
+            }),
         ["bench", flags @ ..] => bench::run(&project_root(), flags),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
