@@ -191,10 +191,9 @@ mod tests {
         );
     }
 
-    /// A release file as a person edits it: comments between and after lines, a blank line,
-    /// quoted and plain forms, an environment key quoted and commented. Nine services, the
-    /// committed tags in production, and the mapping of an environment the platform does not have
-    /// yet is absent.
+    /// The production mapping of a release file as a person edits it: comments between and after
+    /// lines, a blank line, quoted and plain forms, the environment's key quoted and commented.
+    /// Nine services, the committed tags. [`hand_edited`] adds the other environments.
     const HAND_EDITED: &str = "\
 # Production tags. Reviewers: see the release notes for each bump.
 \"production\": # what runs for customers
@@ -212,6 +211,19 @@ mod tests {
 # end
 ";
 
+    /// [`HAND_EDITED`], then the committed tags of every other environment of the platform, so
+    /// the file validates whatever environments there are.
+    fn hand_edited() -> String {
+        let committed = catalogue().release;
+        let mut text = HAND_EDITED.to_owned();
+        for env in catalogue().platform.environments.iter().filter(|e| e.name != "production") {
+            for (service, tag) in committed.tags_for(&env.name).unwrap() {
+                text = Release::with_tag(&text, &env.name, service, tag).unwrap();
+            }
+        }
+        text
+    }
+
     fn write_release(root: &Path, text: &str) {
         fs::write(root.join(RELEASE_PATH), text).unwrap();
     }
@@ -221,10 +233,11 @@ mod tests {
     #[test]
     fn keeps_every_comment_and_the_order_of_the_file() {
         let root = temp_root();
-        write_release(root.path(), HAND_EDITED);
+        let hand_edited = hand_edited();
+        write_release(root.path(), &hand_edited);
         set_image(root.path(), "auth-service", "2.1.0").expect("set-image succeeds");
-        let expected = HAND_EDITED.replace("auth-service: \"1.0.0\"   #", "auth-service: \"2.1.0\"   #");
-        assert_ne!(expected, HAND_EDITED, "the test must change a line");
+        let expected = hand_edited.replace("auth-service: \"1.0.0\"   #", "auth-service: \"2.1.0\"   #");
+        assert_ne!(expected, hand_edited, "the test must change a line");
         assert_eq!(fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap(), expected);
     }
 
@@ -305,7 +318,7 @@ mod tests {
     #[test]
     fn a_duplicate_key_is_an_error_that_changes_nothing() {
         let root = temp_root();
-        let twice = HAND_EDITED.replace("# end\n", "  auth-service: \"1.0.1\"\n");
+        let twice = hand_edited().replace("# end\n", "  auth-service: \"1.0.1\"\n");
         write_release(root.path(), &twice);
         let before = snapshot(root.path());
         let error = set_image(root.path(), "analytics-service", "2.1.0").expect_err("must fail").to_string();
@@ -342,7 +355,7 @@ mod tests {
     #[test]
     fn appends_a_line_for_a_service_the_file_lacks() {
         let root = temp_root();
-        let without = HAND_EDITED.replace("  analytics-service: \"1.0.0\"\n", "");
+        let without = hand_edited().replacen("  analytics-service: \"1.0.0\"\n", "", 1);
         write_release(root.path(), &without);
         let previous = set_image(root.path(), "analytics-service", "2.1.0").expect("set-image succeeds");
         assert_eq!(previous, "");
