@@ -302,12 +302,14 @@ fn unit_seconds(timings: &str, crate_name: &str) -> Option<f64> {
 /// The first `n` services of the nine repeated under new names: copy `k` (from 1) of
 /// `auth-service` is `auth-service-k`, on a port of its own above every original's (so moving a
 /// port in a spec sheet can never make two copies collide), with its own image and the original's
-/// release tag. Only the original gateway routes to every service; its copies do not (a hundred
+/// release tags. Only the original gateway routes to every service; its copies do not (a hundred
 /// gateways each routing to all would make the catalogue itself grow with n²).
 pub fn synthetic_catalogue(n: usize) -> Catalogue {
     let nine = catalogue();
     let mut synthetic = Catalogue { services: Vec::with_capacity(n), ..nine.clone() };
-    synthetic.release.tags.clear();
+    for tags in synthetic.release.environments.values_mut() {
+        tags.clear();
+    }
     let first_free_port = nine.services.iter().map(|s| s.port).max().unwrap_or(0) + 1;
     for k in 0..n.div_ceil(nine.services.len()) {
         for original in &nine.services {
@@ -321,8 +323,10 @@ pub fn synthetic_catalogue(n: usize) -> Catalogue {
                 copy.image = format!("{}-{k}", original.image);
                 copy.uses.retain(|edge| *edge != Uses::AllServices);
             }
-            let tag = nine.release.tags.get(&original.name).cloned().unwrap_or_default();
-            synthetic.release.tags.insert(copy.name.clone(), tag);
+            for (env, tags) in &nine.release.environments {
+                let tag = tags.get(&original.name).cloned().unwrap_or_default();
+                synthetic.release.set_tag(env, &copy.name, &tag);
+            }
             synthetic.services.push(copy);
         }
     }
@@ -477,7 +481,9 @@ mod tests {
             let synthetic = synthetic_catalogue(n);
             let model = validate(&synthetic).unwrap_or_else(|e| panic!("{n} services: {e}"));
             assert_eq!(model.services.len(), n, "{n} services");
-            assert_eq!(synthetic.release.tags.len(), n, "one tag a service, none more, at {n}");
+            for (env, tags) in &synthetic.release.environments {
+                assert_eq!(tags.len(), n, "{env}: one tag a service, none more, at {n}");
+            }
             let ports: std::collections::BTreeSet<u16> = model.services.iter().map(|s| s.port).collect();
             assert_eq!(ports.len(), n, "distinct ports at {n}");
         }

@@ -10,6 +10,7 @@ use lomash_manifests::spec::{Environment, Platform};
 mod bench;
 mod capacity;
 mod lint;
+mod promote;
 mod release;
 mod render;
 mod sync;
@@ -17,13 +18,14 @@ mod sync;
 mod testing;
 
 const USAGE: &str = "\
-Usage: cargo xtask <command>
+Usage: cargo xtask <command> [--env ENV]
 
 Commands:
-  generate   render the service definitions and write generated/ (only changed files)
-  check      exit 1, with a diff, when generated/ is not exactly what the definitions render
-  diff       show what `generate` would change, as a unified diff, without writing; exit 1 if it would
-             change anything, 0 if not
+  generate   render the service definitions and write generated/, every environment (only changed files)
+  check      exit 1, with a diff, when generated/ is not exactly what the definitions render (every environment)
+  diff [--env ENV]
+             show what `generate` would change, as a unified diff, without writing; exit 1 if it would
+             change anything, 0 if not. With --env: only the base and that environment's overlay
   lint [--env ENV]
              check an environment's objects against the Pod Security Standards and the spec; exit 1 on a violation
   capacity [--env ENV]
@@ -31,41 +33,61 @@ Commands:
              against its declared node pool
   render [--env ENV] [--out FILE]
              print an environment's manifests computed from the definitions (no kustomize run)
-  set-image <service> <tag>
-             pin a service's production image tag in images.yaml and regenerate generated/
+  set-image [--env ENV] <service> <tag>
+             pin a service's image tag in an environment in images.yaml and regenerate generated/
+  promote <from> <to> [<service>...]
+             copy the tags of the named services (all when none is named) from one environment to
+             another in images.yaml and regenerate generated/; exit 0 with \"nothing to promote\"
+             when the tags are already the same
   bench      time rendering, generate/check beside kubectl kustomize, peak memory
              (add --build for the build cost: minutes); figures in BENCHMARKS.md
   help       print this help
+
+--env ENV (or --env=ENV) may stand anywhere on the line; without it, ENV is production.
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match args.as_slice() {
-        ["generate"] => sync::run(&project_root(), &catalogue(), sync::Mode::Write),
-        ["check"] => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
-        ["diff"] => sync::run(&project_root(), &catalogue(), sync::Mode::Diff),
-        ["lint"] => lint::run(&catalogue(), DEFAULT_ENV),
-        ["lint", "--env", env] => lint::run(&catalogue(), env),
-        ["capacity"] => capacity::run(&catalogue(), DEFAULT_ENV),
-        ["capacity", "--env", env] => capacity::run(&catalogue(), env),
-        ["render"] => render::run(&catalogue(), DEFAULT_ENV, None),
-        ["render", "--out", file] => render::run(&catalogue(), DEFAULT_ENV, Some(std::path::Path::new(file))),
-        ["render", "--env", env] => render::run(&catalogue(), env, None),
-        ["render", "--env", env, "--out", file] | ["render", "--out", file, "--env", env] => {
-            render::run(&catalogue(), env, Some(std::path::Path::new(file)))
+    let line = match CommandLine::parse(&args) {
+        Ok(line) => line,
+        Err(mistake) => {
+            eprint!("error: {mistake}\n\n{USAGE}");
+            return ExitCode::from(2);
         }
-        ["set-image", service, tag] => release::set_image(&project_root(), service, tag).map(|previous| {
-            println!("{service}: {previous} -> {tag}");
-            ExitCode::SUCCESS
-        }),
-        ["bench", flags @ ..] => bench::run(&project_root(), flags),
-        ["help" | "--help" | "-h"] => {
+    };
+    let env = line.env.unwrap_or(DEFAULT_ENV);
+    let result = match (line.command, line.env, line.rest.as_slice()) {
+        (Some("generate"), None, []) => sync::run(&project_root(), &catalogue(), sync::Mode::Write),
+        (Some("check"), None, []) => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
+        // Without --env, diff previews everything `generate` would write: every environment.
+        (Some("diff"), scope, []) => sync::diff(&project_root(), &catalogue(), scope),
+        (Some("lint"), _, []) => lint::run(&catalogue(), env),
+        (Some("capacity"), _, []) => capacity::run(&catalogue(), env),
+        (Some("render"), _, []) => render::run(&catalogue(), env, None),
+        (Some("render"), _, ["--out", file]) => render::run(&catalogue(), env, Some(std::path::Path::new(file))),
+        (Some("set-image"), _, [service, tag]) => release::set_image(&project_root(), &catalogue(), env, service, tag)
+            .map(|previous| {
+                println!("{service}: {previous} -> {tag}");
+                ExitCode::SUCCESS
+            }),
+        (Some("promote"), None, [from, to, services @ ..]) => {
+            promote::run(&project_root(), &catalogue(), from, to, services)
+        }
+        (Some("bench"), None, flags) => bench::run(&project_root(), flags),
+        (Some("help" | "--help" | "-h"), None, []) => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
-        [] => {
+        (None, None, []) => {
             eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+        (Some(command @ ("generate" | "check" | "promote" | "bench" | "help")), Some(_), _) => {
+            eprint!(
+                "error: --env is not an option of {command}: generate and check cover every environment, \
+                 promote names its two\n\n{USAGE}"
+            );
             return ExitCode::from(2);
         }
         _ => {
@@ -79,6 +101,49 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A command line with `--env` taken out: the commands match on the rest, and any of them can
+/// be given an environment in any position (`render --env staging`, `--env staging lint`,
+/// `set-image auth-service 1.2.3 --env staging`) without an arm per position.
+#[derive(Debug, PartialEq, Eq)]
+struct CommandLine<'a> {
+    /// The first word that is not `--env` or its value; none on an empty line.
+    command: Option<&'a str>,
+    /// The value of `--env ENV` or `--env=ENV`, when given.
+    env: Option<&'a str>,
+    /// The other words after the command, in order.
+    rest: Vec<&'a str>,
+}
+
+impl<'a> CommandLine<'a> {
+    /// Splits `args`; a usage mistake (`--env` without a value, or given twice) is an error.
+    fn parse(args: &[&'a str]) -> Result<CommandLine<'a>, String> {
+        let mut env = None;
+        let mut words = Vec::with_capacity(args.len());
+        let mut args = args.iter().copied();
+        while let Some(arg) = args.next() {
+            let value = match arg.strip_prefix("--env") {
+                Some("") => match args.next() {
+                    Some(v) if !v.is_empty() && !v.starts_with('-') => v,
+                    _ => return Err("--env needs an environment, e.g. --env production".to_owned()),
+                },
+                Some(rest) if rest.starts_with('=') => match &rest[1..] {
+                    "" => return Err("--env needs an environment, e.g. --env=production".to_owned()),
+                    v => v,
+                },
+                _ => {
+                    words.push(arg);
+                    continue;
+                }
+            };
+            if env.replace(value).is_some() {
+                return Err("--env is given twice: name one environment".to_owned());
+            }
+        }
+        let mut words = words.into_iter();
+        Ok(CommandLine { command: words.next(), env, rest: words.collect() })
     }
 }
 
@@ -112,4 +177,46 @@ pub fn project_root() -> PathBuf {
 fn root_from(manifest_dir: Option<PathBuf>) -> PathBuf {
     let dir = manifest_dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     dir.parent().expect("xtask lives in the workspace root").to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CommandLine;
+
+    /// A line, then the command, the environment and the rest it must split into.
+    type Case = (&'static [&'static str], Option<&'static str>, Option<&'static str>, &'static [&'static str]);
+
+    /// `--env` is taken out wherever it stands, in either form; the rest keeps its order.
+    #[test]
+    fn env_is_found_in_any_position() {
+        let cases: [Case; 9] = [
+            (&[], None, None, &[]),
+            (&["render"], Some("render"), None, &[]),
+            (&["render", "--env", "staging"], Some("render"), Some("staging"), &[]),
+            (&["--env", "staging", "render"], Some("render"), Some("staging"), &[]),
+            (&["render", "--out", "f", "--env", "staging"], Some("render"), Some("staging"), &["--out", "f"]),
+            (&["render", "--env=staging", "--out", "f"], Some("render"), Some("staging"), &["--out", "f"]),
+            (&["set-image", "a", "--env", "staging", "1.0.0"], Some("set-image"), Some("staging"), &["a", "1.0.0"]),
+            (&["promote", "staging", "production", "a"], Some("promote"), None, &["staging", "production", "a"]),
+            // Not `--env`: left for the command to refuse.
+            (&["lint", "--environment", "x"], Some("lint"), None, &["--environment", "x"]),
+        ];
+        for (args, command, env, rest) in cases {
+            assert_eq!(CommandLine::parse(args), Ok(CommandLine { command, env, rest: rest.to_vec() }), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn env_without_a_value_or_twice_is_a_usage_mistake() {
+        let cases: [(&[&str], &str); 5] = [
+            (&["render", "--env"], "--env needs an environment, e.g. --env production"),
+            (&["render", "--env", "--out", "f"], "--env needs an environment, e.g. --env production"),
+            (&["render", "--env", ""], "--env needs an environment, e.g. --env production"),
+            (&["render", "--env="], "--env needs an environment, e.g. --env=production"),
+            (&["lint", "--env", "a", "--env=b"], "--env is given twice: name one environment"),
+        ];
+        for (args, expected) in cases {
+            assert_eq!(CommandLine::parse(args), Err(expected.to_owned()), "{args:?}");
+        }
+    }
 }

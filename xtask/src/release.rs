@@ -1,59 +1,68 @@
-//! `cargo xtask set-image <service> <tag>`: the release pipeline's one way to change what runs in
-//! production. The tag lives in `images.yaml`; the generated tree follows from it, so the
-//! pipeline's commit is reviewable and `cargo xtask check` stays green.
+//! `cargo xtask set-image [--env <environment>] <service> <tag>`: the release pipeline's one way
+//! to change what runs in an environment (production when none is named, so the command keeps the
+//! meaning it had before there were several). The tag lives in `images.yaml`, one mapping per
+//! environment; the generated tree follows from it, so the pipeline's commit is reviewable and
+//! `cargo xtask check` stays green.
 //!
-//! Everything is checked before anything is written: the service must exist, the whole catalogue
-//! must validate with the new tag, and the tree must render. Only then are `images.yaml` and
-//! `generated/` written, under the write lock, all or nothing (see `sync`). In `images.yaml` only
-//! the service's tag changes (or a line is added for it): its comments and order stay as reviewed.
+//! Everything is checked before anything is written: the environment and the service must exist,
+//! the whole catalogue must validate with the new tag, and the tree must render. Only then are
+//! `images.yaml` and `generated/` written, under the write lock, all or nothing (see `sync`). In
+//! `images.yaml` only the service's tag in that environment changes (or a line is added for it):
+//! its comments and order stay as reviewed. `promote` (see `promote`) edits the file the same way.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::{catalogue, render, Catalogue, Release};
+use lomash_manifests::{render, Catalogue, Release};
 
-use crate::sync;
+use crate::{environment, sync};
 
-/// Sets `service`'s production tag under `root` and regenerates `root/generated`. Returns the
-/// previous tag. On an error nothing under `root` has changed, unless the error says that every
-/// change is in place (only the old tree could not be removed).
-pub fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
-    // Before reading images.yaml: two set-image runs must not both read the old file and each
-    // write back its own tag only.
-    let lock = sync::WriteLock::acquire(root)?;
-    let release_path = root.join(RELEASE_PATH);
-    let text = fs::read_to_string(&release_path).with_context(|| format!("reading {}", release_path.display()))?;
-    // The release on disk, not the one compiled into the library: this run may follow another
-    // set-image that the binary was not rebuilt for.
-    let mut release =
-        Release::parse(&text).map_err(|e| anyhow::anyhow!("release: images.yaml: {e}; nothing was changed"))?;
-
-    let definitions = catalogue();
+/// Sets `service`'s tag in `env` under `root` and regenerates `root/generated` from `definitions`
+/// (their platform and services; the release is the one on disk). Returns the previous tag (empty
+/// when there was none). On an error nothing under `root` has changed, unless the error says that
+/// every change is in place (only the old tree could not be removed).
+pub fn set_image(root: &Path, definitions: &Catalogue, env: &str, service: &str, tag: &str) -> Result<String> {
+    let env = environment(&definitions.platform, env).map_err(|e| anyhow!("{e}; nothing was changed"))?;
     if !definitions.services.iter().any(|s| s.name == service) {
         let known: Vec<&str> = definitions.services.iter().map(|s| s.name.as_str()).collect();
         bail!("{service}: service: not in the catalogue (known: {}); nothing was changed", known.join(", "));
     }
-    let previous = release.tags.insert(service.to_owned(), tag.to_owned()).unwrap_or_default();
+    // Before reading images.yaml: two set-image runs must not both read the old file and each
+    // write back its own tag only.
+    let lock = sync::WriteLock::acquire(root)?;
+    let (path, text, mut release) = read_release(root)?;
+    let previous = release.set_tag(&env.name, service, tag).unwrap_or_default();
 
-    let candidate = Catalogue { release, ..definitions };
-    let files = render(&candidate).map_err(|e| anyhow::anyhow!("{e}nothing was changed"))?;
+    let candidate = Catalogue { release, ..definitions.clone() };
+    let files = render(&candidate).map_err(|e| anyhow!("{e}nothing was changed"))?;
     // Only the service's tag changes in the file: its comments and order are the reviewers'.
     // `with_tag` reads its result back, so the file written is the release just rendered.
-    let edited = Release::with_tag(&text, service, tag)
-        .map_err(|e| anyhow::anyhow!("release: images.yaml: {e}; nothing was changed"))?;
+    let edited = Release::with_tag(&text, &env.name, service, tag)
+        .map_err(|e| anyhow!("release: images.yaml: {e}; nothing was changed"))?;
 
     // images.yaml is staged with the generated files: both change, or neither.
-    let report = sync::write_report(&lock, &files, &[(release_path, edited)])?;
+    let report = sync::write_report(&lock, &files, &[(path, edited)])?;
     print!("{}", report.text);
     Ok(previous)
+}
+
+/// The release file under `root`: its path, its text and what it says. Read under the write
+/// lock, and from disk, not the copy compiled into the library: this run may follow another
+/// set-image or promote that the binary was not rebuilt for.
+pub fn read_release(root: &Path) -> Result<(PathBuf, String, Release)> {
+    let path = root.join(RELEASE_PATH);
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let release = Release::parse(&text).map_err(|e| anyhow!("release: images.yaml: {e}; nothing was changed"))?;
+    Ok((path, text, release))
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
+    use lomash_manifests::catalogue;
     use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
     use lomash_manifests::k8s_openapi::Resource;
     use serde_yaml::Value;
@@ -76,22 +85,19 @@ mod tests {
         dir
     }
 
-    /// Every file under `dir`, by path, to compare before and after; not the lock file, which
-    /// every writer creates (and git ignores) before it reads anything.
+    /// Every file under `dir`, by path, to compare before and after.
     fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-        let mut files = BTreeMap::new();
-        let mut pending = vec![dir.to_path_buf()];
-        while let Some(folder) = pending.pop() {
-            for entry in fs::read_dir(&folder).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if path != dir.join(sync::LOCK_FILE) {
-                    files.insert(path.strip_prefix(dir).unwrap().display().to_string(), fs::read(&path).unwrap());
-                }
-            }
-        }
-        files
+        crate::testing::snapshot(dir, sync::LOCK_FILE)
+    }
+
+    /// set-image as the binary runs it without `--env`: the committed definitions, production.
+    fn set_image(root: &Path, service: &str, tag: &str) -> Result<String> {
+        super::set_image(root, &catalogue(), "production", service, tag)
+    }
+
+    /// A service's production tag in a release file.
+    fn production_tag(text: &str, service: &str) -> Option<String> {
+        Release::parse(text).unwrap().tag("production", service).map(str::to_owned)
     }
 
     fn yaml_documents(path: &Path) -> Vec<Value> {
@@ -104,12 +110,12 @@ mod tests {
         let sha = "0123456789abcdef0123456789abcdef01234567";
         let cases: [(&str, &str, &[&str]); 7] = [
             ("no-such-service", "1.0.0", &["no-such-service: service: not in the catalogue", "analytics-service"]),
-            ("auth-service", "latest", &["auth-service: image.tag:", "\"latest\" is not pinned"]),
-            ("auth-service", "1.2", &["auth-service: image.tag:", "\"1.2\" is not pinned"]),
-            ("auth-service", "", &["auth-service: image.tag:", "empty"]),
-            ("auth-service", &sha[..12], &["auth-service: image.tag:", "not pinned"]),
-            ("auth-service", "1.0.0@sha256:abc", &["auth-service: image.tag:", "malformed digest"]),
-            ("analytics-service", "1.0.0@md5:00", &["analytics-service: image.tag:", "malformed digest"]),
+            ("auth-service", "latest", &["auth-service: production.image.tag:", "\"latest\" is not pinned"]),
+            ("auth-service", "1.2", &["auth-service: production.image.tag:", "\"1.2\" is not pinned"]),
+            ("auth-service", "", &["auth-service: production.image.tag:", "empty"]),
+            ("auth-service", &sha[..12], &["auth-service: production.image.tag:", "not pinned"]),
+            ("auth-service", "1.0.0@sha256:abc", &["auth-service: production.image.tag:", "malformed digest"]),
+            ("analytics-service", "1.0.0@md5:00", &["analytics-service: production.image.tag:", "malformed digest"]),
         ];
         for (service, tag, expected) in cases {
             let root = temp_root();
@@ -136,8 +142,8 @@ mod tests {
             assert_eq!(previous, "1.0.0");
 
             let release = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
-            assert_eq!(Release::parse(&release).unwrap().tags["analytics-service"], tag);
-            assert_eq!(Release::parse(&release).unwrap().tags["auth-service"], "1.0.0", "other tags kept");
+            assert_eq!(production_tag(&release, "analytics-service").as_deref(), Some(tag));
+            assert_eq!(production_tag(&release, "auth-service").as_deref(), Some("1.0.0"), "other tags kept");
 
             let kustomization = &yaml_documents(&root.path().join(OVERLAY).join("kustomization.yaml"))[0];
             let images = kustomization["images"].as_sequence().unwrap();
@@ -178,30 +184,45 @@ mod tests {
         for run in runs {
             run.join().unwrap().expect("set-image runs once the lock is free");
         }
-        let release = Release::parse(&fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap()).unwrap();
+        let release = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
         assert_eq!(
-            (release.tags["analytics-service"].as_str(), release.tags["auth-service"].as_str()),
-            ("2.1.0", "2.2.0")
+            (production_tag(&release, "analytics-service"), production_tag(&release, "auth-service")),
+            (Some("2.1.0".to_owned()), Some("2.2.0".to_owned()))
         );
     }
 
-    /// A release file as a person edits it: comments between and after lines, a blank line,
-    /// quoted and plain forms. Nine services, the committed tags.
+    /// The production mapping of a release file as a person edits it: comments between and after
+    /// lines, a blank line, quoted and plain forms, the environment's key quoted and commented.
+    /// Nine services, the committed tags. [`hand_edited`] adds the other environments.
     const HAND_EDITED: &str = "\
 # Production tags. Reviewers: see the release notes for each bump.
-api-gateway: \"1.0.0\"
-auth-service: \"1.0.0\"   # pinned: see incident 42
+\"production\": # what runs for customers
+  api-gateway: \"1.0.0\"
+  auth-service: \"1.0.0\"   # pinned: see incident 42
 
-# Commerce
-product-service: '1.0.0'
-\"order-payment-service\": \"1.0.0\"
-appointment-service: 1.0.0 # plain
-content-service: \"1.0.0\"
-customer-service: \"1.0.0\"
-notification-service: \"1.0.0\"
-analytics-service: \"1.0.0\"
+  # Commerce
+  product-service: '1.0.0'
+  \"order-payment-service\": \"1.0.0\"
+  appointment-service: 1.0.0 # plain
+  content-service: \"1.0.0\"
+  customer-service: \"1.0.0\"
+  notification-service: \"1.0.0\"
+  analytics-service: \"1.0.0\"
 # end
 ";
+
+    /// [`HAND_EDITED`], then the committed tags of every other environment of the platform, so
+    /// the file validates whatever environments there are.
+    fn hand_edited() -> String {
+        let committed = catalogue().release;
+        let mut text = HAND_EDITED.to_owned();
+        for env in catalogue().platform.environments.iter().filter(|e| e.name != "production") {
+            for (service, tag) in committed.tags_for(&env.name).unwrap() {
+                text = Release::with_tag(&text, &env.name, service, tag).unwrap();
+            }
+        }
+        text
+    }
 
     fn write_release(root: &Path, text: &str) {
         fs::write(root.join(RELEASE_PATH), text).unwrap();
@@ -212,40 +233,81 @@ analytics-service: \"1.0.0\"
     #[test]
     fn keeps_every_comment_and_the_order_of_the_file() {
         let root = temp_root();
-        write_release(root.path(), HAND_EDITED);
+        let hand_edited = hand_edited();
+        write_release(root.path(), &hand_edited);
         set_image(root.path(), "auth-service", "2.1.0").expect("set-image succeeds");
-        let expected = HAND_EDITED.replace("auth-service: \"1.0.0\"   #", "auth-service: \"2.1.0\"   #");
-        assert_ne!(expected, HAND_EDITED, "the test must change a line");
+        let expected = hand_edited.replace("auth-service: \"1.0.0\"   #", "auth-service: \"2.1.0\"   #");
+        assert_ne!(expected, hand_edited, "the test must change a line");
         assert_eq!(fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap(), expected);
     }
 
-    /// Each form of a line is edited in place: plain, single- or double-quoted tag, quoted key,
-    /// a comment after the tag, no newline at the end of the file; a service without a line gets
-    /// one at the end.
+    /// An environment the platform does not have is refused before anything is read or written,
+    /// naming the known ones.
+    #[test]
+    fn an_unknown_environment_is_an_error_that_changes_nothing() {
+        let root = temp_root();
+        let before = snapshot(root.path());
+        let error = super::set_image(root.path(), &catalogue(), "qa", "auth-service", "2.1.0")
+            .expect_err("must fail")
+            .to_string();
+        let known: Vec<String> = catalogue().platform.environments.iter().map(|e| e.name.clone()).collect();
+        assert_eq!(
+            error,
+            format!("qa: environment: not one of the platform's (known: {}); nothing was changed", known.join(", "))
+        );
+        assert!(snapshot(root.path()) == before, "set-image changed files");
+    }
+
+    /// Each form of a line is edited in place, in its environment's mapping only: plain, single-
+    /// or double-quoted tag, quoted key, a comment after the tag, another indent, comments and
+    /// blank lines inside the mapping, no newline at the end of the file. A service the mapping
+    /// lacks gets a line after the mapping's last; an environment the file lacks, a mapping at
+    /// the end.
     #[test]
     fn sets_the_tag_on_the_services_line_in_each_form() {
-        let cases: [(&str, &str, &str); 7] = [
-            ("a: \"1.0.0\"\nb: \"1.0.0\"\n", "a", "a: \"2.0.0\"\nb: \"1.0.0\"\n"),
-            ("a: '1.0.0' # why\n", "a", "a: \"2.0.0\" # why\n"),
-            ("a: 1.0.0   # why\n", "a", "a: \"2.0.0\"   # why\n"),
-            ("\"a\": \"1.0.0\"\n", "a", "\"a\": \"2.0.0\"\n"),
-            ("# head\nab: \"1.0.0\"\na: \"1.0.0\"", "a", "# head\nab: \"1.0.0\"\na: \"2.0.0\""),
-            ("a: \"1.0.0\"\n# tail\n", "b", "a: \"1.0.0\"\n# tail\nb: \"2.0.0\"\n"),
-            ("a: \"1.0.0\"", "b", "a: \"1.0.0\"\nb: \"2.0.0\"\n"),
+        let cases: [(&str, &str, &str, &str); 14] = [
+            ("p:\n  a: \"1.0.0\"\n  b: \"1.0.0\"\n", "p", "a", "p:\n  a: \"2.0.0\"\n  b: \"1.0.0\"\n"),
+            ("p:\n  a: '1.0.0' # why\n", "p", "a", "p:\n  a: \"2.0.0\" # why\n"),
+            ("p:\n  a: 1.0.0   # why\n", "p", "a", "p:\n  a: \"2.0.0\"   # why\n"),
+            ("p:\n  \"a\": \"1.0.0\"\n", "p", "a", "p:\n  \"a\": \"2.0.0\"\n"),
+            ("p:\n    a: \"1.0.0\"\n", "p", "a", "p:\n    a: \"2.0.0\"\n"),
+            ("# head\np:\n  ab: \"1.0.0\"\n  a: \"1.0.0\"", "p", "a", "# head\np:\n  ab: \"1.0.0\"\n  a: \"2.0.0\""),
+            // The same service in two environments: only the named one's line changes.
+            ("p:\n  a: \"1.0.0\"\ns:\n  a: \"1.0.0\"\n", "s", "a", "p:\n  a: \"1.0.0\"\ns:\n  a: \"2.0.0\"\n"),
+            ("p:\n  a: \"1.0.0\"\ns:\n  a: \"1.0.0\"\n", "p", "a", "p:\n  a: \"2.0.0\"\ns:\n  a: \"1.0.0\"\n"),
+            ("'s': # c\n  # c\n\n  a: \"1.0.0\"\n", "s", "a", "'s': # c\n  # c\n\n  a: \"2.0.0\"\n"),
+            // A new service: after the mapping's last line, before what follows the mapping.
+            (
+                "p:\n  a: \"1.0.0\"\n# tail\ns:\n  a: \"1.0.0\"\n",
+                "p",
+                "b",
+                "p:\n  a: \"1.0.0\"\n  b: \"2.0.0\"\n# tail\ns:\n  a: \"1.0.0\"\n",
+            ),
+            ("p:\n  a: \"1.0.0\"", "p", "b", "p:\n  a: \"1.0.0\"\n  b: \"2.0.0\"\n"),
+            ("p:\n  a: \"1.0.0\"\ns:\n", "s", "a", "p:\n  a: \"1.0.0\"\ns:\n  a: \"2.0.0\"\n"),
+            // A new environment: a mapping at the end.
+            ("p:\n  a: \"1.0.0\"\n# tail\n", "s", "a", "p:\n  a: \"1.0.0\"\n# tail\ns:\n  a: \"2.0.0\"\n"),
+            ("", "s", "a", "s:\n  a: \"2.0.0\"\n"),
         ];
-        for (text, service, expected) in cases {
-            assert_eq!(Release::with_tag(text, service, "2.0.0").as_deref(), Ok(expected), "{text:?}");
+        for (text, env, service, expected) in cases {
+            assert_eq!(Release::with_tag(text, env, service, "2.0.0").as_deref(), Ok(expected), "{text:?}");
         }
     }
 
     /// A line the in-place edit cannot read is an error, never a second line for the service.
     #[test]
     fn refuses_a_line_it_cannot_edit_in_place() {
-        let cases = ["a : \"1.0.0\"\n", "a:\n  \"1.0.0\"\n", "{a: \"1.0.0\"}\n"];
+        let cases = [
+            "p:\n  a : \"1.0.0\"\n",
+            "p:\n  a:\n    \"1.0.0\"\n",
+            "p:\n  {a: \"1.0.0\"}\n",
+            "p: {a: \"1.0.0\"}\n",
+            "p :\n  a: \"1.0.0\"\n",
+        ];
         for text in cases {
             assert_eq!(
-                Release::with_tag(text, "a", "2.0.0"),
-                Err("a: cannot set the tag in place: write its line as `a: \"tag\"`".to_owned()),
+                Release::with_tag(text, "p", "a", "2.0.0"),
+                Err("p.a: cannot set the tag in place: write its line as `  a: \"tag\"` in the `p:` mapping".to_owned()),
                 "{text:?}"
             );
         }
@@ -256,29 +318,48 @@ analytics-service: \"1.0.0\"
     #[test]
     fn a_duplicate_key_is_an_error_that_changes_nothing() {
         let root = temp_root();
-        let twice = HAND_EDITED.replace("# end\n", "auth-service: \"1.0.1\"\n");
+        let twice = hand_edited().replace("# end\n", "  auth-service: \"1.0.1\"\n");
         write_release(root.path(), &twice);
         let before = snapshot(root.path());
         let error = set_image(root.path(), "analytics-service", "2.1.0").expect_err("must fail").to_string();
         assert_eq!(
             error,
             concat!(
-                "release: images.yaml: duplicate key \"auth-service\" at line 13 column 1 ",
+                "release: images.yaml: production: duplicate key \"auth-service\" at line 14 column 3 ",
                 "(each key once: a repeat would silently replace the first); nothing was changed"
             )
         );
         assert!(snapshot(root.path()) == before, "set-image changed files");
     }
 
-    /// A service whose line was removed gets one again, at the end, after every comment.
+    /// A release file still in the flat form of one environment is refused with what it should
+    /// look like, and nothing changes.
+    #[test]
+    fn the_old_flat_form_is_an_error_that_changes_nothing() {
+        let root = temp_root();
+        write_release(root.path(), "api-gateway: \"1.0.0\"\nauth-service: \"1.0.0\"\n");
+        let before = snapshot(root.path());
+        let error = set_image(root.path(), "auth-service", "2.1.0").expect_err("must fail").to_string();
+        assert_eq!(
+            error,
+            concat!(
+                "release: images.yaml: api-gateway: invalid type: string \"1.0.0\", expected a map at line 1 column 14 ",
+                "(expected one mapping per environment, `service: \"tag\"` lines inside, tags quoted); nothing was changed"
+            )
+        );
+        assert!(snapshot(root.path()) == before, "set-image changed files");
+    }
+
+    /// A service whose line was removed gets one again, at the end of its environment's mapping,
+    /// before the comment that follows the mapping.
     #[test]
     fn appends_a_line_for_a_service_the_file_lacks() {
         let root = temp_root();
-        let without = HAND_EDITED.replace("analytics-service: \"1.0.0\"\n", "");
+        let without = hand_edited().replacen("  analytics-service: \"1.0.0\"\n", "", 1);
         write_release(root.path(), &without);
         let previous = set_image(root.path(), "analytics-service", "2.1.0").expect("set-image succeeds");
         assert_eq!(previous, "");
         let text = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
-        assert_eq!(text, format!("{without}analytics-service: \"2.1.0\"\n"));
+        assert_eq!(text, without.replace("# end\n", "  analytics-service: \"2.1.0\"\n# end\n"));
     }
 }

@@ -58,7 +58,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use lomash_manifests::layout::GENERATED_DIR;
+use lomash_manifests::layout::{self, GENERATED_DIR};
 use lomash_manifests::{render, Catalogue, File};
 
 /// The lock file, in the project root (ignored by git). Kept, never removed: removing a lock file
@@ -547,6 +547,39 @@ pub fn run_report(root: &Path, catalogue: &Catalogue, mode: Mode) -> Result<Repo
     drift_report(&dir, &files, mode)
 }
 
+/// `cargo xtask diff [--env ENV]`: what `generate` would change, printed as a diff; exit 1 when
+/// it would change anything. With an environment, only what that environment deploys from: the
+/// base (every overlay builds on it), its own overlay, and anything outside the overlays; the
+/// other environments' overlays are left out of the diff and of the exit code. Without one, every
+/// file, as `generate` writes every environment.
+pub fn diff(root: &Path, catalogue: &Catalogue, env: Option<&str>) -> Result<ExitCode> {
+    let report = diff_report(root, catalogue, env)?;
+    print!("{}", report.text);
+    Ok(report.exit_code())
+}
+
+/// [`diff`] without the printing.
+pub fn diff_report(root: &Path, catalogue: &Catalogue, env: Option<&str>) -> Result<Report> {
+    let scope = match env {
+        Some(name) => Some(crate::environment(&catalogue.platform, name)?.name.clone()),
+        None => None,
+    };
+    let files = render_all(catalogue)?;
+    let dir = tree_dir(root)?;
+    let _shared = lock_for_reading(root);
+    drift_report_in(&dir, &files, Mode::Diff, &|path| in_scope(path, scope.as_deref()))
+}
+
+/// Whether `path` (relative to `generated/`) is part of what `env` deploys: anything but another
+/// environment's overlay. Every path is when no environment is named.
+pub fn in_scope(path: &str, env: Option<&str>) -> bool {
+    let Some(env) = env else { return true };
+    match path.strip_prefix(layout::OVERLAYS_DIR).and_then(|p| p.strip_prefix('/')) {
+        Some(in_overlays) => in_overlays.strip_prefix(env).is_some_and(|p| p.starts_with('/')),
+        None => true,
+    }
+}
+
 /// Every file, or the validation errors and nothing written.
 fn render_all(catalogue: &Catalogue) -> Result<Vec<File>> {
     render(catalogue).map_err(|e| anyhow!("{e}nothing was written"))
@@ -581,7 +614,14 @@ pub fn write_report(lock: &WriteLock, files: &[File], also: &[(PathBuf, String)]
 /// Checks `files` against the tree under `dir` (`Check` or `Diff`): the report has a diff of
 /// every change, and fails when there is one.
 pub fn drift_report(dir: &Path, files: &[File], mode: Mode) -> Result<Report> {
-    let (changes, unchanged) = plan(dir, files)?;
+    drift_report_in(dir, files, mode, &|_| true)
+}
+
+/// [`drift_report`] of the files whose path `keep` accepts: the others, on disk or rendered, are
+/// neither shown nor counted.
+fn drift_report_in(dir: &Path, files: &[File], mode: Mode, keep: &dyn Fn(&str) -> bool) -> Result<Report> {
+    let (mut changes, unchanged) = plan(dir, files)?;
+    changes.retain(|c| keep(c.path()));
     let mut text = String::new();
     if !changes.is_empty() {
         text.push_str(&describe_drift(&changes));
@@ -731,5 +771,66 @@ mod diff_tests {
                 "infra/kubernetes/overlays/production/patches/analytics-service.yaml"
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod diff_env_tests {
+    use super::*;
+    use crate::testing::TempDir;
+    use lomash_manifests::catalogue;
+
+    /// Which files `diff --env` looks at: the base, the environment's own overlay, anything
+    /// outside the overlays; never another environment's overlay, even one whose name starts
+    /// with this one's.
+    #[test]
+    fn an_environment_sees_the_base_and_its_own_overlay() {
+        let overlay = |env: &str, file: &str| format!("{}/{file}", layout::overlay_dir(env));
+        let cases = [
+            (layout::base_kustomization(), Some("production"), true),
+            (overlay("production", "kustomization.yaml"), Some("production"), true),
+            (overlay("production", "patches/auth-service.yaml"), Some("production"), true),
+            (overlay("staging", "kustomization.yaml"), Some("production"), false),
+            (overlay("production-eu", "kustomization.yaml"), Some("production"), false),
+            (overlay("production", "kustomization.yaml"), Some("staging"), false),
+            ("README.md".to_owned(), Some("staging"), true),
+            (overlay("staging", "kustomization.yaml"), None, true),
+        ];
+        for (path, env, expected) in cases {
+            assert_eq!(in_scope(&path, env), expected, "{path} in {env:?}");
+        }
+    }
+
+    /// On a tree with two environments, a hand edit in each overlay: `diff --env` shows and counts
+    /// only its own (exit 1 for each), plain `diff` both; an unknown environment is an error.
+    #[test]
+    fn diff_with_an_environment_shows_only_its_files() {
+        let mut two = catalogue();
+        let mut second = two.platform.environments[0].clone();
+        second.name = "rehearsal".into();
+        second.namespace = "lomash-wood-rehearsal".into();
+        let tags = two.release.tags_for(&two.platform.environments[0].name).unwrap().clone();
+        two.release.environments.insert(second.name.clone(), tags);
+        two.platform.environments.push(second);
+
+        let dir = TempDir::new("diff-env");
+        run_report(dir.path(), &two, Mode::Write).unwrap();
+        let names: Vec<String> = two.platform.environments.iter().map(|e| e.name.clone()).collect();
+        assert!(names.len() >= 2, "two environments at least");
+        let edited: Vec<String> = names.iter().map(|env| layout::kustomization(env)).collect();
+        for path in &edited {
+            fs::write(dir.path().join(GENERATED_DIR).join(path), "hand edit\n").unwrap();
+        }
+        for (env, own) in names.iter().zip(&edited) {
+            let report = diff_report(dir.path(), &two, Some(env)).unwrap();
+            assert!(!report.ok, "{env}: diff exits 1");
+            assert!(report.text.ends_with("1 file would change\n"), "{env}: {}", report.text);
+            assert!(report.text.contains(&format!("+++ b/{GENERATED_DIR}/{own}")), "{env}: {}", report.text);
+        }
+        let all = diff_report(dir.path(), &two, None).unwrap();
+        assert!(all.text.ends_with(&format!("{} files would change\n", names.len())), "{}", all.text);
+
+        let error = diff_report(dir.path(), &two, Some("qa")).unwrap_err().to_string();
+        assert_eq!(error, format!("qa: environment: not one of the platform's (known: {})", names.join(", ")));
     }
 }

@@ -1,5 +1,7 @@
-//! Test helpers: a temporary directory removed on drop (std only, no tempfile dependency).
+//! Test helpers: a temporary directory removed on drop (std only, no tempfile dependency), and
+//! the bytes of every file of a tree, to show that a failed run changed nothing.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -39,4 +41,22 @@ pub fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(&path, &target).unwrap();
         }
     }
+}
+
+/// Every file under `dir` with its bytes, by path relative to it, except `skip` (relative to
+/// `dir`; the lock file, which every writer creates, and git ignores, before it reads anything).
+pub fn snapshot(dir: &Path, skip: &str) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path != dir.join(skip) {
+                files.insert(path.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
 }

@@ -11,7 +11,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const COMMANDS: [&str; 9] = ["generate", "check", "diff", "lint", "capacity", "render", "set-image", "bench", "help"];
+const COMMANDS: [&str; 10] =
+    ["generate", "check", "diff", "lint", "capacity", "render", "set-image", "promote", "bench", "help"];
 
 #[test]
 fn a_usage_mistake_prints_the_usage_and_exits_2() {

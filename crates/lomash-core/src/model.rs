@@ -211,15 +211,7 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
             }
         }
     }
-    for service in catalogue.release.tags.keys() {
-        if !names.contains(service.as_str()) {
-            errors.push(
-                service,
-                "image.tag",
-                "images.yaml pins a tag for it, but the catalogue has no service of that name",
-            );
-        }
-    }
+    check_release(catalogue, &names, &mut errors);
 
     let services: Vec<Service> =
         catalogue.services.iter().filter_map(|def| check_service(catalogue, def, &mut errors)).collect();
@@ -230,6 +222,46 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
         .filter_map(|e| Some((e.name.clone(), Pool::check(&e.pool).ok()?)))
         .collect();
     errors.into_result(Model { platform: catalogue.platform.clone(), services, pools })
+}
+
+/// The release file against the platform and the services: a mapping for every environment of
+/// the platform and none for another, and no tag for a service the catalogue lacks. Each service's
+/// own tags are checked with the service.
+fn check_release(catalogue: &Catalogue, services: &BTreeSet<&str>, errors: &mut Errors) {
+    let release = &catalogue.release;
+    if release.unreadable.is_some() {
+        return;
+    }
+    for (env, tags) in &release.environments {
+        if catalogue.platform.environment(env).is_none() {
+            // Its tags would deploy nowhere: a typo for an environment's name, or one removed.
+            errors.push(
+                "release",
+                "images.yaml",
+                format!("{env}: not an environment of the platform: remove its tags, or add the environment"),
+            );
+            continue;
+        }
+        for service in tags.keys().filter(|s| !services.contains(s.as_str())) {
+            errors.push(
+                service,
+                &format!("{env}.image.tag"),
+                "images.yaml pins a tag for it, but the catalogue has no service of that name",
+            );
+        }
+    }
+    for env in &catalogue.platform.environments {
+        if release.tags_for(&env.name).is_none() {
+            errors.push(
+                "release",
+                "images.yaml",
+                format!(
+                    "{0}: no tags for this environment of the platform: add a `{0}:` mapping with a tag for each service",
+                    env.name
+                ),
+            );
+        }
+    }
 }
 
 fn check_platform(platform: &Platform, errors: &mut Errors) {
@@ -315,16 +347,18 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
     }
     let mut tags = BTreeMap::new();
     for env in &catalogue.platform.environments {
-        match catalogue.release.tags_for(&env.name).and_then(|t| t.get(name)) {
-            // An unreadable file is reported once, above, not once a service.
-            None if catalogue.release.unreadable.is_some() => {}
+        let field = format!("{}.image.tag", env.name);
+        // An unreadable file, or an environment without a mapping, is reported once, above, not
+        // once a service.
+        let Some(pinned) = catalogue.release.tags_for(&env.name) else { continue };
+        match pinned.get(name) {
             None => errors.push(
                 name,
-                "image.tag",
-                format!("no {} tag in images.yaml: pin one, e.g. {name}: \"1.0.0\"", env.name),
+                &field,
+                format!("no tag in images.yaml: pin one in its `{}:` mapping, e.g. {name}: \"1.0.0\"", env.name),
             ),
             Some(text) => {
-                if let Ok(tag) = ImageTag::parse(text).map_err(|e| errors.push(name, "image.tag", e)) {
+                if let Ok(tag) = ImageTag::parse(text).map_err(|e| errors.push(name, &field, e)) {
                     tags.insert(env.name.clone(), tag);
                 }
             }

@@ -44,7 +44,7 @@ fn readme_follows_the_definitions() {
             "release tag",
             {
                 let mut c = catalogue();
-                c.release.tags.insert("auth-service".into(), "2.3.4".into());
+                c.release.set_tag("production", "auth-service", "2.3.4");
                 c
             },
             &["- **Image:** `lomashwood/auth-service:2.3.4`", "newTag: '2.3.4'"],

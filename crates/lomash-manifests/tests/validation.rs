@@ -19,15 +19,32 @@ fn service<'a>(c: &'a mut Catalogue, name: &str) -> &'a mut ServiceDef {
     c.services.iter_mut().find(|s| s.name == name).unwrap_or_else(|| panic!("no service {name}"))
 }
 
-fn set_tag(c: &mut Catalogue, name: &str, tag: &str) {
-    c.release.tags.insert(name.to_owned(), tag.to_owned());
+/// The first environment of the platform: the one whose messages the rows spell out.
+fn first_env(c: &Catalogue) -> String {
+    c.platform.environments[0].name.clone()
 }
 
-/// Renames a service and its release tag together, so only the name itself is wrong.
+/// Sets a tag in the first environment only, so one mistake gives one message whatever other
+/// environments the platform has.
+fn set_tag(c: &mut Catalogue, name: &str, tag: &str) {
+    let env = first_env(c);
+    c.release.set_tag(&env, name, tag);
+}
+
+/// Pins `name` to `tag` in every environment: a new service, valid everywhere.
+fn set_tag_everywhere(c: &mut Catalogue, name: &str, tag: &str) {
+    for tags in c.release.environments.values_mut() {
+        tags.insert(name.to_owned(), tag.to_owned());
+    }
+}
+
+/// Renames a service and its release tags together, so only the name itself is wrong.
 fn rename(c: &mut Catalogue, from: &str, to: &str) {
     service(c, from).name = to.to_owned();
-    let tag = c.release.tags.shift_remove(from).expect("a tag");
-    c.release.tags.insert(to.to_owned(), tag);
+    for tags in c.release.environments.values_mut() {
+        let tag = tags.shift_remove(from).expect("a tag");
+        tags.insert(to.to_owned(), tag);
+    }
 }
 
 fn config(c: &mut Catalogue, name: &str, key: &str, value: &str) {
@@ -84,18 +101,18 @@ const CASES: &[Case] = &[
     Case {
         rule: "tag latest",
         mutate: |c| set_tag(c, "auth-service", "latest"),
-        expected: &["auth-service: image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")"],
+        expected: &["auth-service: production.image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")"],
     },
     Case {
         rule: "empty tag",
         mutate: |c| set_tag(c, "auth-service", ""),
-        expected: &["auth-service: image.tag: the tag is empty: pin a version (e.g. \"1.0.0\")"],
+        expected: &["auth-service: production.image.tag: the tag is empty: pin a version (e.g. \"1.0.0\")"],
     },
     Case {
         rule: "floating tag 1.2",
         mutate: |c| set_tag(c, "auth-service", "1.2"),
         expected: &[concat!(
-            "auth-service: image.tag: \"1.2\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
+            "auth-service: production.image.tag: \"1.2\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
             "a full 40-digit git SHA, or either with @sha256:<digest>"
         )],
     },
@@ -103,7 +120,7 @@ const CASES: &[Case] = &[
         rule: "floating tag stable",
         mutate: |c| set_tag(c, "auth-service", "stable"),
         expected: &[concat!(
-            "auth-service: image.tag: \"stable\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
+            "auth-service: production.image.tag: \"stable\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
             "a full 40-digit git SHA, or either with @sha256:<digest>"
         )],
     },
@@ -111,7 +128,7 @@ const CASES: &[Case] = &[
         rule: "short git SHA",
         mutate: |c| set_tag(c, "auth-service", "3f9c2ab"),
         expected: &[concat!(
-            "auth-service: image.tag: \"3f9c2ab\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
+            "auth-service: production.image.tag: \"3f9c2ab\" is not pinned: use a semantic version (e.g. \"1.0.0\"), ",
             "a full 40-digit git SHA, or either with @sha256:<digest>"
         )],
     },
@@ -119,7 +136,7 @@ const CASES: &[Case] = &[
         rule: "malformed digest",
         mutate: |c| set_tag(c, "auth-service", "1.0.0@sha256:abc"),
         expected: &[concat!(
-            "auth-service: image.tag: \"1.0.0@sha256:abc\" has a malformed digest: ",
+            "auth-service: production.image.tag: \"1.0.0@sha256:abc\" has a malformed digest: ",
             "expected sha256:<64 lowercase hex digits>"
         )],
     },
@@ -142,14 +159,63 @@ const CASES: &[Case] = &[
     Case {
         rule: "missing tag",
         mutate: |c| {
-            c.release.tags.shift_remove("auth-service");
+            let env = first_env(c);
+            c.release.environments[&env].shift_remove("auth-service");
         },
-        expected: &["auth-service: image.tag: no production tag in images.yaml: pin one, e.g. auth-service: \"1.0.0\""],
+        expected: &[concat!(
+            "auth-service: production.image.tag: no tag in images.yaml: ",
+            "pin one in its `production:` mapping, e.g. auth-service: \"1.0.0\""
+        )],
     },
     Case {
         rule: "tag for an unknown service",
         mutate: |c| set_tag(c, "search-service", "1.0.0"),
-        expected: &["search-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name"],
+        expected: &[concat!(
+            "search-service: production.image.tag: images.yaml pins a tag for it, ",
+            "but the catalogue has no service of that name"
+        )],
+    },
+    Case {
+        rule: "release file without a mapping for an environment of the platform",
+        mutate: |c| {
+            let env = first_env(c);
+            c.release.environments.shift_remove(&env);
+        },
+        expected: &[concat!(
+            "release: images.yaml: production: no tags for this environment of the platform: ",
+            "add a `production:` mapping with a tag for each service"
+        )],
+    },
+    Case {
+        rule: "release file with an environment the platform lacks (its tags would deploy nowhere)",
+        mutate: |c| {
+            let tags = c.release.environments[0].clone();
+            c.release.environments.insert("qa".into(), tags);
+        },
+        expected: &["release: images.yaml: qa: not an environment of the platform: remove its tags, or add the environment"],
+    },
+    Case {
+        rule: "release file with a misspelt environment: the unknown one and the untagged one",
+        mutate: |c| {
+            let env = first_env(c);
+            let tags = c.release.environments.shift_remove(&env).expect("tags");
+            c.release.environments.insert(env.replace('o', "0"), tags);
+        },
+        expected: &[
+            "release: images.yaml: pr0ducti0n: not an environment of the platform: remove its tags, or add the environment",
+            concat!(
+                "release: images.yaml: production: no tags for this environment of the platform: ",
+                "add a `production:` mapping with a tag for each service"
+            ),
+        ],
+    },
+    Case {
+        rule: "release file in the old flat form (one environment's tags, no mapping per environment)",
+        mutate: |c| c.release = Release::read("auth-service: \"1.0.0\"\n"),
+        expected: &[concat!(
+            "release: images.yaml: auth-service: invalid type: string \"1.0.0\", expected a map at line 1 column 15 ",
+            "(expected one mapping per environment, `service: \"tag\"` lines inside, tags quoted)"
+        )],
     },
     // Resources
     Case {
@@ -745,23 +811,37 @@ const CASES: &[Case] = &[
             extra.name = "auth".into();
             extra.port = 3999;
             c.services.push(extra);
-            c.release.tags.insert("auth".into(), "1.0.0".into());
+            set_tag_everywhere(c, "auth", "1.0.0");
         },
         expected: &["api-gateway: config.AUTH_SERVICE_URL: two services map to this route key (http://auth:3999 is one)"],
     },
     Case {
         rule: "unreadable release file",
-        mutate: |c| c.release = Release::read("auth-service: [1, 0]\n"),
+        mutate: |c| c.release = Release::read("production:\n  auth-service: [1, 0]\n"),
         expected: &[concat!(
-            "release: images.yaml: auth-service: invalid type: sequence, expected a string at line 1 column 15 ",
-            "(expected `service: \"tag\"` lines, tags quoted)"
+            "release: images.yaml: production.auth-service: invalid type: sequence, expected a string ",
+            "at line 2 column 17 (expected one mapping per environment, `service: \"tag\"` lines inside, tags quoted)"
         )],
     },
     Case {
         rule: "release file naming a service twice (the last tag used to win silently)",
-        mutate: |c| c.release = Release::read("auth-service: \"1.0.0\"\nproduct-service: \"1.0.0\"\nauth-service: \"1.0.1\"\n"),
+        mutate: |c| {
+            c.release = Release::read(
+                "production:\n  auth-service: \"1.0.0\"\n  product-service: \"1.0.0\"\n  auth-service: \"1.0.1\"\n",
+            )
+        },
         expected: &[concat!(
-            "release: images.yaml: duplicate key \"auth-service\" at line 3 column 1 ",
+            "release: images.yaml: production: duplicate key \"auth-service\" at line 4 column 3 ",
+            "(each key once: a repeat would silently replace the first)"
+        )],
+    },
+    Case {
+        rule: "release file naming an environment twice",
+        mutate: |c| {
+            c.release = Release::read("production:\n  auth-service: \"1.0.0\"\nproduction:\n  auth-service: \"1.0.1\"\n")
+        },
+        expected: &[concat!(
+            "release: images.yaml: duplicate key \"production\" at line 3 column 1 ",
             "(each key once: a repeat would silently replace the first)"
         )],
     },
@@ -858,8 +938,8 @@ fn all_mistakes_are_reported_at_once() {
         [
             "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)",
             "content-service: port: 3001 is already used by auth-service",
-            "search-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
-            "auth-service: image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")",
+            "search-service: production.image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
+            "auth-service: production.image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")",
             "content-service: probes.liveness.path: \"live\" is not an absolute path (expected one starting with '/')",
             "notification-service: config.SMTP_PASSWORD: looks secret (PASSWORD): reference it from notification-service-secret instead of generating it",
             "analytics-service: resources.cpu: request 3 exceeds limit 2000m",
