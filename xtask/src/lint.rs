@@ -18,7 +18,7 @@ use crate::environment;
 pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let model = validate(catalogue).map_err(|e| anyhow!("the catalogue is invalid:\n{e}"))?;
     let objects = k8s::environment(&model, environment(&model.platform, env)?);
-    let findings = policy::check(&objects, &policy::declared_secrets(&model));
+    let findings = policy::check(&objects);
     print!("{}", report(&findings));
     let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

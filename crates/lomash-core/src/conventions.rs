@@ -1,6 +1,7 @@
 //! The conventions the renderer applies to every service of every environment: the init
 //! containers and their scripts, the writable `/tmp`, the name of the HTTP port, the image tag of
-//! the base, and the scanner checks the spec knowingly does not meet. Written once, here.
+//! the base, the annotation that restarts pods on a rotated secret, and the scanner checks the
+//! spec knowingly does not meet. Written once, here.
 
 /// The image tag of every service in the base: development runs whatever was built last.
 pub const BASE_IMAGE_TAG: &str = "latest";
@@ -26,13 +27,18 @@ pub const TMP_PATH: &str = "/tmp";
 /// The name of the container port the Service and the probes use.
 pub const HTTP_PORT_NAME: &str = "http";
 
+/// The annotation on a Deployment that makes Stakater Reloader restart its pods when the named
+/// Secret changes: environment variables from `envFrom` are read once, at container start, so a
+/// rotated secret reaches running pods only through a restart.
+pub const RELOADER_SECRET_ANNOTATION: &str = "secret.reloader.stakater.com/reload";
+
 /// Checks of common scanners that production knowingly does not meet, because the spec decides
 /// otherwise: (checkov check id, reason). Written down once, here; [`scanner_annotations`] puts
 /// them on each production Deployment in checkov's own convention, and `cargo xtask lint` shows
 /// them as `excepted`. A reason must not contain `=`: checkov splits `ID=reason` at the first one.
 pub const SCANNER_EXCEPTIONS: [(&str, &str); 3] = [
     ("CKV_K8S_40", "the seed fixes runAsUser 1001, the Node.js images' non-root user; PSS forbids only UID 0"),
-    ("CKV_K8S_35", "the spec passes secrets by envFrom from <service>-secret, provisioned outside the repository"),
+    ("CKV_K8S_35", "the spec passes secrets by envFrom from <service>-secret, which an ExternalSecret writes from AWS Secrets Manager"),
     ("CKV_K8S_43", "images are pinned by semver tag in images.yaml and pulled Always; the release owns tags"),
 ];
 

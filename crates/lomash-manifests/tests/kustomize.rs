@@ -93,8 +93,8 @@ fn check_spec(objects: &[Object]) -> Result<(), String> {
     .collect();
     check("Namespace", "labels", ns.metadata.labels.as_ref(), Some(&want))?;
     let objects = objects.as_slice();
-    if objects.len() != 5 * SPEC.len() {
-        return Err(format!("{} objects rendered, expected {}", objects.len(), 5 * SPEC.len()));
+    if objects.len() != 6 * SPEC.len() {
+        return Err(format!("{} objects rendered, expected {}", objects.len(), 6 * SPEC.len()));
     }
     for o in objects {
         let meta = o.metadata();

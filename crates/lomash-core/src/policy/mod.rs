@@ -1,7 +1,8 @@
 //! Production readiness as code: checks the rendered production objects (those of
 //! [`crate::k8s::production`], the same objects `kubectl kustomize` renders from the overlay)
 //! against the Kubernetes Pod Security Standards, "restricted" profile and the "baseline" rules it
-//! includes, and against the production rules of `shared/spec/services.md`.
+//! includes, and against the production rules of `shared/spec/services.md` (and of
+//! `secrets.md`: every Secret a pod reads is declared by an ExternalSecret of the output).
 //!
 //! Every rule yields one [`Finding`] per object of the kind it applies to, so a reviewer sees
 //! what was checked, not only what failed. Pod rules look at every container: main, init and
@@ -28,7 +29,6 @@ use k8s_openapi::Resource;
 use serde_yaml::Value;
 
 use crate::conventions::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
-use crate::model::Model;
 
 mod production;
 mod pss;
@@ -105,11 +105,9 @@ pub struct Rule {
     pub check: Check,
 }
 
-/// Everything a rule may look up beyond its own object.
+/// Everything a rule may look up beyond its own object: the other objects of the output.
 pub struct Context<'a> {
     pub objects: &'a [Object],
-    /// Secrets provisioned outside the repository, the only ones a pod may reference.
-    pub declared_secrets: &'a BTreeSet<String>,
 }
 
 /// The pod template of a Deployment, as a rule sees it.
@@ -120,14 +118,9 @@ pub struct Pod<'a> {
     pub spec: &'a PodSpec,
 }
 
-/// The secrets the catalogue declares as provisioned outside the repository.
-pub fn declared_secrets(model: &Model) -> BTreeSet<String> {
-    model.services.iter().map(|s| s.secret_name()).collect()
-}
-
 /// Runs every rule of [`RULES`] on `objects`, then lists the recorded scanner exceptions.
-pub fn check(objects: &[Object], declared_secrets: &BTreeSet<String>) -> Vec<Finding> {
-    let cx = Context { objects, declared_secrets };
+pub fn check(objects: &[Object]) -> Vec<Finding> {
+    let cx = Context { objects };
     let mut findings = Vec::new();
     for rule in RULES {
         for object in objects {
@@ -326,7 +319,7 @@ pub const RULES: &[Rule] = &[
     rule(
         "spec.secret-refs",
         Source::Spec,
-        "every Secret reference is one the catalogue declares (provisioned outside)",
+        "every Secret a pod references is produced by an ExternalSecret of the output",
         Check::Pod(secret_refs),
     ),
     rule(
