@@ -20,7 +20,7 @@ pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let env = environment(&model.platform, env)?;
     let objects = k8s::environment(&model, env);
     let pool = model.pool(env).ok_or_else(|| anyhow!("{}: no node pool", env.name))?;
-    let findings = policy::check(&objects, &policy::declared_secrets(&model), pool);
+    let findings = policy::check(&objects, pool);
     print!("{}", report(&findings));
     let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -1,6 +1,7 @@
 //! The conventions the renderer applies to every service of every environment: the init
 //! containers and their scripts, the writable `/tmp`, the name of the HTTP port, the image tag of
-//! the base, and the scanner checks the spec knowingly does not meet. Written once, here.
+//! the base, the annotation that restarts pods on a rotated secret, and the scanner checks the
+//! spec knowingly does not meet. Written once, here.
 
 /// The image tag of every service in the base: development runs whatever was built last.
 pub const BASE_IMAGE_TAG: &str = "latest";
@@ -60,6 +61,11 @@ pub const TMP_SIZE_LIMIT: &str = "256Mi";
 /// The name of the container port the Service and the probes use.
 pub const HTTP_PORT_NAME: &str = "http";
 
+/// The annotation on a Deployment that makes Stakater Reloader restart its pods when the named
+/// Secret changes: environment variables from `envFrom` are read once, at container start, so a
+/// rotated secret reaches running pods only through a restart.
+pub const RELOADER_SECRET_ANNOTATION: &str = "secret.reloader.stakater.com/reload";
+
 /// Checks of common scanners that production knowingly does not meet, because the spec decides
 /// otherwise: (checkov check id, reason). Written down once, here; [`scanner_annotations`] puts
 /// them on each production Deployment in checkov's own convention, and `cargo xtask lint` shows
@@ -69,7 +75,11 @@ pub const SCANNER_EXCEPTIONS: [(&str, &str); 3] = [
         "CKV_K8S_40",
         "the spec fixes runAsUser 1001 (not the official Node.js image's user, which is 1000); PSS forbids only UID 0",
     ),
-    ("CKV_K8S_35", "the spec passes secrets by envFrom from <service>-secret, provisioned outside the repository"),
+    (
+        "CKV_K8S_35",
+        "the spec passes secrets by envFrom from <service>-secret, which an ExternalSecret writes from AWS Secrets \
+         Manager",
+    ),
     (
         "CKV_K8S_43",
         "images are pinned by tag, not digest: the services' in images.yaml, the postgres and redis init images in \

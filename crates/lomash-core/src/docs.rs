@@ -10,7 +10,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 
-use crate::conventions::BASE_IMAGE_TAG;
+use crate::conventions::{BASE_IMAGE_TAG, RELOADER_SECRET_ANNOTATION};
+use crate::external_secret::ExternalSecret;
 use crate::k8s::{base_objects, environment_objects, APP_LABEL, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY, ZONE_KEY};
 use crate::layout::{self, File, GENERATED_DIR};
 use crate::model::{Model, Service};
@@ -37,9 +38,11 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
         &format!(
             "This directory contains the **strategic merge patches** that turn the base manifests into the \
              **production** manifests of the {} services. Each patch states only what production changes; \
-             the objects only production has (HorizontalPodAutoscaler, PodDisruptionBudget) are resources of \
-             the overlay, in `../resources/`.",
-            model.services.len()
+             the objects only production has ({}, {}, {}) are resources of the overlay, in `../resources/`.",
+            model.services.len(),
+            HorizontalPodAutoscaler::KIND,
+            PodDisruptionBudget::KIND,
+            ExternalSecret::KIND,
         ),
     );
     line(w, "");
@@ -71,7 +74,7 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
     capacity(w, model, env);
     how_kustomize_applies(w, env, files, &overlay);
     applying(w, model, env, &overlay);
-    secrets(w, model);
+    secrets(w, model, env);
     ci_cd(w, model, env);
     rolling_out(w, model, env);
     ownership(w);
@@ -285,7 +288,17 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
         [
             "`envFrom` Secret".to_owned(),
             base_secret.unwrap_or_else(|| "None".to_owned()),
-            "`<service>-secret` (referenced by name, never generated)".to_owned(),
+            format!(
+                "`<service>-secret`, written by the External Secrets Operator ({} of the overlay)",
+                ExternalSecret::KIND
+            ),
+        ],
+        [
+            "Deployment annotations".to_owned(),
+            "None".to_owned(),
+            format!(
+                "`{RELOADER_SECRET_ANNOTATION}: <service>-secret` (restart on a rotated secret), scanner exceptions"
+            ),
         ],
         [
             "HPA `minReplicas`".to_owned(),
@@ -625,13 +638,22 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
     line(w, "");
 
     line(w, "### Secret");
+    let external = production.iter().find_map(|o| match o {
+        Object::ExternalSecret(e) => Some(e),
+        _ => None,
+    });
+    let key = external.and_then(|e| e.spec.data_from.first()).map_or("—", |d| d.extract.key.as_str());
     line(
         w,
         &format!(
-            "Expects the Secret `{}` in the namespace (through `envFrom`{}); it is referenced by name only and \
-             never generated (see [Secrets Management](#secrets-management)).",
+            "Reads the Secret `{}` through `envFrom`{}. The {} `{}` (`../resources/{name}.yaml`) has the \
+             External Secrets Operator write it from the Secrets Manager key `{key}`; the Deployment's \
+             `{RELOADER_SECRET_ANNOTATION}` annotation restarts the pods when it changes. No value is in this \
+             repository (see [Secrets Management](#secrets-management)).",
             s.secret_name(),
-            if s.uses_postgres() { ", in the main container and `run-migrations`" } else { "" }
+            if s.uses_postgres() { ", in the main container and `run-migrations`" } else { "" },
+            ExternalSecret::KIND,
+            external.map_or("—", |e| e.metadata.name.as_deref().unwrap_or_default()),
         ),
     );
     line(w, "");
@@ -716,24 +738,63 @@ fn applying(w: &mut String, model: &Model, env: &Environment, overlay: &str) {
     line(w, "");
 }
 
-fn secrets(w: &mut String, model: &Model) {
+fn secrets(w: &mut String, model: &Model, env: &Environment) {
+    // What the table says is read from the ExternalSecrets themselves, as the YAML writes them.
+    let rows: Vec<(String, serde_yaml::Value)> = model
+        .services
+        .iter()
+        .flat_map(|s| environment_objects(&model.platform, env, s).into_iter().map(move |o| (s.name.clone(), o)))
+        .filter(|(_, o)| matches!(o, Object::ExternalSecret(_)))
+        .map(|(name, o)| (name, o.to_value()))
+        .collect();
+    let text = |v: &serde_yaml::Value| v.as_str().unwrap_or("—").to_owned();
+    let spec = |v: &serde_yaml::Value| v["spec"].clone();
+    let shared = |field: &dyn Fn(&serde_yaml::Value) -> String| {
+        let values: BTreeSet<String> = rows.iter().map(|(_, v)| field(&spec(v))).collect();
+        values.into_iter().collect::<Vec<_>>().join(", ")
+    };
     line(w, "## Secrets Management");
     line(w, "");
     line(
         w,
-        "Secrets referenced by the patches are **not stored in this repository** and never generated: each \
-         service reads one Secret by name, which must exist in the namespace before the rollout. The \
-         definitions are checked so that a secret-looking ConfigMap key (`PASSWORD`, `TOKEN`, `API_KEY`, \
-         `DATABASE_URL`, …) or a URL with credentials is an error, not a generated value.",
+        "**No secret value is ever in this repository**, generated or committed: the overlay declares where \
+         each service's secret lives, and the cluster fetches it. The definitions are checked so that a \
+         secret-looking ConfigMap key (`PASSWORD`, `TOKEN`, `API_KEY`, `DATABASE_URL`, …) or a URL with \
+         credentials is an error, not a generated value.",
     );
     line(w, "");
-    table(w, &["Service", "Secret"], model.services.iter().map(|s| vec![code(&s.name), code(s.secret_name())]));
+    line(
+        w,
+        &format!(
+            "Each service has an {kind} in `../resources/<service>.yaml`: the \
+             [External Secrets Operator](https://external-secrets.io/) reads the service's key from AWS \
+             Secrets Manager through the {store_kind} `{store}`, writes the Secret the pods read \
+             (`creationPolicy: {creation}`: the {kind} owns it; `deletionPolicy: {deletion}`: a key removed \
+             from the store leaves the last values in place) and reads the key again every `{refresh}`. Each \
+             Deployment carries `{RELOADER_SECRET_ANNOTATION}: <service>-secret`, so \
+             [Stakater Reloader](https://github.com/stakater/Reloader) restarts its pods when the Secret \
+             changes: a rotated secret reaches running pods within the refresh interval.",
+            kind = ExternalSecret::KIND,
+            store_kind = shared(&|s| text(&s["secretStoreRef"]["kind"])),
+            store = shared(&|s| text(&s["secretStoreRef"]["name"])),
+            creation = shared(&|s| text(&s["target"]["creationPolicy"])),
+            deletion = shared(&|s| text(&s["target"]["deletionPolicy"])),
+            refresh = shared(&|s| text(&s["refreshInterval"])),
+        ),
+    );
     line(w, "");
-    line(w, "They are provisioned via one of:");
+    let cells = rows.iter().map(|(name, v)| {
+        let s = spec(v);
+        vec![code(name), code(text(&s["dataFrom"][0]["extract"]["key"])), code(text(&s["target"]["name"]))]
+    });
+    table(w, &["Service", "Secrets Manager key", "Secret"], cells);
     line(w, "");
-    line(w, "- **AWS Secrets Manager** → synced by [External Secrets Operator](https://external-secrets.io/)");
-    line(w, "- **Sealed Secrets** (Bitnami) for GitOps workflows");
-    line(w, "- **Vault** (HashiCorp) with the Vault Agent Injector");
+    line(
+        w,
+        "The cluster needs the External Secrets Operator with that store, and Stakater Reloader, installed \
+         before the first rollout; the key of each service must exist in Secrets Manager, or its pods wait for \
+         their Secret.",
+    );
     line(w, "");
     line(w, "---");
     line(w, "");

@@ -26,11 +26,16 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 
 use crate::conventions::{
-    init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, TMP_PATH, TMP_SIZE_LIMIT, TMP_VOLUME,
+    init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, RELOADER_SECRET_ANNOTATION, TMP_PATH, TMP_SIZE_LIMIT,
+    TMP_VOLUME,
+};
+use crate::external_secret::{
+    CreationPolicy, DataFrom, DeletionPolicy, ExternalSecret, ExternalSecretSpec, Extract, SecretStoreKind,
+    SecretStoreRef, Target,
 };
 use crate::model::{Model, Service};
 use crate::object::Object;
-use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Stage};
+use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Stage, StoreScope};
 use crate::values::Quantity;
 
 /// The base objects of a service: ConfigMap, Service, Deployment (no namespace).
@@ -40,10 +45,19 @@ pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
 }
 
 /// The objects of a service in `env`, exactly as its cluster should run them: the base objects
-/// with the environment's values, and the HorizontalPodAutoscaler and PodDisruptionBudget.
+/// with the environment's values, the HorizontalPodAutoscaler and PodDisruptionBudget, and the
+/// ExternalSecret that provisions the Secret its pods read.
 pub fn environment_objects(platform: &Platform, env: &Environment, service: &Service) -> Vec<Object> {
     let b = Builder { platform, service, stage: &env.stage, env: Some(env) };
-    let mut objects = vec![b.service_account(), b.config_map(), b.service(), b.deployment(), b.hpa(env), b.pdb(env)];
+    let mut objects = vec![
+        b.service_account(),
+        b.config_map(),
+        b.service(),
+        b.deployment(),
+        b.hpa(env),
+        b.pdb(env),
+        b.external_secret(env),
+    ];
     for o in &mut objects {
         o.metadata_mut().namespace = Some(env.namespace.clone());
     }
@@ -218,9 +232,12 @@ impl Builder<'_> {
     fn deployment(&self) -> Object {
         let stage = self.stage();
         Object::Deployment(Deployment {
-            // Deployed environments only: the scanner exceptions describe the hardened pod; the
-            // development base makes no such claims, so it carries none.
-            metadata: ObjectMeta { annotations: self.env.map(|_| scanner_annotations()), ..self.meta(self.name()) },
+            // Deployed environments only: the scanner exceptions describe the hardened pod, and
+            // only they read a Secret; the development base carries neither annotation.
+            metadata: ObjectMeta {
+                annotations: self.env.map(|_| self.deployment_annotations()),
+                ..self.meta(self.name())
+            },
             spec: Some(DeploymentSpec {
                 replicas: stage.replicas,
                 min_ready_seconds: self.env.map(|e| e.scheduling.min_ready_seconds),
@@ -248,6 +265,12 @@ impl Builder<'_> {
             }),
             ..Default::default()
         })
+    }
+
+    fn deployment_annotations(&self) -> BTreeMap<String, String> {
+        let mut annotations = scanner_annotations();
+        annotations.insert(RELOADER_SECRET_ANNOTATION.to_owned(), self.service.secret_name());
+        annotations
     }
 
     fn pod_spec(&self) -> PodSpec {
@@ -506,6 +529,34 @@ impl Builder<'_> {
                 ..Default::default()
             }),
             ..Default::default()
+        })
+    }
+
+    /// secrets.md: the ExternalSecret named like the Secret it produces, reading the service's
+    /// entry of this environment from the platform's store.
+    fn external_secret(&self, env: &Environment) -> Object {
+        let source = &self.platform.secrets;
+        let secret = self.service.secret_name();
+        Object::ExternalSecret(ExternalSecret {
+            metadata: self.meta(secret.clone()),
+            spec: ExternalSecretSpec {
+                refresh_interval: source.refresh_interval.clone(),
+                secret_store_ref: SecretStoreRef {
+                    kind: match source.store.scope {
+                        StoreScope::Cluster => SecretStoreKind::ClusterSecretStore,
+                        StoreScope::Namespace => SecretStoreKind::SecretStore,
+                    },
+                    name: source.store.name.clone(),
+                },
+                // The operator owns the Secret it creates, and keeps its last values when the
+                // store entry goes: a store outage never empties a running service's Secret.
+                target: Target {
+                    name: secret,
+                    creation_policy: CreationPolicy::Owner,
+                    deletion_policy: DeletionPolicy::Retain,
+                },
+                data_from: vec![DataFrom { extract: Extract { key: source.key(&env.name, &self.service.name) } }],
+            },
         })
     }
 }

@@ -4,15 +4,17 @@
 //! crate. Pure: nothing here touches the disk.
 //!
 //! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
-//! [`error`] and [`conventions`] are leaves; [`catalogue`] gathers a platform, services and a
-//! release; [`model`] checks them; [`k8s`] builds objects of the model; [`patch`], [`yaml`],
-//! [`docs`], [`tree`], [`manifests`], [`capacity`] and [`policy`] read those objects.
+//! [`error`], [`conventions`] and [`external_secret`] (a custom resource type) are leaves;
+//! [`catalogue`] gathers a platform, services and a release; [`model`] checks them; [`k8s`]
+//! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
+//! [`capacity`] and [`policy`] read those objects.
 
 pub mod capacity;
 pub mod catalogue;
 pub mod conventions;
 pub mod docs;
 pub mod error;
+pub mod external_secret;
 pub mod k8s;
 pub mod layout;
 pub mod manifests;

@@ -4,7 +4,6 @@
 //! `kubectl kustomize` makes of the generated overlay.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::Resource;
@@ -15,23 +14,31 @@ use crate::model::Model;
 use crate::object::Object;
 use crate::spec::Environment;
 
-/// kustomize's `legacy` order puts these kinds first, in this order; a kind it does not list
-/// (the HorizontalPodAutoscaler) comes after them.
-const ORDER: [&str; 7] = [
+/// kustomize's `legacy` order puts these kinds first, in this order (the ones of its list that
+/// the tree holds).
+const ORDER: [&str; 6] = [
     Namespace::KIND,
     ServiceAccount::KIND,
     ConfigMap::KIND,
     Service::KIND,
     Deployment::KIND,
     PodDisruptionBudget::KIND,
-    HorizontalPodAutoscaler::KIND,
 ];
 
-/// The objects of `env` in kustomize's legacy order (by kind, then name).
+/// How kustomize orders the kinds its list does not name: by `group_version_kind`, where an empty
+/// group is written `~G` and so sorts after every named one (the HorizontalPodAutoscaler of
+/// `autoscaling` comes before the ExternalSecret of `external-secrets.io`).
+fn gvk(o: &Object) -> String {
+    let group = if o.group().is_empty() { "~G" } else { o.group() };
+    format!("{group}_{}_{}", o.version(), o.kind())
+}
+
+/// The objects of `env` in kustomize's legacy order: the listed kinds first, the others by
+/// [`gvk`], then by name (they all share the environment's namespace).
 pub fn ordered(model: &Model, env: &Environment) -> Vec<Object> {
     let rank = |o: &Object| ORDER.iter().position(|k| *k == o.kind()).unwrap_or(ORDER.len());
     let mut objects = k8s::environment(model, env);
-    objects.sort_by(|a, b| (rank(a), a.name()).cmp(&(rank(b), b.name())));
+    objects.sort_by_cached_key(|o| (rank(o), gvk(o), o.name().to_owned()));
     objects
 }
 

@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalogue::Catalogue;
 use crate::error::Errors;
-use crate::spec::{Autoscaling, Environment, NodePool, Platform, Probe, Probes, Resources, Security, ServiceDef, Uses};
-use crate::values::{dns_label_problem, ImageTag, Quantity};
+use crate::spec::{
+    Autoscaling, Environment, NodePool, Platform, Probe, Probes, Resources, SecretSource, Security, ServiceDef, Uses,
+};
+use crate::values::{dns_label_problem, dns_subdomain_problem, duration_problem, ImageTag, Quantity};
 
 /// A checked catalogue: what the renderer reads.
 #[derive(Debug, Clone)]
@@ -118,8 +120,9 @@ impl Service {
         format!("{}-config", self.name)
     }
 
-    /// The Secret production reads through `envFrom`: provisioned outside the repository
-    /// (External Secrets, Sealed Secrets or Vault), referenced here by name only.
+    /// The Secret each environment's pods read through `envFrom`. Its values are never in the
+    /// repository: each overlay declares an ExternalSecret of the same name that has the External
+    /// Secrets Operator write it from the platform's secret store.
     pub fn secret_name(&self) -> String {
         format!("{}-secret", self.name)
     }
@@ -265,6 +268,7 @@ fn check_release(catalogue: &Catalogue, services: &BTreeSet<&str>, errors: &mut 
 }
 
 fn check_platform(platform: &Platform, errors: &mut Errors) {
+    check_secret_source(&platform.secrets, errors);
     let mut names = BTreeSet::new();
     for env in &platform.environments {
         let field = |f: &str| format!("{}.{f}", env.name);
@@ -318,6 +322,32 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
             resources("platform", &format!("{stage}.resources.cpu"), cpu, Quantity::cpu, errors);
             resources("platform", &format!("{stage}.resources.memory"), memory, Quantity::memory, errors);
         }
+    }
+}
+
+/// The settings every ExternalSecret is built from: a store the API accepts by name, a key
+/// prefix AWS Secrets Manager accepts in a secret's name, and an interval that refreshes.
+fn check_secret_source(source: &SecretSource, errors: &mut Errors) {
+    if let Some(problem) = dns_subdomain_problem(&source.store.name) {
+        errors.push("platform", "secrets.store.name", problem);
+    }
+    // Secrets Manager names: letters, digits and `/_+=.@-`; the prefix is whole path segments,
+    // so that `<prefix>/<environment>/<service>` has no empty one.
+    let segment_ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_+=.@-".contains(c));
+    if !source.key_prefix.split('/').all(segment_ok) {
+        errors.push(
+            "platform",
+            "secrets.keyPrefix",
+            format!(
+                "{:?} is not a Secrets Manager name prefix (non-empty segments of letters, digits and \
+                 _+=.@- joined by '/')",
+                source.key_prefix
+            ),
+        );
+    }
+    // An interval of zero would stop ESO refreshing: a rotated secret would never reach the pods.
+    if let Some(problem) = duration_problem(&source.refresh_interval) {
+        errors.push("platform", "secrets.refreshInterval", problem);
     }
 }
 

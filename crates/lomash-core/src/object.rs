@@ -1,6 +1,8 @@
 //! The Kubernetes objects the tree holds, as k8s-openapi types, with their YAML form and a
 //! strict reader: an object read back must be of a known kind, and every one of its fields must be
-//! one the type knows (a misspelt `imagePullPolicyy` is an error, not silently dropped).
+//! one the type knows (a misspelt `imagePullPolicyy` is an error, not silently dropped). The kinds
+//! are k8s-openapi types, and the custom resources we write are small types of our own that
+//! implement the same traits ([`crate::external_secret`]).
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -8,6 +10,8 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
+
+use crate::external_secret::ExternalSecret;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -34,6 +38,19 @@ macro_rules! kinds {
             pub fn kind(&self) -> &'static str {
                 match self {
                     $(Object::$kind(_) => <$kind as Resource>::KIND,)*
+                }
+            }
+
+            /// The API group, empty for the core group (`v1`).
+            pub fn group(&self) -> &'static str {
+                match self {
+                    $(Object::$kind(_) => <$kind as Resource>::GROUP,)*
+                }
+            }
+
+            pub fn version(&self) -> &'static str {
+                match self {
+                    $(Object::$kind(_) => <$kind as Resource>::VERSION,)*
                 }
             }
 
@@ -76,7 +93,16 @@ macro_rules! kinds {
     };
 }
 
-kinds![Namespace, ServiceAccount, ConfigMap, Service, Deployment, HorizontalPodAutoscaler, PodDisruptionBudget];
+kinds![
+    Namespace,
+    ServiceAccount,
+    ConfigMap,
+    Service,
+    Deployment,
+    HorizontalPodAutoscaler,
+    PodDisruptionBudget,
+    ExternalSecret,
+];
 
 /// `Kind` of a type, for matching an [`Object`] against it: `o.kind() == kind::<Deployment>()`.
 pub fn kind<T: Resource>() -> &'static str {

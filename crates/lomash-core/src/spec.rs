@@ -157,6 +157,8 @@ pub struct Platform {
     pub managed_by: String,
     /// Images are `<registry>/<service>`.
     pub registry: String,
+    /// Where every environment's secrets come from (the base reads none).
+    pub secrets: SecretSource,
     /// The base: development values, no namespace, nothing hardened beyond `runAsNonRoot`.
     pub base: Stage,
     /// What the base is called where a name is needed (`deployment.environment` of its traces).
@@ -173,6 +175,42 @@ impl Platform {
     pub fn environment_mut(&mut self, name: &str) -> Option<&mut Environment> {
         self.environments.iter_mut().find(|e| e.name == name)
     }
+}
+
+/// Where the services' secrets live, written once for every environment: the External Secrets
+/// Operator reads each service's entry from a store and writes the Secret its pods read. The
+/// repository says where a secret lives, never what it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretSource {
+    /// The store the operator reads from, e.g. the cluster-wide `aws-secrets-manager`.
+    pub store: SecretStore,
+    /// The first segment of every entry's key: see [`SecretSource::key`].
+    pub key_prefix: String,
+    /// How often the operator reads the store again, as a Go duration (`1h`): a rotated value
+    /// reaches the Secret, and so the pods, within it.
+    pub refresh_interval: String,
+}
+
+impl SecretSource {
+    /// The store entry of a service in an environment: `<prefix>/<environment>/<service>`.
+    pub fn key(&self, environment: &str, service: &str) -> String {
+        format!("{}/{environment}/{service}", self.key_prefix)
+    }
+}
+
+/// A secret store, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretStore {
+    pub name: String,
+    pub scope: StoreScope,
+}
+
+/// Whether a store serves the whole cluster (one store for every environment's namespace) or
+/// only its own namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreScope {
+    Cluster,
+    Namespace,
 }
 
 /// One overlay: where it deploys, its settings, how strictly it schedules, how it scales.

@@ -1,5 +1,5 @@
 //! Small value types parsed once from the text a definition is written in: CPU and memory
-//! quantities, pinned image tags, DNS-1123 names. A value of one of these types is valid by
+//! quantities, pinned image tags, DNS-1123 names, Go durations. A value of one of these types is valid by
 //! construction; the parsers return a message (without the service or field, which the caller
 //! knows) when the text is not. [`unique_keys`] checks the YAML text of a file the same way.
 
@@ -306,6 +306,84 @@ pub fn dns_label_problem(name: &str) -> Option<String> {
         ))
     } else {
         None
+    }
+}
+
+/// Why `name` is not a DNS-1123 subdomain (DNS-1123 labels of lower-case alphanumerics and `-`
+/// joined by `.`, each starting and ending alphanumeric, at most 253 characters in all), the
+/// form of most Kubernetes object names, or `None`.
+///
+/// ```
+/// use lomash_core::values::dns_subdomain_problem;
+/// assert_eq!(dns_subdomain_problem("aws-secrets-manager"), None);
+/// assert_eq!(dns_subdomain_problem("store.eu-west-1"), None);
+/// assert!(dns_subdomain_problem("AWS").is_some());
+/// assert!(dns_subdomain_problem("a..b").is_some());
+/// assert!(dns_subdomain_problem("-a").is_some());
+/// ```
+pub fn dns_subdomain_problem(name: &str) -> Option<String> {
+    let label_ok = |l: &str| {
+        let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        !l.is_empty()
+            && l.bytes().all(|b| alnum(b) || b == b'-')
+            && l.bytes().next().is_some_and(alnum)
+            && l.bytes().last().is_some_and(alnum)
+    };
+    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+        Some(format!(
+            "{name:?} is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', each part starting and ending with a letter or digit, at most 253 characters)"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why `text` is not a positive Go duration as Kubernetes APIs read them (`metav1.Duration`): one
+/// or more numbers, each with a unit of `ns`, `us`, `µs`, `ms`, `s`, `m` or `h` (`1h`, `90s`,
+/// `1h30m`, `1.5h`), adding up to more than zero. No sign: a negative or zero interval is not one.
+/// A `0` alone, which Go reads as a duration, is refused too.
+///
+/// ```
+/// use lomash_core::values::duration_problem;
+/// for ok in ["1h", "30m", "1h30m", "1.5h", "90s", "500ms", "1h0m0s"] {
+///     assert_eq!(duration_problem(ok), None, "{ok}");
+/// }
+/// for bad in ["", "1", "1d", "h", "-1h", "0s", "0h0m", "1 h", "1.h", ".5h", "1.2.3h"] {
+///     assert!(duration_problem(bad).is_some(), "{bad}");
+/// }
+/// ```
+pub fn duration_problem(text: &str) -> Option<String> {
+    const UNITS: [&str; 7] = ["ns", "us", "µs", "ms", "s", "m", "h"];
+    let problem = || {
+        Some(format!(
+            "{text:?} is not a positive Go duration (numbers with units ns, us, ms, s, m or h, e.g. \"1h\" or \"1h30m\")"
+        ))
+    };
+    let mut rest = text;
+    let mut positive = false;
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_len);
+        // Digits with an optional fraction (`1.5`); Go also reads `1.` and `.5`, refused here as
+        // unclear to a reader.
+        let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+        let number_ok = match number.split_once('.') {
+            Some((whole, fraction)) => digits(whole) && digits(fraction),
+            None => digits(number),
+        };
+        if !number_ok {
+            return problem();
+        }
+        let Some(unit) = UNITS.iter().filter(|u| after.starts_with(**u)).max_by_key(|u| u.len()) else {
+            return problem();
+        };
+        positive |= number.bytes().any(|b| matches!(b, b'1'..=b'9'));
+        rest = &after[unit.len()..];
+    }
+    if positive {
+        None
+    } else {
+        problem()
     }
 }
 

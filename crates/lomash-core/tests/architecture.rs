@@ -125,14 +125,15 @@ fn no_import_circles() {
 #[test]
 fn the_vocabulary_and_the_layout_are_leaves() {
     let graph = imports(&workspace().join("crates/lomash-core/src"));
-    for leaf in ["spec", "layout", "values", "error", "conventions"] {
+    for leaf in ["spec", "layout", "values", "error", "conventions", "external_secret"] {
         assert_eq!(graph[leaf], BTreeSet::new(), "{leaf} imports modules of the crate");
     }
 }
 
 /// `kind: "Deployment"` written by hand drifts from the type; every kind string comes from
 /// `k8s_openapi::Resource::KIND`. Test modules are not read (their fixtures are YAML text), nor
-/// the header lines of the README's tables, where "Service" is the English word.
+/// the header lines of the README's tables, where "Service" is the English word, nor the one
+/// line where a type of our own defines its kind (`const KIND: &'static str = "ExternalSecret";`).
 #[test]
 fn no_kind_is_a_hand_written_string() {
     let kinds = [
@@ -150,7 +151,11 @@ fn no_kind_is_a_hand_written_string() {
     for dir in ["crates/lomash-core/src", "crates/lomash-manifests/src", "xtask/src"] {
         for file in rust_files(&workspace().join(dir)) {
             let text = code(&fs::read_to_string(&file).unwrap());
-            let text: String = text.lines().filter(|l| !l.contains("table(")).collect::<Vec<_>>().join("\n");
+            let text: String = text
+                .lines()
+                .filter(|l| !l.contains("table(") && !l.trim_start().starts_with("const KIND: &'static str = "))
+                .collect::<Vec<_>>()
+                .join("\n");
             for kind in kinds {
                 if text.contains(&format!("\"{kind}\"")) {
                     offenders.push(format!("{}: \"{kind}\"", file.display()));

@@ -1,12 +1,12 @@
 //! What every service shares, written once: the base (development) and each environment (its
-//! namespace, settings, scheduling and scale), the hardened security context, the probes and the
+//! namespace, settings, scheduling and scale), where the secrets live, the hardened security context, the probes and the
 //! defaults every spec sheet starts from. Values are those of the spec (see the README's "The
 //! spec" section). The renderer's own conventions (init containers, scanner exceptions) are in
 //! `lomash_core::conventions`.
 
 use crate::spec::{
     Autoscaling, Environment, NodePool, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling,
-    Security, ServiceDef, Shutdown, Stage,
+    SecretSource, SecretStore, Security, ServiceDef, Shutdown, Stage, StoreScope,
 };
 
 pub fn platform() -> Platform {
@@ -15,6 +15,13 @@ pub fn platform() -> Platform {
         managed_by: "kustomize".into(),
         registry: REGISTRY.into(),
         base_name: "development".into(),
+        // secrets.md: AWS Secrets Manager through the External Secrets Operator, one entry per
+        // service and environment (`lomash-wood/<environment>/<service>`), read again hourly.
+        secrets: SecretSource {
+            store: SecretStore { name: "aws-secrets-manager".into(), scope: StoreScope::Cluster },
+            key_prefix: "lomash-wood".into(),
+            refresh_interval: "1h".into(),
+        },
         base: Stage {
             replicas: Some(1),
             image_pull_policy: PullPolicy::IfNotPresent,

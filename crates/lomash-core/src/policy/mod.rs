@@ -1,7 +1,8 @@
 //! Production readiness as code: checks the rendered production objects (those of
 //! [`crate::k8s::production`], the same objects `kubectl kustomize` renders from the overlay)
 //! against the Kubernetes Pod Security Standards, "restricted" profile and the "baseline" rules it
-//! includes, against the production rules of `shared/spec/services.md`, and against the node pool
+//! includes, against the production rules of `shared/spec/services.md` (and of `secrets.md`: every
+//! Secret a pod reads is declared by an ExternalSecret of the output), and against the node pool
 //! the objects are scheduled on (`production-readiness.md` §10; the pool comes with the
 //! [`Context`], the rest is read from the objects).
 //!
@@ -30,7 +31,7 @@ use k8s_openapi::Resource;
 use serde_yaml::Value;
 
 use crate::conventions::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
-use crate::model::{Model, Pool};
+use crate::model::Pool;
 
 mod capacity;
 mod production;
@@ -114,11 +115,9 @@ pub struct Rule {
     pub check: Check,
 }
 
-/// Everything a rule may look up beyond its own object.
+/// Everything a rule may look up beyond its own object: the other objects of the output.
 pub struct Context<'a> {
     pub objects: &'a [Object],
-    /// Secrets provisioned outside the repository, the only ones a pod may reference.
-    pub declared_secrets: &'a BTreeSet<String>,
     /// The node pool the objects are scheduled on (the environment's), for the capacity rules.
     pub pool: &'a Pool,
 }
@@ -131,15 +130,10 @@ pub struct Pod<'a> {
     pub spec: &'a PodSpec,
 }
 
-/// The secrets the catalogue declares as provisioned outside the repository.
-pub fn declared_secrets(model: &Model) -> BTreeSet<String> {
-    model.services.iter().map(|s| s.secret_name()).collect()
-}
-
 /// Runs every rule of [`RULES`] on `objects`, scheduled on `pool`, then lists the recorded
 /// scanner exceptions.
-pub fn check(objects: &[Object], declared_secrets: &BTreeSet<String>, pool: &Pool) -> Vec<Finding> {
-    let cx = Context { objects, declared_secrets, pool };
+pub fn check(objects: &[Object], pool: &Pool) -> Vec<Finding> {
+    let cx = Context { objects, pool };
     let mut findings = Vec::new();
     for rule in RULES {
         for object in objects {
@@ -338,7 +332,7 @@ pub const RULES: &[Rule] = &[
     rule(
         "spec.secret-refs",
         Source::Spec,
-        "every Secret reference is one the catalogue declares (provisioned outside)",
+        "every Secret a pod references is produced by an ExternalSecret of the output",
         Check::Pod(secret_refs),
     ),
     rule(

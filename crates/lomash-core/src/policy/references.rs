@@ -1,5 +1,7 @@
-//! What a container references exists: the ConfigMaps and Secrets of `envFrom`, `env` and
-//! volumes are objects of the tree or declared secrets.
+//! What a container references exists: the ConfigMaps of `envFrom`, `env` and volumes are
+//! objects of the output, and every Secret they name is declared there by an ExternalSecret of
+//! the pod's namespace that produces it (secrets.md: the overlay declares where each secret comes
+//! from, never its value).
 
 use super::*;
 
@@ -40,9 +42,14 @@ pub(super) fn configmap_refs(cx: &Context, pod: &Pod) -> Vec<String> {
 }
 
 pub(super) fn secret_refs(cx: &Context, pod: &Pod) -> Vec<String> {
+    let declared = |name: &str| {
+        cx.objects.iter().any(|o| match o {
+            Object::ExternalSecret(e) => e.produces() == name && e.metadata.namespace.as_deref() == pod.namespace,
+            _ => false,
+        })
+    };
     let undeclared = |name: &str| {
-        (!cx.declared_secrets.contains(name))
-            .then(|| format!("Secret {name} is not declared as provisioned outside the repository"))
+        (!declared(name)).then(|| format!("Secret {name} is produced by no ExternalSecret of the pod's namespace"))
     };
     let mut out = per_container(pod, |c| {
         let from = c.env_from.iter().filter_map(|e| e.secret_ref.as_ref()).map(|r| r.name.as_str());
