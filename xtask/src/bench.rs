@@ -486,10 +486,11 @@ mod tests {
         let above = nine.services.iter().map(|s| s.port).max().unwrap();
         assert_eq!(copy.name, format!("{}-1", nine.services[1].name));
         assert!(copy.port > above, "copies take ports above every original's");
-        // The base kustomization, then per environment its kustomization and README; one base
-        // file a service, and two overlay files a service per environment.
+        // The base kustomization, then per environment its kustomization, environment-wide
+        // resources and README; one base file a service, and two overlay files a service per
+        // environment.
         let envs = nine.platform.environments.len();
-        assert_eq!(render(&synthetic_catalogue(90)).expect("valid").len(), 1 + 2 * envs + 90 * (1 + 2 * envs));
+        assert_eq!(render(&synthetic_catalogue(90)).expect("valid").len(), 1 + 3 * envs + 90 * (1 + 2 * envs));
     }
 
     /// The library unit is read, not the build script's, whitespace as cargo writes it or not.
