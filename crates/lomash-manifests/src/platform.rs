@@ -35,6 +35,7 @@ fn production() -> Environment {
     Environment {
         name: "production".into(),
         namespace: "lomash-wood-production".into(),
+        data_namespace: "lomash-wood-data".into(),
         stage: Stage {
             replicas: 3,
             image_pull_policy: PullPolicy::Always,
@@ -84,6 +85,7 @@ pub fn service(name: &str, port: u32) -> ServiceDef {
         probes: probes(),
         cold_start_seconds: 120,
         uses: Vec::new(),
+        public: None,
         config: Vec::new(),
         not_secret: Vec::new(),
         security: HARDENED,
