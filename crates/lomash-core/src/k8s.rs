@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::{
     Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext, Service as K8sService,
     ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -26,6 +27,7 @@ use k8s_openapi::Resource;
 
 use crate::conventions::{init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, TMP_PATH, TMP_VOLUME};
 use crate::model::{Model, Service};
+use crate::netpol;
 use crate::object::Object;
 use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Stage};
 use crate::values::Quantity;
@@ -37,10 +39,11 @@ pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
 }
 
 /// The objects of a service in `env`, exactly as its cluster should run them: the base objects
-/// with the environment's values, and the HorizontalPodAutoscaler and PodDisruptionBudget.
+/// with the environment's values, and the HorizontalPodAutoscaler, PodDisruptionBudget and
+/// NetworkPolicy.
 pub fn environment_objects(platform: &Platform, env: &Environment, service: &Service) -> Vec<Object> {
     let b = Builder { platform, service, stage: &env.stage, env: Some(env) };
-    let mut objects = vec![b.config_map(), b.service(), b.deployment(), b.hpa(env), b.pdb(env)];
+    let mut objects = vec![b.config_map(), b.service(), b.deployment(), b.hpa(env), b.pdb(env), b.network_policy(env)];
     for o in &mut objects {
         o.metadata_mut().namespace = Some(env.namespace.clone());
     }
@@ -48,9 +51,26 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
 }
 
 /// The objects of `env` that belong to no one service: its Namespace first (a first
-/// `kubectl apply -k` on an empty cluster creates it before anything is put in it).
-pub fn environment_wide(_model: &Model, env: &Environment) -> Vec<Object> {
-    vec![namespace(env)]
+/// `kubectl apply -k` on an empty cluster creates it before anything is put in it), then the
+/// network policies of every pod (the default deny, DNS).
+pub fn environment_wide(model: &Model, env: &Environment) -> Vec<Object> {
+    let platform = &model.platform;
+    let labels = BTreeMap::from([
+        ("app.kubernetes.io/part-of".to_owned(), platform.part_of.clone()),
+        ("app.kubernetes.io/managed-by".to_owned(), platform.managed_by.clone()),
+    ]);
+    let policies = netpol::environment_policies().into_iter().map(|(name, spec)| {
+        Object::NetworkPolicy(NetworkPolicy {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                namespace: Some(env.namespace.clone()),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            },
+            spec: Some(spec),
+        })
+    });
+    std::iter::once(namespace(env)).chain(policies).collect()
 }
 
 /// Every object of `env`: the environment-wide ones, then service by service.
@@ -77,8 +97,7 @@ fn namespace(env: &Environment) -> Object {
     })
 }
 
-/// The selector label, as in the seed's `kubectl get pods -l app=analytics-service`.
-pub const APP_LABEL: &str = "app";
+pub use crate::conventions::APP_LABEL;
 
 /// Builds the objects of one service for the base (`env: None`) or for one environment. The base
 /// is the development deployment; what only a deployed environment has (hardening, init
@@ -416,6 +435,13 @@ impl Builder<'_> {
                 }),
             }),
             ..Default::default()
+        })
+    }
+
+    fn network_policy(&self, env: &Environment) -> Object {
+        Object::NetworkPolicy(NetworkPolicy {
+            metadata: self.meta(self.name()),
+            spec: Some(netpol::service_spec(env, self.service)),
         })
     }
 

@@ -4,9 +4,10 @@
 //! crate. Pure: nothing here touches the disk.
 //!
 //! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
-//! [`error`] and [`conventions`] are leaves; [`catalogue`] gathers a platform, services and a
-//! release; [`model`] checks them; [`k8s`] builds objects of the model; [`patch`], [`yaml`],
-//! [`docs`], [`tree`], [`manifests`] and [`policy`] read those objects.
+//! [`error`], [`conventions`] and [`reach`] (a NetworkPolicy evaluator) are leaves;
+//! [`catalogue`] gathers a platform, services and a release; [`model`] checks them; [`netpol`]
+//! turns the model's edges into flows and policy specs; [`k8s`] builds objects of the model;
+//! [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`] and [`policy`] read those objects.
 
 pub mod catalogue;
 pub mod conventions;
@@ -16,6 +17,7 @@ pub mod k8s;
 pub mod layout;
 pub mod manifests;
 pub mod model;
+pub mod netpol;
 pub mod object;
 pub mod parallel;
 pub mod patch;

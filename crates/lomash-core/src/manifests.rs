@@ -4,7 +4,6 @@
 //! `kubectl kustomize` makes of the generated overlay.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::Resource;
@@ -15,22 +14,21 @@ use crate::model::Model;
 use crate::object::Object;
 use crate::spec::Environment;
 
-/// kustomize's `legacy` order puts these kinds first, in this order; a kind it does not list
-/// (the HorizontalPodAutoscaler) comes after them.
-const ORDER: [&str; 6] = [
-    Namespace::KIND,
-    ConfigMap::KIND,
-    Service::KIND,
-    Deployment::KIND,
-    PodDisruptionBudget::KIND,
-    HorizontalPodAutoscaler::KIND,
-];
+/// kustomize's `legacy` order puts these kinds first, in this order (those of its list that the
+/// tree holds). Kinds it does not list (HorizontalPodAutoscaler, NetworkPolicy) come after them,
+/// ordered by `group_version_Kind` (`~G` for the core group), as kustomize's `Gvk.IsLessThan`
+/// compares them (`legacySortString`).
+const ORDER: [&str; 5] = [Namespace::KIND, ConfigMap::KIND, Service::KIND, Deployment::KIND, PodDisruptionBudget::KIND];
 
 /// The objects of `env` in kustomize's legacy order (by kind, then name).
 pub fn ordered(model: &Model, env: &Environment) -> Vec<Object> {
     let rank = |o: &Object| ORDER.iter().position(|k| *k == o.kind()).unwrap_or(ORDER.len());
+    let gvk = |o: &Object| {
+        let (group, version) = o.api_version().split_once('/').unwrap_or(("~G", o.api_version()));
+        format!("{group}_{version}_{}", o.kind())
+    };
     let mut objects = k8s::environment(model, env);
-    objects.sort_by(|a, b| (rank(a), a.name()).cmp(&(rank(b), b.name())));
+    objects.sort_by_cached_key(|o| (rank(o), gvk(o), o.name().to_owned()));
     objects
 }
 

@@ -5,6 +5,7 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
@@ -76,7 +77,7 @@ macro_rules! kinds {
     };
 }
 
-kinds![Namespace, ConfigMap, Service, Deployment, HorizontalPodAutoscaler, PodDisruptionBudget];
+kinds![Namespace, ConfigMap, Service, Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy];
 
 /// `Kind` of a type, for matching an [`Object`] against it: `o.kind() == kind::<Deployment>()`.
 pub fn kind<T: Resource>() -> &'static str {

@@ -93,8 +93,9 @@ fn check_spec(objects: &[Object]) -> Result<(), String> {
     .collect();
     check("Namespace", "labels", ns.metadata.labels.as_ref(), Some(&want))?;
     let objects = objects.as_slice();
-    if objects.len() != 5 * SPEC.len() {
-        return Err(format!("{} objects rendered, expected {}", objects.len(), 5 * SPEC.len()));
+    // Six objects a service (its NetworkPolicy included), and the default-deny and DNS policies.
+    if objects.len() != 6 * SPEC.len() + 2 {
+        return Err(format!("{} objects rendered, expected {}", objects.len(), 6 * SPEC.len() + 2));
     }
     for o in objects {
         let meta = o.metadata();
