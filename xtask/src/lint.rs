@@ -1,5 +1,5 @@
-//! `cargo xtask lint`: validates the catalogue, builds the production objects and runs the policy
-//! of [`lomash_manifests::policy`] on them. Prints one aligned table (rule, object, result) and a
+//! `cargo xtask lint`: validates the catalogue, builds the objects of an environment and runs the
+//! policy of [`lomash_manifests::policy`] on them, the service graph included. Prints one aligned table (rule, object, result) and a
 //! summary line; exits 1 when any rule fails.
 //!
 //! The table stays short: objects of one kind that pass a rule collapse into one row
@@ -11,14 +11,15 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use lomash_manifests::policy::{self, Finding, Outcome};
-use lomash_manifests::{k8s, validate, Catalogue};
+use lomash_manifests::{k8s, netpol, validate, Catalogue};
 
 use crate::environment;
 
 pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let model = validate(catalogue).map_err(|e| anyhow!("the catalogue is invalid:\n{e}"))?;
-    let objects = k8s::environment(&model, environment(&model.platform, env)?);
-    let findings = policy::check(&objects, &policy::declared_secrets(&model));
+    let env = environment(&model.platform, env)?;
+    let objects = k8s::environment(&model, env);
+    let findings = policy::check(&objects, &policy::declared_secrets(&model), &netpol::graph(&model, env));
     print!("{}", report(&findings));
     let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -1,7 +1,8 @@
-//! Production readiness as code: checks the rendered production objects (those of
-//! [`crate::k8s::production`], the same objects `kubectl kustomize` renders from the overlay)
+//! Production readiness as code: checks the rendered objects of an environment (those of
+//! [`crate::k8s::environment`], the same objects `kubectl kustomize` renders from the overlay)
 //! against the Kubernetes Pod Security Standards, "restricted" profile and the "baseline" rules it
-//! includes, and against the production rules of `shared/spec/services.md`.
+//! includes, against the production rules of `shared/spec/services.md`, and against the service
+//! graph of `shared/spec/network.md` (the flows of [`crate::netpol::graph`]).
 //!
 //! Every rule yields one [`Finding`] per object of the kind it applies to, so a reviewer sees
 //! what was checked, not only what failed. Pod rules look at every container: main, init and
@@ -29,13 +30,17 @@ use serde_yaml::Value;
 
 use crate::conventions::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
 use crate::model::Model;
+use crate::netpol::Flow;
 
+mod network;
 mod production;
 mod pss;
 mod references;
 mod selectors;
 
 use crate::object::Object;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use network::*;
 use production::*;
 use pss::*;
 use references::*;
@@ -77,6 +82,7 @@ pub enum Source {
     PssBaseline,
     PssRestricted,
     Spec,
+    Network,
 }
 
 impl Source {
@@ -85,6 +91,7 @@ impl Source {
             Source::PssBaseline => "PSS baseline",
             Source::PssRestricted => "PSS restricted",
             Source::Spec => "services.md",
+            Source::Network => "network.md",
         }
     }
 }
@@ -110,6 +117,8 @@ pub struct Context<'a> {
     pub objects: &'a [Object],
     /// Secrets provisioned outside the repository, the only ones a pod may reference.
     pub declared_secrets: &'a BTreeSet<String>,
+    /// The service graph the network must allow, both ends of each flow ([`crate::netpol::graph`]).
+    pub flows: &'a [Flow],
 }
 
 /// The pod template of a Deployment, as a rule sees it.
@@ -126,8 +135,9 @@ pub fn declared_secrets(model: &Model) -> BTreeSet<String> {
 }
 
 /// Runs every rule of [`RULES`] on `objects`, then lists the recorded scanner exceptions.
-pub fn check(objects: &[Object], declared_secrets: &BTreeSet<String>) -> Vec<Finding> {
-    let cx = Context { objects, declared_secrets };
+/// `flows` is the graph of the objects' environment ([`crate::netpol::graph`]).
+pub fn check(objects: &[Object], declared_secrets: &BTreeSet<String>, flows: &[Flow]) -> Vec<Finding> {
+    let cx = Context { objects, declared_secrets, flows };
     let mut findings = Vec::new();
     for rule in RULES {
         for object in objects {
@@ -334,6 +344,25 @@ pub const RULES: &[Rule] = &[
         Source::Spec,
         "the Deployment records exactly the scanner exceptions of platform.rs",
         Check::Object(Deployment::KIND, scanner_exceptions),
+    ),
+    // --- network.md: the service graph ---
+    rule(
+        "net.isolated",
+        Source::Network,
+        "a NetworkPolicy selects the pods for ingress and one for egress",
+        Check::Object(Deployment::KIND, isolated),
+    ),
+    rule(
+        "net.external-egress",
+        Source::Network,
+        "egress to addresses only on TCP 443, the private ranges and 169.254.0.0/16 excepted",
+        Check::Object(NetworkPolicy::KIND, external_egress),
+    ),
+    rule(
+        "net.edges",
+        Source::Network,
+        "every flow of the graph allowed at both ends (egress of the source, ingress of the destination)",
+        Check::Object(Deployment::KIND, edges),
     ),
 ];
 
