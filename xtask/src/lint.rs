@@ -1,5 +1,6 @@
 //! `cargo xtask lint`: validates the catalogue, builds an environment's objects and runs the policy
-//! of [`lomash_manifests::policy`] on them, scheduled on the environment's node pool. Prints one aligned table (rule, object, result) and a
+//! of [`lomash_manifests::policy`] on them, scheduled on the environment's node pool, the service
+//! graph included. Prints one aligned table (rule, object, result) and a
 //! summary line; exits 1 when any rule fails.
 //!
 //! The table stays short: objects of one kind that pass a rule collapse into one row
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use lomash_manifests::policy::{self, Finding, Outcome};
-use lomash_manifests::{k8s, validate, Catalogue};
+use lomash_manifests::{k8s, netpol, validate, Catalogue};
 
 use crate::environment;
 
@@ -20,7 +21,7 @@ pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let env = environment(&model.platform, env)?;
     let objects = k8s::environment(&model, env);
     let pool = model.pool(env).ok_or_else(|| anyhow!("{}: no node pool", env.name))?;
-    let findings = policy::check(&objects, pool);
+    let findings = policy::check(&objects, pool, &netpol::graph(&model, env));
     print!("{}", report(&findings));
     let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -1,7 +1,7 @@
 //! The conventions the renderer applies to every service of every environment: the init
 //! containers and their scripts, the writable `/tmp`, the name of the HTTP port, the image tag of
-//! the base, the annotation that restarts pods on a rotated secret, and the scanner checks the
-//! spec knowingly does not meet. Written once, here.
+//! the base, the annotation that restarts pods on a rotated secret, the cluster facts the network
+//! policies rely on, and the scanner checks the spec knowingly does not meet. Written once, here.
 
 /// The image tag of every service in the base: development runs whatever was built last.
 pub const BASE_IMAGE_TAG: &str = "latest";
@@ -58,6 +58,9 @@ pub const TMP_VOLUME: &str = "tmp";
 pub const TMP_PATH: &str = "/tmp";
 /// The most `/tmp` may hold: Node.js and Prisma scratch files, not a disk.
 pub const TMP_SIZE_LIMIT: &str = "256Mi";
+/// The selector label, as in the seed's `kubectl get pods -l app=analytics-service`: Services,
+/// Deployments, PDBs and network policies select a service's pods by it.
+pub const APP_LABEL: &str = "app";
 /// The name of the container port the Service and the probes use.
 pub const HTTP_PORT_NAME: &str = "http";
 
@@ -65,6 +68,29 @@ pub const HTTP_PORT_NAME: &str = "http";
 /// Secret changes: environment variables from `envFrom` are read once, at container start, so a
 /// rotated secret reaches running pods only through a restart.
 pub const RELOADER_SECRET_ANNOTATION: &str = "secret.reloader.stakater.com/reload";
+
+/// What the network policies rely on in every cluster (`shared/spec/network.md`, "Platform
+/// facts"). What differs per environment (the data namespace, the data stores' ports) is a value
+/// of the [`crate::spec::Environment`] instead.
+pub mod network {
+    /// Cluster DNS: the `kube-dns` pods in `kube-system`, on UDP and TCP 53.
+    pub const DNS_NAMESPACE: &str = "kube-system";
+    pub const DNS_POD_LABEL: (&str, &str) = ("k8s-app", "kube-dns");
+    pub const DNS_PORT: u16 = 53;
+    /// Prometheus scrapes every service's port from this namespace.
+    pub const MONITORING_NAMESPACE: &str = "monitoring";
+    /// External providers are reached over HTTPS only.
+    pub const HTTPS_PORT: u16 = 443;
+    /// Every IPv4 address: what external egress starts from, less [`CLOSED_RANGES`].
+    pub const ANY_ADDRESS: &str = "0.0.0.0/0";
+    /// Never reachable through external egress: the private ranges (RFC 1918), where the
+    /// cluster's and the VPC's own addresses live, and link-local, where the cloud metadata
+    /// endpoint (`169.254.169.254`) answers.
+    pub const CLOSED_RANGES: [&str; 4] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
+    /// The environment-wide policies: nothing in or out for every pod, then DNS for every pod.
+    pub const DEFAULT_DENY: &str = "default-deny";
+    pub const ALLOW_DNS: &str = "allow-dns";
+}
 
 /// Checks of common scanners that production knowingly does not meet, because the spec decides
 /// otherwise: (checkov check id, reason). Written down once, here; [`scanner_annotations`] puts

@@ -6,16 +6,20 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 
+use crate::conventions::network::{ALLOW_DNS, ANY_ADDRESS, CLOSED_RANGES, DEFAULT_DENY};
 use crate::conventions::{BASE_IMAGE_TAG, RELOADER_SECRET_ANNOTATION};
 use crate::external_secret::ExternalSecret;
 use crate::k8s::{base_objects, environment_objects, APP_LABEL, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY, ZONE_KEY};
 use crate::layout::{self, File, GENERATED_DIR};
 use crate::model::{Model, Service};
+use crate::netpol::{self, End, Flow};
 use crate::object::Object;
+use crate::reach::NAMESPACE_NAME_LABEL;
 use crate::spec::{Environment, Placement, Platform, Probe, Resources};
 use crate::values::Quantity;
 
@@ -38,10 +42,12 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
         &format!(
             "This directory contains the **strategic merge patches** that turn the base manifests into the \
              **production** manifests of the {} services. Each patch states only what production changes; \
-             the objects only production has ({}, {}, {}) are resources of the overlay, in `../resources/`.",
+             the objects only production has ({}, {}, {}, {}) are resources of the overlay, in \
+             `../resources/`.",
             model.services.len(),
             HorizontalPodAutoscaler::KIND,
             PodDisruptionBudget::KIND,
+            NetworkPolicy::KIND,
             ExternalSecret::KIND,
         ),
     );
@@ -65,6 +71,7 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
     line(w, "");
     directory_structure(w, env, files);
     patch_controls(w, model, env);
+    network(w, model, env);
     let sections = crate::parallel::in_parallel(&model.services, |service| {
         let mut section = String::new();
         service_section(&mut section, &model.platform, env, service);
@@ -103,10 +110,13 @@ fn duration(seconds: i64) -> String {
     }
 }
 
-/// The kinds of the documents of a generated YAML file, in order: its top-level `kind:` lines
-/// (reading the lines is enough for files we wrote, and far cheaper than parsing them again).
+/// The kinds of the documents of a generated YAML file, in order, each once: its top-level
+/// `kind:` lines (reading the lines is enough for files we wrote, and far cheaper than parsing
+/// them again).
 fn kinds(contents: &str) -> Vec<String> {
-    contents.lines().filter_map(|l| l.strip_prefix("kind: ")).map(str::to_owned).collect()
+    let mut kinds: Vec<String> = contents.lines().filter_map(|l| l.strip_prefix("kind: ")).map(str::to_owned).collect();
+    kinds.dedup();
+    kinds
 }
 
 fn directory_structure(w: &mut String, env: &Environment, files: &[File]) {
@@ -373,6 +383,57 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
     line(w, "");
     line(w, "---");
     line(w, "");
+}
+
+/// The service graph as a table: who may reach whom, on which port, and why; each row one flow
+/// of [`netpol::graph`], the same flows the NetworkPolicies are built from.
+fn network(w: &mut String, model: &Model, env: &Environment) {
+    line(w, "## Network Policies");
+    line(w, "");
+    line(
+        w,
+        &format!(
+            "Nothing reaches a pod of `{ns}` and no pod reaches anything unless a row below allows it: \
+             `{DEFAULT_DENY}` selects every pod of the namespace in both directions and allows nothing, \
+             `{ALLOW_DNS}` lets every pod resolve names, and each service's own NetworkPolicy \
+             (`resources/<service>.yaml`) holds its ingress and egress. The rows are derived from the edges \
+             the spec sheets declare (`.uses(…)`, `.public(…)`); traffic between two services is allowed at \
+             both ends, as egress of the caller and ingress of the callee. Namespaces are selected by their \
+             `{NAMESPACE_NAME_LABEL}` label, pods by `{APP_LABEL}`.",
+            ns = env.namespace
+        ),
+    );
+    line(w, "");
+    let graph = netpol::graph(model, env);
+    table(
+        w,
+        &["From", "To", "Port", "Why"],
+        graph.iter().map(|f: &Flow| vec![end(&f.from, env), end(&f.to, env), flow_ports(f), f.why.clone()]),
+    );
+    line(w, "");
+    line(w, "Anything else is denied.");
+    line(w, "");
+    line(w, "---");
+    line(w, "");
+}
+
+fn end(end: &End, env: &Environment) -> String {
+    match end {
+        End::Service(name) => code(name),
+        End::EveryPod => format!("every pod of {}", code(&env.namespace)),
+        End::Namespace(namespace) => format!("any pod of namespace {}", code(namespace)),
+        End::Pods { namespace, label: (key, value) } => {
+            format!("{} pods of namespace {}", code(format!("{key}={value}")), code(namespace))
+        }
+        End::AnySource => "any source".to_owned(),
+        End::Internet => {
+            format!("{} except {}", code(ANY_ADDRESS), CLOSED_RANGES.iter().map(code).collect::<Vec<_>>().join(", "))
+        }
+    }
+}
+
+fn flow_ports(flow: &Flow) -> String {
+    flow.ports.iter().map(|p| format!("{} {}", p.protocol, p.number)).collect::<Vec<_>>().join(", ")
 }
 
 /// What a wait container's script does, in words (the script itself is in the patch).

@@ -19,6 +19,7 @@ use k8s_openapi::api::core::v1::{
     Service as K8sService, ServiceAccount, ServicePort, ServiceSpec, SleepAction, TopologySpreadConstraint, Volume,
     VolumeMount, WeightedPodAffinityTerm,
 };
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -34,6 +35,7 @@ use crate::external_secret::{
     SecretStoreRef, Target,
 };
 use crate::model::{Model, Service};
+use crate::netpol;
 use crate::object::Object;
 use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Stage, StoreScope};
 use crate::values::Quantity;
@@ -45,8 +47,8 @@ pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
 }
 
 /// The objects of a service in `env`, exactly as its cluster should run them: the base objects
-/// with the environment's values, the HorizontalPodAutoscaler and PodDisruptionBudget, and the
-/// ExternalSecret that provisions the Secret its pods read.
+/// with the environment's values, the HorizontalPodAutoscaler, PodDisruptionBudget and
+/// NetworkPolicy, and the ExternalSecret that provisions the Secret its pods read.
 pub fn environment_objects(platform: &Platform, env: &Environment, service: &Service) -> Vec<Object> {
     let b = Builder { platform, service, stage: &env.stage, env: Some(env) };
     let mut objects = vec![
@@ -56,6 +58,7 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
         b.deployment(),
         b.hpa(env),
         b.pdb(env),
+        b.network_policy(env),
         b.external_secret(env),
     ];
     for o in &mut objects {
@@ -65,9 +68,26 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
 }
 
 /// The objects of `env` that belong to no one service: its Namespace first (a first
-/// `kubectl apply -k` on an empty cluster creates it before anything is put in it).
-pub fn environment_wide(_model: &Model, env: &Environment) -> Vec<Object> {
-    vec![namespace(env)]
+/// `kubectl apply -k` on an empty cluster creates it before anything is put in it), then the
+/// network policies of every pod (the default deny, DNS).
+pub fn environment_wide(model: &Model, env: &Environment) -> Vec<Object> {
+    let platform = &model.platform;
+    let labels = BTreeMap::from([
+        ("app.kubernetes.io/part-of".to_owned(), platform.part_of.clone()),
+        ("app.kubernetes.io/managed-by".to_owned(), platform.managed_by.clone()),
+    ]);
+    let policies = netpol::environment_policies().into_iter().map(|(name, spec)| {
+        Object::NetworkPolicy(NetworkPolicy {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                namespace: Some(env.namespace.clone()),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            },
+            spec: Some(spec),
+        })
+    });
+    std::iter::once(namespace(env)).chain(policies).collect()
 }
 
 /// Every object of `env`: the environment-wide ones, then service by service.
@@ -94,8 +114,7 @@ fn namespace(env: &Environment) -> Object {
     })
 }
 
-/// The selector label, as in the seed's `kubectl get pods -l app=analytics-service`.
-pub const APP_LABEL: &str = "app";
+pub use crate::conventions::APP_LABEL;
 
 /// Builds the objects of one service for the base (`env: None`) or for one environment. The base
 /// is the development deployment; what only a deployed environment has (hardening, init
@@ -515,6 +534,13 @@ impl Builder<'_> {
                 }),
             }),
             ..Default::default()
+        })
+    }
+
+    fn network_policy(&self, env: &Environment) -> Object {
+        Object::NetworkPolicy(NetworkPolicy {
+            metadata: self.meta(self.name()),
+            spec: Some(netpol::service_spec(env, self.service)),
         })
     }
 

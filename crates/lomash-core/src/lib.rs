@@ -4,8 +4,9 @@
 //! crate. Pure: nothing here touches the disk.
 //!
 //! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
-//! [`error`], [`conventions`] and [`external_secret`] (a custom resource type) are leaves;
-//! [`catalogue`] gathers a platform, services and a release; [`model`] checks them; [`k8s`]
+//! [`error`], [`conventions`], [`external_secret`] (a custom resource type) and [`reach`] (a
+//! NetworkPolicy evaluator) are leaves; [`catalogue`] gathers a platform, services and a release;
+//! [`model`] checks them; [`netpol`] turns the model's edges into flows and policy specs; [`k8s`]
 //! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
 //! [`capacity`] and [`policy`] read those objects.
 
@@ -19,6 +20,7 @@ pub mod k8s;
 pub mod layout;
 pub mod manifests;
 pub mod model;
+pub mod netpol;
 pub mod object;
 pub mod parallel;
 pub mod patch;

@@ -14,8 +14,10 @@ use crate::model::Model;
 use crate::object::Object;
 use crate::spec::Environment;
 
-/// kustomize's `legacy` order puts these kinds first, in this order (the ones of its list that
-/// the tree holds).
+/// kustomize's `legacy` order puts these kinds first, in this order (those of its list that the
+/// tree holds). Kinds it does not list (HorizontalPodAutoscaler, NetworkPolicy) come after them,
+/// ordered by `group_version_Kind` (`~G` for the core group), as kustomize's `Gvk.IsLessThan`
+/// compares them (`legacySortString`).
 const ORDER: [&str; 6] = [
     Namespace::KIND,
     ServiceAccount::KIND,

@@ -89,6 +89,11 @@ pub struct Service {
     /// The services this one calls, with their ports: its [`Uses::Service`] edges and, for
     /// [`Uses::AllServices`], every other service.
     pub calls: Vec<(String, u16)>,
+    /// The services that call this one (whose [`Service::calls`] name it), in catalogue order:
+    /// the other end of their edges, from which its network ingress is derived.
+    pub callers: Vec<String>,
+    /// Why the service's port is open to any source, when it is (the gateway).
+    pub public: Option<String>,
     /// ConfigMap keys particular to the service, in every environment.
     pub config: Vec<(String, String)>,
     /// The gateway's `<NAME>_SERVICE_URL` keys, derived from [`Uses::AllServices`] (base and
@@ -216,8 +221,17 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
     }
     check_release(catalogue, &names, &mut errors);
 
-    let services: Vec<Service> =
+    let mut services: Vec<Service> =
         catalogue.services.iter().filter_map(|def| check_service(catalogue, def, &mut errors)).collect();
+    // Each edge has two ends: the callee learns its callers here, once every edge is checked.
+    let callers: Vec<Vec<String>> = services
+        .iter()
+        .map(|callee| services.iter().filter(|s| s.calls.iter().any(|(n, _)| *n == callee.name)))
+        .map(|callers| callers.map(|s| s.name.clone()).collect())
+        .collect();
+    for (service, callers) in services.iter_mut().zip(callers) {
+        service.callers = callers;
+    }
     let pools = catalogue
         .platform
         .environments
@@ -295,6 +309,25 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
         if let Err(problems) = Pool::check(&env.pool) {
             for (f, problem) in problems {
                 errors.push("platform", &field(f), problem);
+            }
+        }
+        if let Some(problem) = dns_label_problem(&env.data_namespace) {
+            errors.push("platform", &field("dataNamespace"), problem);
+        } else {
+            // The policies open the data stores' ports towards the data namespace only: a host
+            // in another namespace would be unreachable, and the policy would not say why.
+            for (host_field, host) in [("dbHost", &env.stage.db_host), ("redisHost", &env.stage.redis_host)] {
+                if let Some(namespace) = cluster_namespace(host).filter(|ns| *ns != env.data_namespace) {
+                    errors.push(
+                        "platform",
+                        &field(host_field),
+                        format!(
+                            "{host:?} is in namespace {namespace}, but the network policies open the data \
+                             stores only in the data namespace {}",
+                            env.data_namespace
+                        ),
+                    );
+                }
             }
         }
     }
@@ -402,6 +435,9 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
     check_security(name, &def.security, errors);
 
     let calls = check_edges(catalogue, def, errors);
+    if def.public.as_ref().is_some_and(|reason| reason.trim().is_empty()) {
+        errors.push(name, "public", "a public port needs a reason: say who reaches it from where");
+    }
     let upstreams: Vec<(String, String)> = if def.uses.contains(&Uses::AllServices) {
         calls.iter().map(|(s, port)| (upstream_key(s), format!("http://{s}:{port}"))).collect()
     } else {
@@ -425,6 +461,8 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
         probes: def.probes.clone(),
         uses: def.uses.clone(),
         calls,
+        callers: Vec::new(),
+        public: def.public.clone(),
         config: def.config.clone(),
         upstreams,
         security: def.security,
@@ -659,6 +697,14 @@ fn config_key_problem(key: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// The namespace of an in-cluster Service host, `<service>.<namespace>.svc[.<cluster domain>]`;
+/// `None` for any other host (a bare name, an address, an external DNS name).
+fn cluster_namespace(host: &str) -> Option<&str> {
+    let mut labels = host.split('.');
+    let (_service, namespace, svc) = (labels.next()?, labels.next()?, labels.next()?);
+    (svc == "svc").then_some(namespace)
 }
 
 /// `https://host[:port]`, the host made of DNS labels.

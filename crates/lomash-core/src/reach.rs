@@ -267,6 +267,37 @@ impl Policies {
         Ok(flows)
     }
 
+    /// Whether one side lets a connection through: [`Direction::Egress`] asks the source's
+    /// policies, [`Direction::Ingress`] the destination's (an external end has none, so its side
+    /// always does). [`Policies::allowed`] is both; a lint that names the side missing a rule
+    /// asks each.
+    pub fn allows(
+        &self,
+        direction: Direction,
+        from: &Endpoint,
+        to: &Endpoint,
+        port: u16,
+        protocol: &str,
+    ) -> Result<bool, ReachError> {
+        check_protocol(protocol, "probe")?;
+        check_endpoint(from)?;
+        check_endpoint(to)?;
+        Ok(match direction {
+            Direction::Egress => self.egress_allowed(from, to, port, protocol),
+            Direction::Ingress => self.ingress_allowed(from, to, port, protocol),
+        })
+    }
+
+    /// Whether some policy of `pod`'s namespace selects it for `direction`. An isolated pod allows
+    /// only what a rule allows; a pod no policy isolates is open in that direction.
+    pub fn isolated(&self, pod: &Pod, direction: Direction) -> bool {
+        self.policies.iter().any(|policy| {
+            policy.namespace == pod.namespace
+                && policy.pod_selector.matches(&pod.labels)
+                && policy.rules(direction).is_some()
+        })
+    }
+
     fn evaluate(&self, from: &Endpoint, to: &Endpoint, port: u16, protocol: &str) -> bool {
         self.egress_allowed(from, to, port, protocol) && self.ingress_allowed(from, to, port, protocol)
     }
@@ -334,8 +365,10 @@ pub fn reachable<S: AsRef<str>>(
     Policies::new(policies)?.reachable(endpoints, probes)
 }
 
+/// The side of a connection a policy governs: ingress at the destination pod, egress at the
+/// source pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
+pub enum Direction {
     Ingress,
     Egress,
 }
@@ -480,15 +513,15 @@ impl Selector {
 
 /// An IPv4 network: `network` has its host bits cleared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cidr {
+pub struct Cidr {
     network: u32,
     prefix: u8,
 }
 
 impl Cidr {
     /// Parses `a.b.c.d/n`. Host bits are cleared rather than refused: the API server accepts
-    /// `10.0.0.1/8` and means `10.0.0.0/8`.
-    fn parse(text: &str) -> Option<Cidr> {
+    /// `10.0.0.1/8` and means `10.0.0.0/8`. `None` for anything else, IPv6 included.
+    pub fn parse(text: &str) -> Option<Cidr> {
         let (address, prefix) = text.split_once('/')?;
         let address: Ipv4Addr = address.parse().ok()?;
         // Digits only: `u8::from_str` would also take `+8`.
@@ -511,8 +544,18 @@ impl Cidr {
         }
     }
 
-    fn contains(self, ip: Ipv4Addr) -> bool {
+    pub fn contains(self, ip: Ipv4Addr) -> bool {
         u32::from(ip) & Cidr::mask(self.prefix) == self.network
+    }
+
+    /// Whether every address of `other` is in `self`.
+    pub fn covers(self, other: Cidr) -> bool {
+        self.prefix <= other.prefix && self.contains(Ipv4Addr::from(other.network))
+    }
+
+    /// Whether the two networks share an address: for CIDRs, when one covers the other.
+    pub fn overlaps(self, other: Cidr) -> bool {
+        self.covers(other) || other.covers(self)
     }
 }
 
@@ -1243,6 +1286,30 @@ spec:
         assert_eq!(flows, expected);
     }
 
+    /// Each side on its own: web may send to api (its egress) but api refuses it (its ingress);
+    /// db accepts web, and web's egress refuses db.
+    #[test]
+    fn allows_answers_for_one_side_and_isolated_says_who_is_selected() {
+        let policies = Policies::new(&parse(BOTH_DIRECTIONS)).unwrap();
+        let side = |direction, from: &str, to: &str| {
+            policies.allows(direction, &endpoint(from), &endpoint(to), 8000, "TCP").unwrap()
+        };
+        assert!(side(Direction::Egress, "web", "api"));
+        assert!(!side(Direction::Ingress, "web", "api"));
+        assert!(!side(Direction::Egress, "web", "db"));
+        assert!(side(Direction::Ingress, "web", "db"));
+        // An external source has no egress of its own to refuse with.
+        assert!(side(Direction::Egress, "internet", "api"));
+
+        let pod = |name: &str| endpoint(name).pod().cloned().unwrap();
+        let isolated = |name: &str, direction| policies.isolated(&pod(name), direction);
+        assert!(isolated("web", Direction::Egress) && !isolated("web", Direction::Ingress));
+        assert!(isolated("api", Direction::Ingress) && !isolated("api", Direction::Egress));
+        assert!(!isolated("job", Direction::Ingress) && !isolated("job", Direction::Egress));
+        // Same labels as web, another namespace: web's policy does not reach it.
+        assert!(!isolated("stage-web", Direction::Egress));
+    }
+
     #[test]
     fn reachable_refuses_a_duplicate_name() {
         let endpoints = [("a", Endpoint::External(ip("1.1.1.1"))), ("a", Endpoint::External(ip("8.8.8.8")))];
@@ -1255,6 +1322,18 @@ spec:
         let pod = Pod::new("shop", ip("10.0.0.1")).with_namespace_labels([(NAMESPACE_NAME_LABEL, "other"), ("a", "b")]);
         assert_eq!(pod.namespace_labels().get(NAMESPACE_NAME_LABEL).map(String::as_str), Some("shop"));
         assert_eq!(pod.namespace_labels().get("a").map(String::as_str), Some("b"));
+    }
+
+    #[test]
+    fn cidr_covers_and_overlaps() {
+        let c = |text| Cidr::parse(text).unwrap();
+        assert!(c("0.0.0.0/0").covers(c("10.0.0.0/8")));
+        assert!(!c("10.0.0.0/8").covers(c("0.0.0.0/0")));
+        assert!(c("10.0.0.0/8").covers(c("10.1.2.0/24")) && c("10.0.0.0/8").covers(c("10.0.0.0/8")));
+        assert!(!c("10.0.0.0/8").covers(c("11.0.0.0/8")));
+        assert!(c("10.1.2.0/24").overlaps(c("10.0.0.0/8")) && c("10.0.0.0/8").overlaps(c("10.1.2.0/24")));
+        assert!(!c("172.16.0.0/12").overlaps(c("172.32.0.0/12")));
+        assert_eq!(Cidr::parse("::/0"), None);
     }
 
     #[test]

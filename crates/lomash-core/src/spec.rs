@@ -25,8 +25,12 @@ pub struct ServiceDef {
     /// How long the service may take to start cold; the startup probe must allow at least this.
     pub cold_start_seconds: i32,
     /// What the service depends on: the edges of the service graph. Init containers, config keys,
-    /// the gateway's URLs and the docs are derived from them.
+    /// the gateway's URLs, the network policies and the docs are derived from them.
     pub uses: Vec<Uses>,
+    /// Why the service's port is open to any source (`None`: only to the services that call it
+    /// and to monitoring). The gateway's clients arrive through the cloud load balancer, whose
+    /// addresses are not known in advance; see [`ServiceDef::public`].
+    pub public: Option<String>,
     /// ConfigMap keys particular to this service in every environment's overlay (the base, for
     /// development, has only the platform's keys).
     pub config: Vec<(String, String)>,
@@ -219,6 +223,9 @@ pub struct Environment {
     /// The overlay's folder and the release file's key, e.g. `production`.
     pub name: String,
     pub namespace: String,
+    /// The namespace Postgres and Redis run in: the only place the network policies let the
+    /// services reach them (on the stage's `db_port` and `redis_port`).
+    pub data_namespace: String,
     pub stage: Stage,
     pub scheduling: Scheduling,
     /// Replica bounds of this environment; unset bounds are each service's own.
@@ -357,6 +364,14 @@ impl ServiceDef {
     /// An edge of the service graph, e.g. `.uses(Uses::Postgres)`.
     pub fn uses(mut self, edge: Uses) -> Self {
         self.uses.push(edge);
+        self
+    }
+
+    /// Opens the service's port to any source, for the reason given, e.g.
+    /// `.public("client traffic through the cloud load balancer")`. Every other service is
+    /// reached only by the services whose edges name it, and by monitoring.
+    pub fn public(mut self, reason: &str) -> Self {
+        self.public = Some(reason.to_owned());
         self
     }
 

@@ -43,6 +43,7 @@ fn production() -> Environment {
     Environment {
         name: "production".into(),
         namespace: "lomash-wood-production".into(),
+        data_namespace: "lomash-wood-data".into(),
         stage: Stage {
             // The HPA owns the count (minReplicas 3): production-readiness.md §1.
             replicas: None,
@@ -106,6 +107,7 @@ pub fn service(name: &str, port: u32) -> ServiceDef {
         probes: probes(),
         cold_start_seconds: 120,
         uses: Vec::new(),
+        public: None,
         config: Vec::new(),
         not_secret: Vec::new(),
         security: HARDENED,

@@ -62,7 +62,7 @@ fn line(max: u64, one_per_node: bool) -> Line {
 fn capacity_failures(model: &Model, env: &Environment) -> BTreeSet<(String, String)> {
     let objects = k8s::environment(model, env);
     let pool = model.pool(env).expect("a checked pool");
-    policy::check(&objects, pool)
+    policy::check(&objects, pool, &lomash_manifests::netpol::graph(model, env))
         .into_iter()
         .filter(|f| f.outcome == Outcome::Fail)
         .map(|f| (f.rule.to_owned(), f.object))
@@ -378,7 +378,7 @@ fn the_lint_fails_when_the_pool_shrinks_to_6_nodes_per_zone() {
     assert_eq!(capacity_failures(&model, env), expected);
 
     let objects = k8s::environment(&model, env);
-    let findings = policy::check(&objects, model.pool(env).unwrap());
+    let findings = policy::check(&objects, model.pool(env).unwrap(), &lomash_manifests::netpol::graph(&model, env));
     let message = &findings
         .iter()
         .find(|f| f.object == "Deployment/api-gateway" && f.rule == "capacity.placement")
@@ -433,7 +433,7 @@ fn the_lint_fails_when_requests_at_maximum_exceed_the_pool() {
     let model = model_of(&c);
     let env = production(&model);
     let objects = k8s::environment(&model, env);
-    let findings = policy::check(&objects, model.pool(env).unwrap());
+    let findings = policy::check(&objects, model.pool(env).unwrap(), &lomash_manifests::netpol::graph(&model, env));
     let message = &findings.iter().find(|f| f.object == namespace && f.rule == "capacity.requests").unwrap().message;
     assert_eq!(
         message,

@@ -93,10 +93,11 @@ fn check_spec(objects: &[Object]) -> Result<(), String> {
     .collect();
     check("Namespace", "labels", ns.metadata.labels.as_ref(), Some(&want))?;
     let objects = objects.as_slice();
-    // Per service: ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB and ExternalSecret (its
-    // values are checked by tests/secrets.rs).
-    if objects.len() != 7 * SPEC.len() {
-        return Err(format!("{} objects rendered, expected {}", objects.len(), 7 * SPEC.len()));
+    // Per service: ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB, NetworkPolicy and
+    // ExternalSecret (their values are checked by tests/network.rs and tests/secrets.rs); and the
+    // default-deny and DNS policies.
+    if objects.len() != 8 * SPEC.len() + 2 {
+        return Err(format!("{} objects rendered, expected {}", objects.len(), 8 * SPEC.len() + 2));
     }
     for o in objects {
         let meta = o.metadata();

@@ -10,21 +10,25 @@ use k8s_openapi::api::core::v1::{
     HostPathVolumeSource, LocalObjectReference, NFSVolumeSource, PodSecurityContext, PodSpec, SELinuxOptions,
     SeccompProfile, SecretEnvSource, SecurityContext, Sysctl, Volume, WindowsSecurityContextOptions,
 };
+use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicyEgressRule, NetworkPolicyPort, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lomash_manifests::conventions::{scanner_annotations, SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
 use lomash_manifests::model::Pool;
+use lomash_manifests::netpol::Flow;
 use lomash_manifests::policy::{self, Finding, Outcome, RULES};
-use lomash_manifests::{catalogue, k8s, validate, Object};
+use lomash_manifests::{catalogue, k8s, netpol, validate, Object};
 use pretty_assertions::assert_eq;
 
 const SVC: &str = "auth-service";
 const DEP: &str = "Deployment/auth-service";
 const NAMESPACE: &str = "Namespace/lomash-wood-production";
 
-fn production() -> Vec<Object> {
+/// The production objects and the service graph the policy reads.
+fn production() -> (Vec<Object>, Vec<Flow>) {
     let model = validate(&catalogue()).expect("the catalogue is valid");
-    k8s::environment(&model, &model.platform.environments[0])
+    let env = &model.platform.environments[0];
+    (k8s::environment(&model, env), netpol::graph(&model, env))
 }
 
 /// The node pool production is scheduled on.
@@ -79,6 +83,27 @@ fn object_of_kind<'a>(objects: &'a mut [Object], kind: &str) -> &'a mut Object {
 
 fn object_of_kind_named<'a>(objects: &'a mut [Object], kind: &str, name: &str) -> &'a mut Object {
     objects.iter_mut().find(|o| o.kind() == kind && o.name() == name).expect("object exists")
+}
+
+fn network_policy<'a>(objects: &'a mut [Object], name: &str) -> &'a mut NetworkPolicySpec {
+    objects
+        .iter_mut()
+        .find_map(|o| match o {
+            Object::NetworkPolicy(p) if p.metadata.name.as_deref() == Some(name) => p.spec.as_mut(),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("NetworkPolicy/{name} exists"))
+}
+
+/// The egress rule of `policy` that sends to an `ipBlock`.
+fn internet_rule<'a>(objects: &'a mut [Object], policy: &str) -> &'a mut NetworkPolicyEgressRule {
+    let spec = network_policy(objects, policy);
+    let mut rules = spec.egress.as_mut().unwrap().iter_mut();
+    rules.find(|r| r.to.iter().flatten().any(|p| p.ip_block.is_some())).expect("an ipBlock egress rule")
+}
+
+fn tcp(port: i32) -> NetworkPolicyPort {
+    NetworkPolicyPort { protocol: Some("TCP".into()), port: Some(IntOrString::Int(port)), ..Default::default() }
 }
 
 type Mutation = fn(&mut Vec<Object>);
@@ -534,13 +559,120 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("capacity.requests", NAMESPACE)],
         ),
+        // --- network.md ---
+        (
+            // Without the default deny, auth-service's own policy must isolate its ingress; made
+            // egress-only, it does not. Its ingress is then open: no edge is refused.
+            "net.isolated",
+            |o| {
+                o.retain(|o| o.id() != "NetworkPolicy/default-deny");
+                let spec = network_policy(o, SVC);
+                spec.policy_types = Some(vec!["Egress".into()]);
+                spec.ingress = None;
+            },
+            vec![("net.isolated", DEP)],
+        ),
+        (
+            // The DNS policy only isolates egress: ingress stays open for every other pod too
+            // once nothing else selects them.
+            "net.isolated",
+            |o| o.retain(|o| o.kind() != "NetworkPolicy" || o.name() == "allow-dns"),
+            vec![
+                ("net.isolated", "Deployment/api-gateway"),
+                ("net.isolated", "Deployment/auth-service"),
+                ("net.isolated", "Deployment/product-service"),
+                ("net.isolated", "Deployment/order-payment-service"),
+                ("net.isolated", "Deployment/appointment-service"),
+                ("net.isolated", "Deployment/content-service"),
+                ("net.isolated", "Deployment/customer-service"),
+                ("net.isolated", "Deployment/notification-service"),
+                ("net.isolated", "Deployment/analytics-service"),
+                // Egress stays isolated by allow-dns, and now allows nothing but DNS.
+                ("net.edges", "Deployment/api-gateway"),
+                ("net.edges", "Deployment/auth-service"),
+                ("net.edges", "Deployment/product-service"),
+                ("net.edges", "Deployment/order-payment-service"),
+                ("net.edges", "Deployment/appointment-service"),
+                ("net.edges", "Deployment/content-service"),
+                ("net.edges", "Deployment/customer-service"),
+                ("net.edges", "Deployment/notification-service"),
+                ("net.edges", "Deployment/analytics-service"),
+            ],
+        ),
+        (
+            "net.external-egress",
+            |o| {
+                internet_rule(o, "order-payment-service").to.as_mut().unwrap()[0].ip_block.as_mut().unwrap().except =
+                    Some(vec!["10.0.0.0/8".into(), "172.16.0.0/12".into(), "192.168.0.0/16".into()])
+            },
+            vec![("net.external-egress", "NetworkPolicy/order-payment-service")],
+        ),
+        (
+            "net.external-egress",
+            |o| internet_rule(o, "notification-service").ports.as_mut().unwrap().push(tcp(80)),
+            vec![("net.external-egress", "NetworkPolicy/notification-service")],
+        ),
+        (
+            // A rule without `to` sends anywhere, private ranges and metadata endpoint included.
+            "net.external-egress",
+            |o| {
+                network_policy(o, SVC)
+                    .egress
+                    .as_mut()
+                    .unwrap()
+                    .push(NetworkPolicyEgressRule { to: None, ports: Some(vec![tcp(443)]) })
+            },
+            vec![("net.external-egress", "NetworkPolicy/auth-service")],
+        ),
+        (
+            // A narrower block inside a closed range is no better.
+            "net.external-egress",
+            |o| {
+                internet_rule(o, "order-payment-service").to.as_mut().unwrap()[0].ip_block =
+                    Some(IPBlock { cidr: "10.1.0.0/16".into(), except: None })
+            },
+            vec![
+                ("net.external-egress", "NetworkPolicy/order-payment-service"),
+                ("net.edges", "Deployment/order-payment-service"),
+            ],
+        ),
+        (
+            // The callee's end: auth-service no longer admits the gateway.
+            "net.edges",
+            |o| {
+                let ingress = network_policy(o, SVC).ingress.as_mut().unwrap();
+                ingress.retain(|r| !r.from.iter().flatten().any(|p| p.pod_selector.is_some()));
+            },
+            vec![("net.edges", DEP)],
+        ),
+        (
+            // The caller's end: the gateway no longer sends to auth-service.
+            "net.edges",
+            |o| {
+                let egress = network_policy(o, "api-gateway").egress.as_mut().unwrap();
+                egress.retain(|r| r.ports.as_ref().unwrap()[0].port != Some(IntOrString::Int(3001)));
+            },
+            vec![("net.edges", "Deployment/api-gateway")],
+        ),
+        (
+            // Postgres sought in the wrong namespace.
+            "net.edges",
+            |o| {
+                let egress = network_policy(o, SVC).egress.as_mut().unwrap();
+                let postgres =
+                    egress.iter_mut().find(|r| r.ports.as_ref().unwrap()[0].port == Some(IntOrString::Int(5432)));
+                let selector = postgres.unwrap().to.as_mut().unwrap()[0].namespace_selector.as_mut().unwrap();
+                selector.match_labels.as_mut().unwrap().insert("kubernetes.io/metadata.name".into(), "data".into());
+            },
+            vec![("net.edges", DEP)],
+        ),
     ]
 }
 
 #[test]
 fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
-    let objects = production();
-    let before = policy::check(&objects, &pool());
+    let (objects, flows) = production();
+    let before = policy::check(&objects, &pool(), &flows);
     for (rule, mutate, expected) in cases() {
         for (r, object) in &expected {
             let finding = before.iter().find(|f| f.rule == *r && f.object == *object);
@@ -552,7 +684,7 @@ fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
         }
         let mut mutated = objects.clone();
         mutate(&mut mutated);
-        let after = policy::check(&mutated, &pool());
+        let after = policy::check(&mutated, &pool(), &flows);
         let expected: BTreeSet<(String, String)> =
             expected.iter().map(|(r, o)| ((*r).to_owned(), (*o).to_owned())).collect();
         assert_eq!(failures(&after), expected, "case {rule}");
@@ -570,8 +702,8 @@ fn every_rule_has_a_failing_case() {
 
 #[test]
 fn generated_production_objects_have_no_violation() {
-    let objects = production();
-    let findings = policy::check(&objects, &pool());
+    let (objects, flows) = production();
+    let findings = policy::check(&objects, &pool(), &flows);
     assert_eq!(failures(&findings), BTreeSet::new());
     // Every rule looked at something: a rule whose kind is absent would pass vacuously.
     for rule in RULES {
@@ -581,7 +713,7 @@ fn generated_production_objects_have_no_violation() {
 
 #[test]
 fn exceptions_are_annotations_on_each_production_deployment() {
-    let objects = production();
+    let (objects, flows) = production();
     let deployments: Vec<&Object> = objects.iter().filter(|o| o.kind() == "Deployment").collect();
     assert_eq!(deployments.len(), 9);
     for d in &deployments {
@@ -594,7 +726,7 @@ fn exceptions_are_annotations_on_each_production_deployment() {
             annotations.into_iter().filter(|(k, _)| k.starts_with(SCANNER_SKIP_PREFIX)).collect();
         assert_eq!(checkov, scanner_annotations(), "{}", d.id());
     }
-    let excepted: Vec<(&str, String)> = policy::check(&objects, &pool())
+    let excepted: Vec<(&str, String)> = policy::check(&objects, &pool(), &flows)
         .into_iter()
         .filter(|f| f.outcome == Outcome::Excepted)
         .map(|f| (f.rule, f.object))

@@ -396,8 +396,9 @@ fn removing_an_external_secret_fails_exactly_its_deployment() {
     let env = &r.model.platform.environments[0];
     let objects = k8s::environment(&r.model, env);
     let pool = r.model.pool(env).expect("the environment declares a pool");
+    let flows = lomash_manifests::netpol::graph(&r.model, env);
     let failures = |objects: &[Object]| -> Vec<(String, String)> {
-        policy::check(objects, pool)
+        policy::check(objects, pool, &flows)
             .into_iter()
             .filter(|f| f.outcome == Outcome::Fail)
             .map(|f| (f.rule.to_owned(), f.object))

@@ -218,8 +218,9 @@ fn empty_noise(path: &str, v: &Value, found: &mut Vec<String>) {
                 let empty = (matches!(child, Value::Null) && !deletes)
                     || child.as_mapping().is_some_and(|m| m.is_empty())
                     || child.as_sequence().is_some_and(|s| s.is_empty());
-                // `emptyDir: {}` is how Kubernetes spells "an emptyDir with defaults".
-                if empty && key != "emptyDir" {
+                // `emptyDir: {}` is how Kubernetes spells "an emptyDir with defaults", and a
+                // NetworkPolicy's `podSelector: {}` (a required field) "every pod of the namespace".
+                if empty && key != "emptyDir" && key != "podSelector" {
                     found.push(here.clone());
                 }
                 empty_noise(&here, child, found);

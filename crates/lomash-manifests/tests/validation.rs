@@ -4,6 +4,7 @@
 //! service or field, fails here.
 
 use lomash_manifests::catalogue::{Catalogue, Release, ServiceDef};
+use lomash_manifests::spec::Uses;
 use lomash_manifests::values::ImageTag;
 use lomash_manifests::{catalogue, validate};
 use pretty_assertions::assert_eq;
@@ -889,6 +890,50 @@ const CASES: &[Case] = &[
         expected: &[concat!(
             "platform: production.namespace: \"Lomash.Wood\" is not a DNS-1123 label (lower-case letters, digits and '-', ",
             "starting with a letter, ending with a letter or digit, at most 63 characters)"
+        )],
+    },
+    // The service graph
+    Case {
+        rule: "an edge to an unknown service names both ends",
+        mutate: |c| service(c, "order-payment-service").uses.push(Uses::Service("invoice-service".into())),
+        expected: &[
+            "order-payment-service: uses: order-payment-service -> invoice-service: invoice-service is not a service of the catalogue",
+        ],
+    },
+    Case {
+        rule: "a service calling itself",
+        mutate: |c| service(c, "content-service").uses.push(Uses::Service("content-service".into())),
+        expected: &["content-service: uses: content-service -> content-service: a service does not call itself over the network"],
+    },
+    Case {
+        rule: "an edge declared twice",
+        mutate: |c| service(c, "auth-service").uses.push(Uses::Redis),
+        expected: &["auth-service: uses: Redis is declared twice"],
+    },
+    Case {
+        rule: "external HTTPS without a reason",
+        mutate: |c| service(c, "analytics-service").uses.push(Uses::ExternalHttps(" ".into())),
+        expected: &["analytics-service: uses: ExternalHttps needs a reason: say which provider it reaches"],
+    },
+    Case {
+        rule: "a public port without a reason",
+        mutate: |c| service(c, "api-gateway").public = Some(String::new()),
+        expected: &["api-gateway: public: a public port needs a reason: say who reaches it from where"],
+    },
+    Case {
+        rule: "data namespace not a DNS label",
+        mutate: |c| c.platform.environments[0].data_namespace = "lomash_wood_data".into(),
+        expected: &[concat!(
+            "platform: production.dataNamespace: \"lomash_wood_data\" is not a DNS-1123 label (lower-case letters, digits and '-', ",
+            "starting with a letter, ending with a letter or digit, at most 63 characters)"
+        )],
+    },
+    Case {
+        rule: "a data store outside the data namespace the policies open",
+        mutate: |c| c.platform.environments[0].stage.redis_host = "redis-master.cache.svc.cluster.local".into(),
+        expected: &[concat!(
+            "platform: production.redisHost: \"redis-master.cache.svc.cluster.local\" is in namespace cache, but the ",
+            "network policies open the data stores only in the data namespace lomash-wood-data"
         )],
     },
 ];

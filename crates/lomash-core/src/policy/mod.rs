@@ -1,10 +1,11 @@
-//! Production readiness as code: checks the rendered production objects (those of
-//! [`crate::k8s::production`], the same objects `kubectl kustomize` renders from the overlay)
+//! Production readiness as code: checks the rendered objects of an environment (those of
+//! [`crate::k8s::environment`], the same objects `kubectl kustomize` renders from the overlay)
 //! against the Kubernetes Pod Security Standards, "restricted" profile and the "baseline" rules it
 //! includes, against the production rules of `shared/spec/services.md` (and of `secrets.md`: every
-//! Secret a pod reads is declared by an ExternalSecret of the output), and against the node pool
-//! the objects are scheduled on (`production-readiness.md` §10; the pool comes with the
-//! [`Context`], the rest is read from the objects).
+//! Secret a pod reads is declared by an ExternalSecret of the output), against the service graph of
+//! `shared/spec/network.md` (the flows of [`crate::netpol::graph`]), and against the node pool the
+//! objects are scheduled on (`production-readiness.md` §10). The pool and the flows come with the
+//! [`Context`]; the rest is read from the objects.
 //!
 //! Every rule yields one [`Finding`] per object of the kind it applies to, so a reviewer sees
 //! what was checked, not only what failed. Pod rules look at every container: main, init and
@@ -32,8 +33,10 @@ use serde_yaml::Value;
 
 use crate::conventions::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
 use crate::model::Pool;
+use crate::netpol::Flow;
 
 mod capacity;
+mod network;
 mod production;
 mod pss;
 mod readiness;
@@ -42,6 +45,8 @@ mod selectors;
 
 use crate::object::Object;
 use capacity::*;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use network::*;
 use production::*;
 use pss::*;
 use readiness::*;
@@ -86,6 +91,8 @@ pub enum Source {
     Spec,
     /// `production-readiness.md`: what the overlay must do in a real cluster.
     Readiness,
+    /// `network.md`: the service graph and the policies derived from it.
+    Network,
 }
 
 impl Source {
@@ -95,6 +102,7 @@ impl Source {
             Source::PssRestricted => "PSS restricted",
             Source::Spec => "services.md",
             Source::Readiness => "production-readiness.md",
+            Source::Network => "network.md",
         }
     }
 }
@@ -120,6 +128,8 @@ pub struct Context<'a> {
     pub objects: &'a [Object],
     /// The node pool the objects are scheduled on (the environment's), for the capacity rules.
     pub pool: &'a Pool,
+    /// The service graph the network must allow, both ends of each flow ([`crate::netpol::graph`]).
+    pub flows: &'a [Flow],
 }
 
 /// The pod template of a Deployment, as a rule sees it.
@@ -130,10 +140,10 @@ pub struct Pod<'a> {
     pub spec: &'a PodSpec,
 }
 
-/// Runs every rule of [`RULES`] on `objects`, scheduled on `pool`, then lists the recorded
-/// scanner exceptions.
-pub fn check(objects: &[Object], pool: &Pool) -> Vec<Finding> {
-    let cx = Context { objects, pool };
+/// Runs every rule of [`RULES`] on `objects`, scheduled on `pool`, with `flows` the service graph
+/// of their environment ([`crate::netpol::graph`]), then lists the recorded scanner exceptions.
+pub fn check(objects: &[Object], pool: &Pool, flows: &[Flow]) -> Vec<Finding> {
+    let cx = Context { objects, pool, flows };
     let mut findings = Vec::new();
     for rule in RULES {
         for object in objects {
@@ -375,7 +385,7 @@ pub const RULES: &[Rule] = &[
     rule(
         "spec.scanner-exceptions",
         Source::Spec,
-        "the Deployment records exactly the scanner exceptions of platform.rs",
+        "the Deployment records exactly the scanner exceptions of conventions.rs",
         Check::Object(Deployment::KIND, scanner_exceptions),
     ),
     // --- production-readiness.md: capacity ---
@@ -390,6 +400,25 @@ pub const RULES: &[Rule] = &[
         Source::Readiness,
         "the requests at maximum replicas fit the node pool's allocatable",
         Check::Object(Namespace::KIND, requests_at_max),
+    ),
+    // --- network.md: the service graph ---
+    rule(
+        "net.isolated",
+        Source::Network,
+        "a NetworkPolicy selects the pods for ingress and one for egress",
+        Check::Object(Deployment::KIND, isolated),
+    ),
+    rule(
+        "net.external-egress",
+        Source::Network,
+        "egress to addresses only on TCP 443, the private ranges and 169.254.0.0/16 excepted",
+        Check::Object(NetworkPolicy::KIND, external_egress),
+    ),
+    rule(
+        "net.edges",
+        Source::Network,
+        "every flow of the graph allowed at both ends (egress of the source, ingress of the destination)",
+        Check::Object(Deployment::KIND, edges),
     ),
 ];
 

@@ -11,4 +11,5 @@ pub fn definition() -> ServiceDef {
         .autoscale(Autoscale { max: 20, cpu_percent: 60, memory_percent: 75 })
         .uses(Uses::Redis)
         .uses(Uses::AllServices)
+        .public("client traffic through the cloud load balancer, whose source addresses are not known in advance")
 }
