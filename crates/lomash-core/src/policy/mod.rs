@@ -447,49 +447,34 @@ struct Ctr<'a> {
 }
 
 fn containers(spec: &PodSpec) -> Vec<Ctr<'_>> {
-    fn plain<'a>(role: &str, main: bool, c: &'a k8s_openapi::api::core::v1::Container) -> Ctr<'a> {
-        Ctr {
-            label: format!("{role} {}", c.name),
-            main,
-            image: c.image.as_deref(),
-            pull_policy: c.image_pull_policy.as_deref(),
-            sc: c.security_context.as_ref(),
-            ports: c.ports.as_deref().unwrap_or_default(),
-            probes: [
-                ("livenessProbe", c.liveness_probe.as_ref()),
-                ("readinessProbe", c.readiness_probe.as_ref()),
-                ("startupProbe", c.startup_probe.as_ref()),
-            ],
-            lifecycle: c.lifecycle.as_ref(),
-            resources: c.resources.as_ref(),
-            env: c.env.as_deref().unwrap_or_default(),
-            env_from: c.env_from.as_deref().unwrap_or_default(),
-            command: c.command.as_deref().unwrap_or_default(),
-            args: c.args.as_deref().unwrap_or_default(),
-        }
+    // Container and EphemeralContainer are distinct types with the same fields: one reading.
+    macro_rules! ctr {
+        ($role:expr, $main:expr, $c:expr) => {
+            Ctr {
+                label: format!("{} {}", $role, $c.name),
+                main: $main,
+                image: $c.image.as_deref(),
+                pull_policy: $c.image_pull_policy.as_deref(),
+                sc: $c.security_context.as_ref(),
+                ports: $c.ports.as_deref().unwrap_or_default(),
+                probes: [
+                    ("livenessProbe", $c.liveness_probe.as_ref()),
+                    ("readinessProbe", $c.readiness_probe.as_ref()),
+                    ("startupProbe", $c.startup_probe.as_ref()),
+                ],
+                lifecycle: $c.lifecycle.as_ref(),
+                resources: $c.resources.as_ref(),
+                env: $c.env.as_deref().unwrap_or_default(),
+                env_from: $c.env_from.as_deref().unwrap_or_default(),
+                command: $c.command.as_deref().unwrap_or_default(),
+                args: $c.args.as_deref().unwrap_or_default(),
+            }
+        };
     }
     let mut out = Vec::new();
-    out.extend(spec.containers.iter().map(|c| plain("container", true, c)));
-    out.extend(spec.init_containers.iter().flatten().map(|c| plain("initContainer", false, c)));
-    out.extend(spec.ephemeral_containers.iter().flatten().map(|c| Ctr {
-        label: format!("ephemeralContainer {}", c.name),
-        main: false,
-        image: c.image.as_deref(),
-        pull_policy: c.image_pull_policy.as_deref(),
-        sc: c.security_context.as_ref(),
-        ports: c.ports.as_deref().unwrap_or_default(),
-        probes: [
-            ("livenessProbe", c.liveness_probe.as_ref()),
-            ("readinessProbe", c.readiness_probe.as_ref()),
-            ("startupProbe", c.startup_probe.as_ref()),
-        ],
-        lifecycle: c.lifecycle.as_ref(),
-        resources: c.resources.as_ref(),
-        env: c.env.as_deref().unwrap_or_default(),
-        env_from: c.env_from.as_deref().unwrap_or_default(),
-        command: c.command.as_deref().unwrap_or_default(),
-        args: c.args.as_deref().unwrap_or_default(),
-    }));
+    out.extend(spec.containers.iter().map(|c| ctr!("container", true, c)));
+    out.extend(spec.init_containers.iter().flatten().map(|c| ctr!("initContainer", false, c)));
+    out.extend(spec.ephemeral_containers.iter().flatten().map(|c| ctr!("ephemeralContainer", false, c)));
     out
 }
 
