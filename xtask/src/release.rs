@@ -130,14 +130,20 @@ mod tests {
             "0123456789abcdef0123456789abcdef01234567",
             "2.1.0@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
         ];
+        // The committed tags, whatever the last release made them.
+        let committed = catalogue().release.tags;
         for tag in tags {
             let root = temp_root();
             let previous = set_image(root.path(), "analytics-service", tag).expect("set-image succeeds");
-            assert_eq!(previous, "1.0.0");
+            assert_eq!(previous, committed["analytics-service"], "set-image returns the tag it replaced");
 
             let release = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
             assert_eq!(Release::parse(&release).unwrap().tags["analytics-service"], tag);
-            assert_eq!(Release::parse(&release).unwrap().tags["auth-service"], "1.0.0", "other tags kept");
+            assert_eq!(
+                Release::parse(&release).unwrap().tags["auth-service"],
+                committed["auth-service"],
+                "other tags kept"
+            );
 
             let kustomization = &yaml_documents(&root.path().join(OVERLAY).join("kustomization.yaml"))[0];
             let images = kustomization["images"].as_sequence().unwrap();
@@ -185,23 +191,49 @@ mod tests {
         );
     }
 
-    /// A release file as a person edits it: comments between and after lines, a blank line,
-    /// quoted and plain forms. Nine services, the committed tags.
-    const HAND_EDITED: &str = "\
-# Production tags. Reviewers: see the release notes for each bump.
-api-gateway: \"1.0.0\"
-auth-service: \"1.0.0\"   # pinned: see incident 42
+    /// The services [`hand_edited`] writes in a form of their own; every other service of the
+    /// catalogue follows them, one plain line each.
+    const HAND_WRITTEN: [&str; 5] =
+        ["api-gateway", "auth-service", "product-service", "order-payment-service", "appointment-service"];
 
-# Commerce
-product-service: '1.0.0'
-\"order-payment-service\": \"1.0.0\"
-appointment-service: 1.0.0 # plain
-content-service: \"1.0.0\"
-customer-service: \"1.0.0\"
-notification-service: \"1.0.0\"
-analytics-service: \"1.0.0\"
-# end
-";
+    /// A release file as a person edits it: comments between and after lines, a blank line,
+    /// quoted and plain forms. Every service of the catalogue, at its committed tag.
+    fn hand_edited() -> String {
+        let c = catalogue();
+        let tag = |service: &str| c.release.tags[service].clone();
+        let rest: String = c
+            .services
+            .iter()
+            .filter(|s| !HAND_WRITTEN.contains(&s.name.as_str()))
+            .map(|s| format!("{}: \"{}\"\n", s.name, tag(&s.name)))
+            .collect();
+        format!(
+            "# Production tags. Reviewers: see the release notes for each bump.\n\
+             api-gateway: \"{}\"\n\
+             auth-service: \"{}\"   # pinned: see incident 42\n\
+             \n\
+             # Commerce\n\
+             product-service: '{}'\n\
+             \"order-payment-service\": \"{}\"\n\
+             appointment-service: {} # plain\n\
+             {rest}\
+             # end\n",
+            tag("api-gateway"),
+            tag("auth-service"),
+            tag("product-service"),
+            tag("order-payment-service"),
+            tag("appointment-service"),
+        )
+    }
+
+    /// A tag other than the committed one of `service`.
+    fn another_tag(service: &str) -> &'static str {
+        if catalogue().release.tags[service] == "2.1.0" {
+            "2.1.1"
+        } else {
+            "2.1.0"
+        }
+    }
 
     fn write_release(root: &Path, text: &str) {
         fs::write(root.join(RELEASE_PATH), text).unwrap();
@@ -212,10 +244,12 @@ analytics-service: \"1.0.0\"
     #[test]
     fn keeps_every_comment_and_the_order_of_the_file() {
         let root = temp_root();
-        write_release(root.path(), HAND_EDITED);
-        set_image(root.path(), "auth-service", "2.1.0").expect("set-image succeeds");
-        let expected = HAND_EDITED.replace("auth-service: \"1.0.0\"   #", "auth-service: \"2.1.0\"   #");
-        assert_ne!(expected, HAND_EDITED, "the test must change a line");
+        let text = hand_edited();
+        write_release(root.path(), &text);
+        let (old, new) = (&catalogue().release.tags["auth-service"], another_tag("auth-service"));
+        set_image(root.path(), "auth-service", new).expect("set-image succeeds");
+        let expected = text.replace(&format!("auth-service: \"{old}\"   #"), &format!("auth-service: \"{new}\"   #"));
+        assert_ne!(expected, text, "the test must change a line");
         assert_eq!(fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap(), expected);
     }
 
@@ -256,15 +290,18 @@ analytics-service: \"1.0.0\"
     #[test]
     fn a_duplicate_key_is_an_error_that_changes_nothing() {
         let root = temp_root();
-        let twice = HAND_EDITED.replace("# end\n", "auth-service: \"1.0.1\"\n");
+        let text = hand_edited();
+        // The repeat takes the place of the last line, the comment.
+        let line = text.lines().count();
+        let twice = text.replace("# end\n", "auth-service: \"1.0.1\"\n");
         write_release(root.path(), &twice);
         let before = snapshot(root.path());
         let error = set_image(root.path(), "analytics-service", "2.1.0").expect_err("must fail").to_string();
         assert_eq!(
             error,
-            concat!(
-                "release: images.yaml: duplicate key \"auth-service\" at line 13 column 1 ",
-                "(each key once: a repeat would silently replace the first); nothing was changed"
+            format!(
+                "release: images.yaml: duplicate key \"auth-service\" at line {line} column 1 \
+                 (each key once: a repeat would silently replace the first); nothing was changed"
             )
         );
         assert!(snapshot(root.path()) == before, "set-image changed files");
@@ -274,7 +311,10 @@ analytics-service: \"1.0.0\"
     #[test]
     fn appends_a_line_for_a_service_the_file_lacks() {
         let root = temp_root();
-        let without = HAND_EDITED.replace("analytics-service: \"1.0.0\"\n", "");
+        let text = hand_edited();
+        let line = format!("analytics-service: \"{}\"\n", catalogue().release.tags["analytics-service"]);
+        assert!(text.contains(&line), "the file has a line for analytics-service");
+        let without = text.replace(&line, "");
         write_release(root.path(), &without);
         let previous = set_image(root.path(), "analytics-service", "2.1.0").expect("set-image succeeds");
         assert_eq!(previous, "");

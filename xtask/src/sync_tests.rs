@@ -156,7 +156,10 @@ fn check_names_a_hand_edit_a_missing_file_and_an_orphan() {
     let edited = auth_base();
     let missing = layout::patch_file("production", "content-service");
     let orphan = layout::patch_file("production", "search-service");
-    let text = fs::read_to_string(root.file(&edited)).unwrap().replace("containerPort: 3001", "containerPort: 3999");
+    let port = catalogue().services.iter().find(|s| s.name == "auth-service").unwrap().port;
+    let text = fs::read_to_string(root.file(&edited))
+        .unwrap()
+        .replace(&format!("containerPort: {port}"), "containerPort: 3999");
     fs::write(root.file(&edited), text).unwrap();
     fs::remove_file(root.file(&missing)).unwrap();
     fs::write(root.file(&orphan), "kind: Deployment\n").unwrap();
@@ -167,7 +170,7 @@ fn check_names_a_hand_edit_a_missing_file_and_an_orphan() {
     for expected in [
         format!("generated/{edited}: differs (hand edit or stale)\n"),
         format!("--- a/generated/{edited}\n+++ b/generated/{edited}\n"),
-        "-          containerPort: 3999\n+          containerPort: 3001\n".to_owned(),
+        format!("-          containerPort: 3999\n+          containerPort: {port}\n"),
         format!("generated/{missing}: missing\n"),
         format!("generated/{orphan}: orphan: nothing renders it\n"),
         "-kind: Deployment\n".to_owned(),

@@ -60,7 +60,11 @@ fn base_files_and_overlay_resources_parse_strictly() {
     let model = validate(&catalogue()).unwrap();
     let base: usize = model.services.iter().map(|s| base_objects(&model.platform, s).len()).sum();
     let overlays: usize = model.platform.environments.iter().map(|e| environment(&model, e).len() - base).sum();
-    assert_eq!(objects, base + overlays);
+    assert_eq!(
+        objects,
+        base + overlays,
+        "objects in the base files and overlay resources: {base} base objects and {overlays} of the overlays' own"
+    );
 }
 
 #[test]
@@ -74,7 +78,8 @@ fn every_patch_parses_strictly_as_the_object_it_produces() {
     for file in patches.filter(|f| f.path.ends_with(".yaml")) {
         checked += check_patches(&file.path, &file.contents, &production).unwrap_or_else(|e| panic!("{e}"));
     }
-    assert_eq!(checked, 9 * 3, "a ConfigMap, Service and Deployment patch per service");
+    let services = model.services.len();
+    assert_eq!(checked, 3 * services, "a ConfigMap, Service and Deployment patch for each of the {services} services");
 }
 
 /// The negative case: the check above must catch a misspelt field in a patch.
@@ -138,5 +143,6 @@ fn the_rendered_production_overlay_parses_strictly() {
     let yaml = common::kustomize(&overlay).unwrap_or_else(|e| panic!("{e}"));
     let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let model = validate(&catalogue()).unwrap();
-    assert_eq!(objects.len(), environment(&model, model.platform.environment("production").unwrap()).len());
+    let intended = environment(&model, model.platform.environment("production").unwrap()).len();
+    assert_eq!(objects.len(), intended, "objects kubectl renders from generated/, and objects production intends");
 }
