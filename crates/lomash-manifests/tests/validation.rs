@@ -770,6 +770,144 @@ const CASES: &[Case] = &[
         expected: &["auth-service: security.runAsNonRoot: must be true"],
     },
     Case {
+        rule: "negative runAsUser",
+        mutate: |c| service(c, "auth-service").security.run_as_user = -1,
+        expected: &["auth-service: security.runAsUser: -1 is outside 1–2147483647"],
+    },
+    Case {
+        rule: "runAsUser beyond what Kubernetes takes",
+        mutate: |c| service(c, "auth-service").security.run_as_user = 1 << 31,
+        expected: &["auth-service: security.runAsUser: 2147483648 is outside 1–2147483647"],
+    },
+    Case {
+        rule: "root group",
+        mutate: |c| service(c, "auth-service").security.run_as_group = 0,
+        expected: &["auth-service: security.runAsGroup: 0 runs with the root group"],
+    },
+    Case {
+        rule: "negative runAsGroup",
+        mutate: |c| service(c, "auth-service").security.run_as_group = -1001,
+        expected: &["auth-service: security.runAsGroup: -1001 is outside 1–2147483647"],
+    },
+    Case {
+        rule: "root fsGroup",
+        mutate: |c| service(c, "auth-service").security.fs_group = 0,
+        expected: &["auth-service: security.fsGroup: 0 gives volumes to the root group"],
+    },
+    Case {
+        rule: "negative fsGroup",
+        mutate: |c| service(c, "auth-service").security.fs_group = -1,
+        expected: &["auth-service: security.fsGroup: -1 is outside 1–2147483647"],
+    },
+    // Platform values
+    Case {
+        rule: "an environment with no replicas",
+        mutate: |c| c.platform.environments[0].stage.replicas = 0,
+        expected: &["platform: production.replicas: 0 is below 1"],
+    },
+    Case {
+        rule: "negative replicas in the base",
+        mutate: |c| c.platform.base.replicas = -1,
+        expected: &["platform: base.replicas: -1 is below 1"],
+    },
+    Case {
+        rule: "part-of label that is not a label value",
+        mutate: |c| c.platform.part_of = "lomash wood".into(),
+        expected: &[concat!(
+            "platform: partOf: \"lomash wood\" is not a valid label value (at most 63 characters: letters, digits, ",
+            "'-', '_' and '.', starting and ending with a letter or digit)"
+        )],
+    },
+    Case {
+        rule: "managed-by label empty",
+        mutate: |c| c.platform.managed_by = String::new(),
+        expected: &["platform: managedBy: \"\" is empty: the label needs a value"],
+    },
+    Case {
+        rule: "node selector value that is not a label value",
+        mutate: |c| c.platform.environments[0].scheduling.node_selector[0].1 = "back end".into(),
+        expected: &[concat!(
+            "platform: production.nodeSelector.node-role: \"back end\" is not a valid label value (at most 63 ",
+            "characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"
+        )],
+    },
+    Case {
+        rule: "tag whose version label is not a label value",
+        mutate: |c| set_tag(c, "auth-service", "1.0.0-rc-"),
+        expected: &[concat!(
+            "auth-service: image.tag: as the version label, \"1.0.0-rc-\" is not a valid label value (at most 63 ",
+            "characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"
+        )],
+    },
+    Case {
+        rule: "registry that is not an image reference",
+        mutate: |c| c.platform.registry = "Lomash Wood".into(),
+        expected: &[concat!(
+            "platform: registry: \"Lomash Wood\" is not a valid image registry: images are <registry>/<service>, ",
+            "lower-case letters and digits joined by '.', '_', '__' or '-' in '/'-separated components, after an ",
+            "optional host[:port]"
+        )],
+    },
+    Case {
+        rule: "empty registry",
+        mutate: |c| c.platform.registry = String::new(),
+        expected: &[concat!(
+            "platform: registry: \"\" is not a valid image registry: images are <registry>/<service>, ",
+            "lower-case letters and digits joined by '.', '_', '__' or '-' in '/'-separated components, after an ",
+            "optional host[:port]"
+        )],
+    },
+    Case {
+        rule: "service image that is not an image reference",
+        mutate: |c| service(c, "auth-service").image = "LomashWood/auth-service".into(),
+        expected: &[concat!(
+            "auth-service: image: \"LomashWood/auth-service\" is not a valid image repository (lower-case letters ",
+            "and digits joined by '.', '_', '__' or '-' in '/'-separated components, after an optional registry ",
+            "host[:port])"
+        )],
+    },
+    Case {
+        rule: "an empty catalogue (which would delete every service)",
+        mutate: |c| {
+            c.services.clear();
+            c.release.tags.clear();
+        },
+        expected: &["catalogue: services: no services: refusing to render an empty tree"],
+    },
+    // Characters kustomize cannot carry (see tests/yaml_roundtrip.rs)
+    Case {
+        rule: "ConfigMap value with U+0085, which kustomize folds into a space",
+        mutate: |c| config(c, "auth-service", "GREETING", "hello\u{85}world"),
+        expected: &[concat!(
+            "auth-service: config.GREETING: the value contains U+0085, which kustomize cannot carry: it refuses ",
+            "DEL, the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+        )],
+    },
+    Case {
+        rule: "ConfigMap value with DEL",
+        mutate: |c| config(c, "auth-service", "GREETING", "a\u{7f}"),
+        expected: &[concat!(
+            "auth-service: config.GREETING: the value contains U+007F, which kustomize cannot carry: it refuses ",
+            "DEL, the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+        )],
+    },
+    Case {
+        rule: "ConfigMap value with U+FFFE",
+        mutate: |c| config(c, "analytics-service", "SEPARATOR", "\u{fffe}"),
+        expected: &[concat!(
+            "analytics-service: config.SEPARATOR: the value contains U+FFFE, which kustomize cannot carry: it ",
+            "refuses DEL, the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+        )],
+    },
+    Case {
+        rule: "platform value with a C1 control, which reaches every ConfigMap",
+        mutate: |c| c.platform.environments[0].stage.db_host = "postgres\u{9f}".into(),
+        expected: &[concat!(
+            "platform: production.dbHost: the value contains U+009F, which kustomize cannot carry: it refuses DEL, ",
+            "the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+        )],
+    },
+    Case {
         rule: "namespace not a DNS label",
         mutate: |c| c.platform.environments[0].namespace = "Lomash.Wood".into(),
         expected: &[concat!(
