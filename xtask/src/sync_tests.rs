@@ -155,7 +155,7 @@ fn check_names_a_hand_edit_a_missing_file_and_an_orphan() {
 
     let edited = auth_base();
     let missing = layout::patch_file("production", "content-service");
-    let orphan = layout::patch_file("production", "search-service");
+    let orphan = layout::patch_file("production", "no-such-service");
     let port = catalogue().services.iter().find(|s| s.name == "auth-service").unwrap().port;
     let text = fs::read_to_string(root.file(&edited))
         .unwrap()
@@ -215,7 +215,7 @@ fn orphans_are_removed_with_their_empty_folders() {
     let root = Root::new("orphans");
     root.generate();
     let deep = "infra/kubernetes/overlays/staging/patches/auth-service.yaml";
-    let beside = format!("{BASE_DIR}/search-service.yaml");
+    let beside = format!("{BASE_DIR}/no-such-service.yaml");
     // A temporary file an interrupted run left behind is an orphan like any other.
     let leftover = format!("{BASE_DIR}/.auth-service.yaml.tmp-12345");
     for path in [deep, &beside, &leftover] {

@@ -569,17 +569,24 @@ fn kubectl_output_equals_the_typed_production_objects() {
 }
 
 /// A service added after the spec (as `cargo xtask new-service` starts one, with a key of its
-/// own): its sheet's values are its own, the spec fixes none of them.
-fn tenth_service(c: &mut Catalogue) {
-    let def = platform::service("search-service", 3009)
-        .summary("Full-text search over the product catalogue.")
+/// own): its sheet's values are its own, the spec fixes none of them. Its name and port are free
+/// in the catalogue (whatever services it has by then); returns them.
+fn added_service(c: &mut Catalogue) -> (String, u32) {
+    let name = (0..)
+        .map(|i| if i == 0 { "example-service".to_owned() } else { format!("example-service-{i}") })
+        .find(|n| c.services.iter().all(|s| s.name != *n))
+        .unwrap();
+    let port = c.services.iter().map(|s| s.port).max().unwrap_or(3000) + 1;
+    let def = platform::service(&name, port)
+        .summary("An example service.")
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
         .autoscale(Autoscale { max: 12, cpu_percent: 70, memory_percent: 80 })
         .uses(Uses::Postgres)
-        .config("SEARCH_INDEX", "products");
+        .config("EXAMPLE_SETTING", "on");
     c.services.push(def);
-    c.release.tags.insert("search-service".into(), "0.1.0".into());
+    c.release.tags.insert(name.clone(), "0.1.0".into());
+    (name, port)
 }
 
 /// The same checks hold after a release (every tag form, the version label without the digest)
@@ -592,43 +599,44 @@ fn the_oracle_follows_a_release_and_a_new_service() {
     c.release.tags.insert("auth-service".into(), "1.2.3".into());
     c.release.tags.insert("analytics-service".into(), format!("2.0.0@{digest}"));
     c.release.tags.insert("product-service".into(), "0123456789abcdef0123456789abcdef01234567".into());
-    tenth_service(&mut c);
+    let (added, port) = added_service(&mut c);
     check_catalogue(&c).unwrap_or_else(|e| panic!("{e}"));
 
     // The new service's own values are checked: its HPA maximum, a platform value, its route.
     let files = render(&c).unwrap();
+    let route = format!("http://{added}:{port}");
     let cases = [
         (
-            format!("{OVERLAY}/resources/search-service.yaml"),
-            "maxReplicas: 12",
-            "maxReplicas: 13",
-            "search-service: HPA: maxReplicas: got 13, want 12",
+            format!("{OVERLAY}/resources/{added}.yaml"),
+            "maxReplicas: 12".to_owned(),
+            "maxReplicas: 13".to_owned(),
+            format!("{added}: HPA: maxReplicas: got 13, want 12"),
         ),
         (
-            format!("{OVERLAY}/resources/search-service.yaml"),
-            "minAvailable: 2",
-            "minAvailable: 1",
-            "search-service: PDB: minAvailable: got Some(Int(1)), want Some(Int(2))",
+            format!("{OVERLAY}/resources/{added}.yaml"),
+            "minAvailable: 2".to_owned(),
+            "minAvailable: 1".to_owned(),
+            format!("{added}: PDB: minAvailable: got Some(Int(1)), want Some(Int(2))"),
         ),
         (
             layout::kustomization("production"),
-            "newTag: '1.2.3'",
-            "newTag: '1.2.4'",
-            "auth-service: container: image: got Some(\"lomashwood/auth-service:1.2.4\")",
+            "newTag: '1.2.3'".to_owned(),
+            "newTag: '1.2.4'".to_owned(),
+            "auth-service: container: image: got Some(\"lomashwood/auth-service:1.2.4\")".to_owned(),
         ),
         (
             layout::base_file("api-gateway"),
-            "http://search-service:3009",
-            "http://search-service:3010",
-            "api-gateway: container: environment from envFrom",
+            format!("{route}\n"),
+            format!("{route}0\n"),
+            "api-gateway: container: environment from envFrom".to_owned(),
         ),
     ];
     for (file, from, to, expected) in cases {
         let mut edited = files.clone();
-        edit(&mut edited, &file, from, to);
+        edit(&mut edited, &file, &from, &to);
         let objects = kubectl_objects(&edited).unwrap_or_else(|e| panic!("{e}"));
         let err = check_spec(&c, &objects).expect_err(&format!("{file}: {from} -> {to} must be caught"));
-        assert!(err.starts_with(expected), "{file}: {from} -> {to}: {err}");
+        assert!(err.starts_with(&expected), "{file}: {from} -> {to}: {err}");
     }
 
     // A service of services.md that the catalogue lost is an error, not a row skipped.

@@ -148,8 +148,8 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "tag for an unknown service",
-        mutate: |c| set_tag(c, "search-service", "1.0.0"),
-        expected: &["search-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name"],
+        mutate: |c| set_tag(c, "no-such-service", "1.0.0"),
+        expected: &["no-such-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name"],
     },
     // Resources
     Case {
@@ -954,7 +954,7 @@ fn all_mistakes_are_reported_at_once() {
     service(&mut c, "analytics-service").cpu.request = Some("3".into());
     service(&mut c, "analytics-service").security.privileged = true;
     config(&mut c, "notification-service", "SMTP_PASSWORD", "x");
-    set_tag(&mut c, "search-service", "1.0.0");
+    set_tag(&mut c, "no-such-service", "1.0.0");
 
     let errors = validate(&c).expect_err("the catalogue has mistakes");
     assert_eq!(
@@ -962,7 +962,7 @@ fn all_mistakes_are_reported_at_once() {
         [
             "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)",
             "content-service: port: 3001 is already used by auth-service",
-            "search-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
+            "no-such-service: image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
             "auth-service: image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")",
             "content-service: probes.liveness.path: \"live\" is not an absolute path (expected one starting with '/')",
             "notification-service: config.SMTP_PASSWORD: looks secret (PASSWORD): reference it from notification-service-secret instead of generating it",
