@@ -65,6 +65,9 @@ fn snapshot_files(catalogue: &Catalogue) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Every file is compared, even after one differs: insta stops at the first failing assertion,
+/// which would show (and, for `cargo insta review`, record) one diff a run. Each differing
+/// snapshot prints its diff and is recorded as `.snap.new`; the test then fails naming them all.
 #[test]
 fn every_generated_file_matches_its_snapshot() {
     let files = snapshot_files(&catalogue());
@@ -72,11 +75,24 @@ fn every_generated_file_matches_its_snapshot() {
     names.sort();
     names.dedup();
     assert_eq!(names.len(), files.len(), "two files would share a snapshot name");
+    let mut differing = Vec::new();
     for (name, path, contents) in &files {
-        insta::with_settings!({ description => path.as_str(), omit_expression => true }, {
-            insta::assert_snapshot!(name.as_str(), contents);
+        let compared = std::panic::catch_unwind(|| {
+            insta::with_settings!({ description => path.as_str(), omit_expression => true }, {
+                insta::assert_snapshot!(name.as_str(), contents);
+            });
         });
+        if compared.is_err() {
+            differing.push(name.as_str());
+        }
     }
+    assert!(
+        differing.is_empty(),
+        "{} of {} snapshots differ: {differing:?}. Read the diffs above; accept them with `cargo insta review`, \
+         or all at once with `INSTA_UPDATE=always cargo test -p lomash-manifests --test snapshots`",
+        differing.len(),
+        files.len()
+    );
 }
 
 /// The committed catalogue with every service released at `tag`.
