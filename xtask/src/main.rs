@@ -9,6 +9,7 @@ use lomash_manifests::spec::{Environment, Platform};
 
 mod bench;
 mod lint;
+mod new_service;
 mod release;
 mod render;
 mod sync;
@@ -29,6 +30,9 @@ Commands:
              print an environment's manifests computed from the definitions (no kustomize run)
   set-image <service> <tag>
              pin a service's production image tag in images.yaml and regenerate generated/
+  new-service <name> --port <n> [--postgres] [--redis] [--summary <text>]
+             add a service: write its spec sheet, list it in services/mod.rs, pin its tag in
+             images.yaml, then build it and regenerate generated/ (all or nothing)
   bench      time rendering, generate/check beside kubectl kustomize, peak memory
              (add --build for the build cost: minutes); figures in BENCHMARKS.md
   help       print this help
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
             println!("{service}: {previous} -> {tag}");
             ExitCode::SUCCESS
         }),
+        ["new-service", rest @ ..] => new_service::run(&project_root(), rest),
         ["bench", flags @ ..] => bench::run(&project_root(), flags),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
