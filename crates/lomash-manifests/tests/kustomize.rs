@@ -1,10 +1,10 @@
 //! The generated production overlay, rendered by the real `kubectl kustomize`: it must render
 //! with nothing on stderr, read back strictly into k8s-openapi types, equal the typed production
-//! intent object for object, and carry every production value of `shared/spec/services.md`
-//! (summarised in `docs/spec.md`), which this file restates independently.
+//! intent object for object, and carry every production value of the spec (`docs/spec.md`, which
+//! restates the team's spec pages), which this file restates independently.
 //!
 //! What the oracle restates, and what it takes from the catalogue:
-//! - [`SPEC`] is the service table of services.md, nine rows, and [`SPEC_CONFIG`] its
+//! - [`SPEC`] is the service table of the spec, nine rows, and [`SPEC_CONFIG`] its
 //!   service-specific ConfigMap keys: each row is checked on the service it names, which must be
 //!   in the catalogue.
 //! - Every platform value (namespace, labels, replicas, security context, scheduling, probes,
@@ -31,7 +31,7 @@ use pretty_assertions::assert_eq;
 
 use common::{edit, kustomize, write_tree, OVERLAY};
 
-/// One row of the service table of `services.md`.
+/// One row of the service table of the spec (`docs/spec.md`).
 struct Row {
     name: &'static str,
     port: i32,
@@ -68,7 +68,7 @@ const SPEC: [Row; 9] = [
     row("analytics-service", 3008, ("500m", "2000m"), ("512Mi", "2Gi"), 10, (65, 75), (true, true)),
 ];
 
-/// The service-specific ConfigMap keys services.md fixes. A key a spec sheet adds beyond these
+/// The service-specific ConfigMap keys the spec fixes. A key a spec sheet adds beyond these
 /// is the sheet's own (the spec does not fix it) and is expected as the sheet writes it.
 const SPEC_CONFIG: &[(&str, &[(&str, &str)])] = &[(
     "analytics-service",
@@ -124,7 +124,10 @@ impl Expected {
 fn expectations(c: &Catalogue) -> Result<Vec<Expected>, String> {
     for row in &SPEC {
         if !c.services.iter().any(|s| s.name == row.name) {
-            return Err(format!("{}: services.md lists it, but the catalogue has no such service", row.name));
+            return Err(format!(
+                "{}: the spec lists it (docs/spec.md), but the catalogue has no such service",
+                row.name
+            ));
         }
     }
     let tags = c.release.tags_for("production").ok_or("the release has no production tags")?;
@@ -195,7 +198,7 @@ fn find<'a>(objects: &'a [Object], kind: &str, name: &str) -> Result<&'a Object,
 /// `catalogue`; the first difference is the error.
 fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
     let expected = expectations(catalogue)?;
-    // production-readiness.md §5: the Namespace is part of the overlay, with its Pod Security labels.
+    // The spec: the Namespace is part of the overlay, with its Pod Security labels.
     let (namespaces, objects): (Vec<Object>, Vec<Object>) =
         objects.iter().cloned().partition(|o| matches!(o, Object::Namespace(_)));
     let [Object::Namespace(ns)] = namespaces.as_slice() else {
@@ -548,7 +551,7 @@ fn check_catalogue(catalogue: &Catalogue) -> Result<(), String> {
 fn kubectl_renders_every_production_value_of_the_spec() {
     let objects = kubectl_objects(&rendered_files()).unwrap_or_else(|e| panic!("{e}"));
     if let Err(e) = check_spec(&catalogue(), &objects) {
-        panic!("the rendered production overlay differs from services.md: {e}");
+        panic!("the rendered production overlay differs from the spec (docs/spec.md): {e}");
     }
 }
 
@@ -639,14 +642,52 @@ fn the_oracle_follows_a_release_and_a_new_service() {
         assert!(err.starts_with(&expected), "{file}: {from} -> {to}: {err}");
     }
 
-    // A service of services.md that the catalogue lost is an error, not a row skipped.
+    // A service of the spec that the catalogue lost is an error, not a row skipped.
     let mut lost = catalogue();
     lost.services.retain(|s| s.name != "content-service");
     lost.release.tags.shift_remove("content-service");
     assert_eq!(
         expectations(&lost).map(|_| ()),
-        Err("content-service: services.md lists it, but the catalogue has no such service".to_owned())
+        Err("content-service: the spec lists it (docs/spec.md), but the catalogue has no such service".to_owned())
     );
+}
+
+/// `docs/spec.md`, the repository's statement of the spec, says what this oracle restates: its
+/// service table is [`SPEC`], row for row, and it names each key of [`SPEC_CONFIG`] with its value.
+#[test]
+fn docs_spec_md_states_the_oracle_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/spec.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let marker = "<!-- The oracle's table:";
+    let table = text.split(marker).nth(1).unwrap_or_else(|| panic!("docs/spec.md: no {marker:?} before the table"));
+    // The comment's line, the header, the separator; then the rows, up to the first other line.
+    let rows: Vec<&str> = table.lines().skip(3).take_while(|l| l.starts_with("| ")).collect();
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let want: Vec<String> = SPEC
+        .iter()
+        .map(|r| {
+            format!(
+                "| {} | {} | {} / {} | {} / {} | {} | {} / {} | {} | {} |",
+                r.name,
+                r.port,
+                r.cpu.0,
+                r.cpu.1,
+                r.memory.0,
+                r.memory.1,
+                r.hpa_max,
+                r.cpu_percent,
+                r.memory_percent,
+                yes(r.postgres),
+                yes(r.redis)
+            )
+        })
+        .collect();
+    assert_eq!(rows, want, "docs/spec.md's service table and the oracle's SPEC");
+    for (service, keys) in SPEC_CONFIG {
+        for (key, value) in *keys {
+            assert!(text.contains(&format!("`{key}={value}`")), "docs/spec.md does not give {service}'s {key}={value}");
+        }
+    }
 }
 
 // The traps below break production silently; each test plants one in the rendered tree and
