@@ -723,7 +723,10 @@ mod diff_tests {
 
         let mut changed = catalogue();
         let analytics = changed.services.iter_mut().find(|s| s.name == "analytics-service").unwrap();
-        analytics.cpu = Resources::new("500m", "3000m");
+        // Another limit than the sheet's, whatever it is now.
+        let (request, old) = (analytics.cpu.request.clone().unwrap(), analytics.cpu.limit.clone().unwrap());
+        let new = if old == "7000m" { "8000m" } else { "7000m" };
+        analytics.cpu = Resources::new(&request, new);
         let code = run(dir.path(), &changed, Mode::Diff).unwrap();
         assert_eq!(code, ExitCode::FAILURE, "diff exits 1 when there are differences, like `git diff --exit-code`");
         assert_eq!(read_tree(&generated).unwrap(), before, "diff wrote to generated/");
@@ -735,8 +738,8 @@ mod diff_tests {
         for expected in [
             format!("--- a/{patch}"),
             format!("+++ b/{patch}"),
-            "-            cpu: 2000m".to_owned(),
-            "+            cpu: 3000m".to_owned(),
+            format!("-            cpu: {old}"),
+            format!("+            cpu: {new}"),
         ] {
             assert!(diff.contains(&expected), "{expected:?} not in the diff:\n{diff}");
         }

@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
 use lomash_manifests::layout::{self, BASE_DIR};
+use lomash_manifests::spec::Resources;
 use lomash_manifests::{catalogue, Catalogue};
 use pretty_assertions::assert_eq;
 
@@ -70,7 +71,8 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
 /// The committed catalogue with one mistake.
 fn bad_catalogue() -> Catalogue {
     let mut c = catalogue();
-    c.services.iter_mut().find(|s| s.name == "analytics-service").unwrap().cpu.request = Some("3".into());
+    // Both values set here, so the message does not follow the spec sheet's.
+    c.services.iter_mut().find(|s| s.name == "analytics-service").unwrap().cpu = Resources::new("3", "2000m");
     c
 }
 
@@ -318,7 +320,10 @@ fn two_runs_from_nothing_give_identical_bytes() {
 /// README: the two files of the immutable-file report.
 fn raised_limit_catalogue() -> Catalogue {
     let mut c = catalogue();
-    c.services.iter_mut().find(|s| s.name == "analytics-service").unwrap().cpu.limit = Some("3000m".into());
+    let cpu = &mut c.services.iter_mut().find(|s| s.name == "analytics-service").unwrap().cpu;
+    // Any other limit than the sheet's, above its request.
+    let raised = if cpu.limit.as_deref() == Some("7000m") { "8000m" } else { "7000m" };
+    cpu.limit = Some(raised.into());
     c
 }
 

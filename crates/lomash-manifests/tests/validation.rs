@@ -4,6 +4,7 @@
 //! service or field, fails here.
 
 use lomash_manifests::catalogue::{Catalogue, Release, ServiceDef};
+use lomash_manifests::spec::Resources;
 use lomash_manifests::values::ImageTag;
 use lomash_manifests::{catalogue, validate};
 use pretty_assertions::assert_eq;
@@ -28,6 +29,12 @@ fn rename(c: &mut Catalogue, from: &str, to: &str) {
     service(c, from).name = to.to_owned();
     let tag = c.release.tags.shift_remove(from).expect("a tag");
     c.release.tags.insert(to.to_owned(), tag);
+}
+
+/// Puts `a` on `b`'s port, `port` (set on both, so that the message does not follow the sheets).
+fn same_port(c: &mut Catalogue, a: &str, b: &str, port: u32) {
+    service(c, b).port = port;
+    service(c, a).port = port;
 }
 
 fn config(c: &mut Catalogue, name: &str, key: &str, value: &str) {
@@ -77,7 +84,7 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "two services on one port",
-        mutate: |c| service(c, "content-service").port = 3001,
+        mutate: |c| same_port(c, "content-service", "auth-service", 3001),
         expected: &["content-service: port: 3001 is already used by auth-service"],
     },
     // Image tags
@@ -215,7 +222,7 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "CPU request above limit, across the grammar's forms",
-        mutate: |c| service(c, "auth-service").cpu.request = Some("1.001".into()),
+        mutate: |c| service(c, "auth-service").cpu = Resources::new("1.001", "1000m"),
         expected: &["auth-service: resources.cpu: request 1.001 exceeds limit 1000m"],
     },
     Case {
@@ -232,12 +239,12 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "CPU request above limit",
-        mutate: |c| service(c, "analytics-service").cpu.request = Some("3".into()),
+        mutate: |c| service(c, "analytics-service").cpu = Resources::new("3", "2000m"),
         expected: &["analytics-service: resources.cpu: request 3 exceeds limit 2000m"],
     },
     Case {
         rule: "memory request above limit, across units",
-        mutate: |c| service(c, "analytics-service").memory.request = Some("3G".into()),
+        mutate: |c| service(c, "analytics-service").memory = Resources::new("3G", "2Gi"),
         expected: &["analytics-service: resources.memory: request 3G exceeds limit 2Gi"],
     },
     Case {
@@ -261,12 +268,18 @@ const CASES: &[Case] = &[
     // Autoscaling and disruption budget
     Case {
         rule: "HPA min above max",
-        mutate: |c| service(c, "auth-service").autoscaling.max_replicas = 2,
+        mutate: |c| {
+            let a = &mut service(c, "auth-service").autoscaling;
+            (a.min_replicas, a.max_replicas) = (3, 2);
+        },
         expected: &["auth-service: autoscaling.maxReplicas: 2 is below minReplicas 3"],
     },
     Case {
         rule: "HPA min below 1 (so no PDB can fit under it)",
-        mutate: |c| service(c, "auth-service").autoscaling.min_replicas = 0,
+        mutate: |c| {
+            service(c, "auth-service").autoscaling.min_replicas = 0;
+            service(c, "auth-service").min_available = 2;
+        },
         expected: &[
             "auth-service: autoscaling.minReplicas: 0 is below 1",
             "auth-service: podDisruptionBudget.minAvailable: 2 is not below the HPA's minReplicas 0 (node drains would block)",
@@ -294,7 +307,10 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "PDB minAvailable equal to HPA minReplicas",
-        mutate: |c| service(c, "auth-service").min_available = 3,
+        mutate: |c| {
+            service(c, "auth-service").autoscaling.min_replicas = 3;
+            service(c, "auth-service").min_available = 3;
+        },
         expected: &[
             "auth-service: podDisruptionBudget.minAvailable: 3 is not below the HPA's minReplicas 3 (node drains would block)",
         ],
@@ -328,7 +344,11 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "startup budget under the declared cold start",
-        mutate: |c| service(c, "auth-service").cold_start_seconds = 180,
+        mutate: |c| {
+            let auth = service(c, "auth-service");
+            (auth.probes.startup.period_seconds, auth.probes.startup.failure_threshold) = (10, 12);
+            auth.cold_start_seconds = 180;
+        },
         expected: &[
             "auth-service: probes.startup: periodSeconds 10 × failureThreshold 12 = 120 s is under the 180 s cold start the service needs",
         ],
@@ -949,9 +969,9 @@ fn all_mistakes_are_reported_at_once() {
     let mut c = catalogue();
     c.platform.environments[0].stage.cors_origin = "http://lomashwood.co.uk".into();
     set_tag(&mut c, "auth-service", "latest");
-    service(&mut c, "content-service").port = 3001;
+    same_port(&mut c, "content-service", "auth-service", 3001);
     service(&mut c, "content-service").probes.liveness.path = "live".into();
-    service(&mut c, "analytics-service").cpu.request = Some("3".into());
+    service(&mut c, "analytics-service").cpu = Resources::new("3", "2000m");
     service(&mut c, "analytics-service").security.privileged = true;
     config(&mut c, "notification-service", "SMTP_PASSWORD", "x");
     set_tag(&mut c, "no-such-service", "1.0.0");
