@@ -472,7 +472,7 @@ fn check_resources(c: &Container, cpu: &(String, String), memory: &(String, Stri
     };
     let got = (get(&r.requests, "cpu"), get(&r.limits, "cpu"), get(&r.requests, "memory"), get(&r.limits, "memory"));
     let want = (Some(cpu.0.clone()), Some(cpu.1.clone()), Some(memory.0.clone()), Some(memory.1.clone()));
-    check(&c.name, "resources (cpu req, cpu lim, mem req, mem lim)", got, want)
+    check(&format!("container {}", c.name), "resources (cpu req, cpu lim, mem req, mem lim)", got, want)
 }
 
 fn env_from_names(c: &Container) -> Vec<String> {

@@ -332,7 +332,7 @@ pub const RULES: &[Rule] = &[
     rule(
         "spec.scanner-exceptions",
         Source::Spec,
-        "the Deployment records exactly the scanner exceptions of platform.rs",
+        "the Deployment records exactly the scanner exceptions of conventions.rs",
         Check::Object(Deployment::KIND, scanner_exceptions),
     ),
 ];
