@@ -486,7 +486,11 @@ mod tests {
         // Today: five of the nine services run 250m/1000m and 256Mi/1Gi.
         let pair = |r: &Resources| (r.request.clone().unwrap(), r.limit.clone().unwrap());
         let count = |cpu: &(String, String)| catalogue().services.iter().filter(|s| pair(&s.cpu) == *cpu).count();
-        assert!(catalogue().services.iter().all(|s| count(&pair(&s.cpu)) <= count(&sheet.cpu)));
+        assert!(
+            catalogue().services.iter().all(|s| count(&pair(&s.cpu)) <= count(&sheet.cpu)),
+            "{:?} is not the commonest CPU pair of the catalogue",
+            sheet.cpu
+        );
         let text = sheet.text();
         assert!(text.starts_with("//! TODO: what search-service does, in one line.\n"), "{text}");
         assert!(text.contains("use crate::spec::{Autoscale, ServiceDef, Uses};\n"), "{text}");
@@ -508,7 +512,7 @@ mod tests {
             assert!(mods.contains(&format!("mod {module};").as_str()), "{module}");
             let calls: Vec<&str> = out.lines().filter(|l| l.trim_end().ends_with("::definition(),")).collect();
             assert_eq!(calls.last().map(|l| l.trim()), Some(format!("{module}::definition(),").as_str()));
-            assert_eq!(calls.len(), catalogue().services.len() + 1);
+            assert_eq!(calls.len(), catalogue().services.len() + 1, "{module}: one definition() call more");
             assert_eq!(out.len(), mod_rs.len() + format!("mod {module};\n        {module}::definition(),\n").len());
         }
         for broken in ["pub fn all() -> Vec<ServiceDef> {\n    vec![]\n}\n", "mod a;\n"] {

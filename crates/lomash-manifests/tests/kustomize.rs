@@ -565,7 +565,7 @@ fn kubectl_output_equals_the_typed_production_objects() {
     let by_id = |objects: &[Object]| -> BTreeMap<String, String> {
         objects.iter().map(|o| (o.id(), serde_yaml::to_string(&o.to_value()).unwrap())).collect()
     };
-    assert_eq!(by_id(&intended), by_id(&rendered));
+    assert_eq!(by_id(&intended), by_id(&rendered), "the typed production objects (left) and kubectl's (right), by id");
     for o in &intended {
         assert!(rendered.contains(o), "{} differs between kubectl and the typed intent", o.id());
     }

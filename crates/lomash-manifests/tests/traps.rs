@@ -42,7 +42,7 @@ fn the_overlay_kustomization_uses_resources_patches_and_images_for_every_service
     let patches: Vec<String> =
         k["patches"].as_sequence().unwrap().iter().map(|p| p["path"].as_str().unwrap().to_owned()).collect();
     let want: Vec<String> = names.iter().map(|n| format!("patches/{n}.yaml")).collect();
-    assert_eq!(patches, want);
+    assert_eq!(patches, want, "the overlay's patches: one per service, in catalogue order");
     for patch in &patches {
         assert!(files.iter().any(|f| f.path == format!("{OVERLAY}/{patch}")), "{patch} is listed but not generated");
     }
