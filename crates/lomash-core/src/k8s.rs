@@ -238,7 +238,8 @@ impl Builder<'_> {
                 label_selector: Some(self.label_selector()),
                 ..Default::default()
             }]),
-            init_containers: Some(self.init_containers()),
+            // A service that uses neither store has none: no `initContainers: []` noise.
+            init_containers: Some(self.init_containers()).filter(|c| !c.is_empty()),
             containers: vec![main],
             volumes: Some(vec![Volume {
                 name: TMP_VOLUME.into(),
