@@ -16,6 +16,10 @@
 //!    tree does not render), the three files are put back as they were, and `generated/` is
 //!    untouched (a failed generate writes nothing): the project is as before the command.
 //!
+//! The lock is released between the two steps, since the child takes it; a file that another run
+//! changed meanwhile is not put back over its change (only files still holding what this run
+//! wrote are).
+//!
 //! The values a new sheet starts from: the resources most services of the catalogue have, the
 //! platform's autoscaling defaults written out as named values, the edges the flags ask for, and
 //! the production tag most services run (set the real one with `cargo xtask set-image`).
