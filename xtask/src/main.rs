@@ -10,6 +10,7 @@ use lomash_manifests::spec::{Environment, Platform};
 mod bench;
 mod capacity;
 mod lint;
+mod new_service;
 mod promote;
 mod release;
 mod render;
@@ -39,6 +40,9 @@ Commands:
              copy the tags of the named services (all when none is named) from one environment to
              another in images.yaml and regenerate generated/; exit 0 with \"nothing to promote\"
              when the tags are already the same
+  new-service <name> --port <n> [--postgres] [--redis] [--summary <text>]
+             add a service: write its spec sheet, list it in services/mod.rs, pin its tag in
+             images.yaml, then build it and regenerate generated/ (all or nothing)
   bench      time rendering, generate/check beside kubectl kustomize, peak memory
              (add --build for the build cost: minutes); figures in BENCHMARKS.md
   help       print this help
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         (Some("promote"), None, [from, to, services @ ..]) => {
             promote::run(&project_root(), &catalogue(), from, to, services)
         }
+        (Some("new-service"), None, rest) => new_service::run(&project_root(), rest),
         (Some("bench"), None, flags) => bench::run(&project_root(), flags),
         (Some("help" | "--help" | "-h"), None, []) => {
             print!("{USAGE}");

@@ -136,10 +136,12 @@ mod tests {
             "0123456789abcdef0123456789abcdef01234567",
             "2.1.0@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
         ];
+        // The committed tags, whatever the last release made them.
+        let committed = catalogue().release.tags_for("production").cloned().expect("production tags");
         for tag in tags {
             let root = temp_root();
             let previous = set_image(root.path(), "analytics-service", tag).expect("set-image succeeds");
-            assert_eq!(previous, "1.0.0");
+            assert_eq!(previous, committed["analytics-service"], "set-image returns the tag it replaced");
 
             let release = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
             assert_eq!(production_tag(&release, "analytics-service").as_deref(), Some(tag));

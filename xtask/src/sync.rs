@@ -422,21 +422,39 @@ fn replace_companions<'a>(also: &'a [(PathBuf, String)], pid: u32) -> Result<Vec
 
 /// Puts back the bytes each companion had before (or removes it if it did not exist).
 fn restore_companions(companions: &[Companion], pid: u32) -> Result<()> {
-    for companion in companions {
-        match &companion.previous {
-            None => {
-                fs::remove_file(companion.target).with_context(|| format!("removing {}", companion.target.display()))?
-            }
+    restore_previous(companions.iter().map(|c| (c.target, c.previous.as_deref())), pid)
+}
+
+/// Puts back each `(target, bytes before)`: the bytes, staged and renamed over the target, or,
+/// for `None`, the target removed.
+fn restore_previous<'a>(previous: impl Iterator<Item = (&'a Path, Option<&'a [u8]>)>, pid: u32) -> Result<()> {
+    for (target, bytes) in previous {
+        match bytes {
+            None => fs::remove_file(target).with_context(|| format!("removing {}", target.display()))?,
             Some(bytes) => {
-                let staged = Companion::staged_path(companion.target, pid);
+                let staged = Companion::staged_path(target, pid);
                 let _ = fs::remove_file(&staged);
                 write_new(&staged, bytes)?;
-                fs::rename(&staged, companion.target)
-                    .with_context(|| format!("renaming {} to {}", staged.display(), companion.target.display()))?;
+                fs::rename(&staged, target)
+                    .with_context(|| format!("renaming {} to {}", staged.display(), target.display()))?;
             }
         }
     }
     Ok(())
+}
+
+/// Writes `files` (outside `generated/`) all or nothing, as the files written with the tree are:
+/// each staged beside its target and renamed over it, and on a failure those renamed so far put
+/// back. Returns each file's bytes before (`None`: it did not exist), for [`restore_files`].
+/// A file that already holds its contents is left alone and not returned.
+pub fn replace_files(_lock: &WriteLock, files: &[(PathBuf, String)]) -> Result<Vec<(PathBuf, Option<Vec<u8>>)>> {
+    let companions = replace_companions(files, std::process::id())?;
+    Ok(companions.into_iter().map(|c| (c.target.to_path_buf(), c.previous)).collect())
+}
+
+/// Puts back what [`replace_files`] returned.
+pub fn restore_files(_lock: &WriteLock, previous: &[(PathBuf, Option<Vec<u8>>)]) -> Result<()> {
+    restore_previous(previous.iter().map(|(p, b)| (p.as_path(), b.as_deref())), std::process::id())
 }
 
 /// Brings the tree to `files` (which differ from it by `changes`) and writes `also` (files outside
@@ -745,7 +763,10 @@ mod diff_tests {
 
         let mut changed = catalogue();
         let analytics = changed.services.iter_mut().find(|s| s.name == "analytics-service").unwrap();
-        analytics.cpu = Resources::new("500m", "3000m");
+        // Another limit than the sheet's, whatever it is now.
+        let (request, old) = (analytics.cpu.request.clone().unwrap(), analytics.cpu.limit.clone().unwrap());
+        let new = if old == "7000m" { "8000m" } else { "7000m" };
+        analytics.cpu = Resources::new(&request, new);
         let code = run(dir.path(), &changed, Mode::Diff).unwrap();
         assert_eq!(code, ExitCode::FAILURE, "diff exits 1 when there are differences, like `git diff --exit-code`");
         assert_eq!(read_tree(&generated).unwrap(), before, "diff wrote to generated/");
@@ -757,8 +778,8 @@ mod diff_tests {
         for expected in [
             format!("--- a/{patch}"),
             format!("+++ b/{patch}"),
-            "-            cpu: 2000m".to_owned(),
-            "+            cpu: 3000m".to_owned(),
+            format!("-            cpu: {old}"),
+            format!("+            cpu: {new}"),
         ] {
             assert!(diff.contains(&expected), "{expected:?} not in the diff:\n{diff}");
         }

@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
 use lomash_manifests::layout::{self, BASE_DIR};
+use lomash_manifests::spec::Resources;
 use lomash_manifests::{catalogue, Catalogue};
 use pretty_assertions::assert_eq;
 
@@ -70,7 +71,8 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
 /// The committed catalogue with one mistake.
 fn bad_catalogue() -> Catalogue {
     let mut c = catalogue();
-    c.services.iter_mut().find(|s| s.name == "analytics-service").unwrap().cpu.request = Some("3".into());
+    // Both values set here, so the message does not follow the spec sheet's.
+    c.services.iter_mut().find(|s| s.name == "analytics-service").unwrap().cpu = Resources::new("3", "2000m");
     c
 }
 
@@ -155,8 +157,11 @@ fn check_names_a_hand_edit_a_missing_file_and_an_orphan() {
 
     let edited = auth_base();
     let missing = layout::patch_file("production", "content-service");
-    let orphan = layout::patch_file("production", "search-service");
-    let text = fs::read_to_string(root.file(&edited)).unwrap().replace("containerPort: 3001", "containerPort: 3999");
+    let orphan = layout::patch_file("production", "no-such-service");
+    let port = catalogue().services.iter().find(|s| s.name == "auth-service").unwrap().port;
+    let text = fs::read_to_string(root.file(&edited))
+        .unwrap()
+        .replace(&format!("containerPort: {port}"), "containerPort: 3999");
     fs::write(root.file(&edited), text).unwrap();
     fs::remove_file(root.file(&missing)).unwrap();
     fs::write(root.file(&orphan), "kind: Deployment\n").unwrap();
@@ -167,7 +172,7 @@ fn check_names_a_hand_edit_a_missing_file_and_an_orphan() {
     for expected in [
         format!("generated/{edited}: differs (hand edit or stale)\n"),
         format!("--- a/generated/{edited}\n+++ b/generated/{edited}\n"),
-        "-          containerPort: 3999\n+          containerPort: 3001\n".to_owned(),
+        format!("-          containerPort: 3999\n+          containerPort: {port}\n"),
         format!("generated/{missing}: missing\n"),
         format!("generated/{orphan}: orphan: nothing renders it\n"),
         "-kind: Deployment\n".to_owned(),
@@ -212,7 +217,7 @@ fn orphans_are_removed_with_their_empty_folders() {
     let root = Root::new("orphans");
     root.generate();
     let deep = "infra/kubernetes/overlays/staging/patches/auth-service.yaml";
-    let beside = format!("{BASE_DIR}/search-service.yaml");
+    let beside = format!("{BASE_DIR}/no-such-service.yaml");
     // A temporary file an interrupted run left behind is an orphan like any other.
     let leftover = format!("{BASE_DIR}/.auth-service.yaml.tmp-12345");
     for path in [deep, &beside, &leftover] {
@@ -315,7 +320,10 @@ fn two_runs_from_nothing_give_identical_bytes() {
 /// README: the two files of the immutable-file report.
 fn raised_limit_catalogue() -> Catalogue {
     let mut c = catalogue();
-    c.services.iter_mut().find(|s| s.name == "analytics-service").unwrap().cpu.limit = Some("3000m".into());
+    let cpu = &mut c.services.iter_mut().find(|s| s.name == "analytics-service").unwrap().cpu;
+    // Any other limit than the sheet's, above its request.
+    let raised = if cpu.limit.as_deref() == Some("7000m") { "8000m" } else { "7000m" };
+    cpu.limit = Some(raised.into());
     c
 }
 

@@ -11,8 +11,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const COMMANDS: [&str; 10] =
-    ["generate", "check", "diff", "lint", "capacity", "render", "set-image", "promote", "bench", "help"];
+const COMMANDS: [&str; 11] =
+    ["generate", "check", "diff", "lint", "capacity", "render", "set-image", "promote", "new-service", "bench", "help"];
 
 #[test]
 fn a_usage_mistake_prints_the_usage_and_exits_2() {
@@ -23,6 +23,32 @@ fn a_usage_mistake_prints_the_usage_and_exits_2() {
         assert!(stderr.starts_with("error: unknown command or arguments"), "{args:?}: {stderr}");
         assert!(stderr.contains("Usage: cargo xtask <command>"), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}: usage mistakes print nothing on stdout");
+    }
+}
+
+/// `new-service` names what is wrong with its arguments, then prints the usage; exit 2, nothing
+/// written (the arguments are read before anything else).
+#[test]
+fn new_service_usage_mistakes_exit_2() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["new-service"],
+            "error: new-service: the service name comes first
+",
+        ),
+        (
+            &["new-service", "search-service"],
+            "error: new-service: --port <n> is required
+",
+        ),
+        (&["new-service", "search-service", "--port", "x"], "error: new-service: --port \"x\" is not a port number"),
+    ];
+    for (args, expected) in cases {
+        let out = xtask(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(expected), "{args:?}: {stderr}");
+        assert!(stderr.contains("Usage: cargo xtask <command>"), "{args:?}: {stderr}");
     }
 }
 

@@ -45,6 +45,26 @@ impl Release {
 
     /// Pins `service` to `tag` in `environment` (the environment's mapping is added at the end
     /// when the release has none) and returns the tag it replaces.
+    /// Pins `service` at `tag` in every environment the release has (a new service starts the
+    /// same everywhere).
+    pub fn set_tag_everywhere(&mut self, service: &str, tag: &str) {
+        for tags in self.environments.values_mut() {
+            tags.insert(service.to_owned(), tag.to_owned());
+        }
+    }
+
+    /// Every tag of every environment, for changing them all alike.
+    pub fn all_tags_mut(&mut self) -> impl Iterator<Item = (&String, &mut String)> {
+        self.environments.values_mut().flat_map(|tags| tags.iter_mut())
+    }
+
+    /// Forgets `service` in every environment.
+    pub fn remove_service(&mut self, service: &str) {
+        for tags in self.environments.values_mut() {
+            tags.shift_remove(service);
+        }
+    }
+
     pub fn set_tag(&mut self, environment: &str, service: &str, tag: &str) -> Option<String> {
         self.environments.entry(environment.to_owned()).or_default().insert(service.to_owned(), tag.to_owned())
     }

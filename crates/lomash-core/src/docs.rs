@@ -1,7 +1,7 @@
 //! The production overlay's `patches/README.md`, rendered from the same [`Model`] as the YAML, so
 //! the prose can never disagree with the manifests: every value, range, file name and the
 //! embedded `kustomization.yaml` are computed, none copied. It covers what the seed's hand-written
-//! README covered, for all nine services. Pure and deterministic, like the rest of the tree.
+//! README covered, for every service. Pure and deterministic, like the rest of the tree.
 
 use std::collections::BTreeSet;
 

@@ -331,7 +331,8 @@ impl Builder<'_> {
                 node_taints_policy: Some("Honor".into()),
                 ..Default::default()
             }]),
-            init_containers: Some(self.init_containers()),
+            // A service that uses neither store has none: no `initContainers: []` noise.
+            init_containers: Some(self.init_containers()).filter(|c| !c.is_empty()),
             containers: vec![main],
             volumes: Some(vec![Volume {
                 name: TMP_VOLUME.into(),

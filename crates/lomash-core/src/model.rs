@@ -9,7 +9,10 @@ use crate::error::Errors;
 use crate::spec::{
     Autoscaling, Environment, NodePool, Platform, Probe, Probes, Resources, SecretSource, Security, ServiceDef, Uses,
 };
-use crate::values::{dns_label_problem, dns_subdomain_problem, duration_problem, ImageTag, Quantity};
+use crate::values::{
+    dns_label_problem, dns_subdomain_problem, duration_problem, image_repository_problem, label_value_problem,
+    uncarried_character_problem, ImageTag, Quantity,
+};
 
 /// A checked catalogue: what the renderer reads.
 #[derive(Debug, Clone)]
@@ -202,6 +205,10 @@ fn key_words(key: &str) -> impl Iterator<Item = &str> {
 
 pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
     let mut errors = Errors::default();
+    // An empty catalogue renders a tree without a service: writing it would delete every one.
+    if catalogue.services.is_empty() {
+        errors.push("catalogue", "services", "no services: refusing to render an empty tree");
+    }
     check_platform(&catalogue.platform, &mut errors);
     if let Some(problem) = &catalogue.release.unreadable {
         errors.push("release", "images.yaml", problem.clone());
@@ -283,6 +290,25 @@ fn check_release(catalogue: &Catalogue, services: &BTreeSet<&str>, errors: &mut 
 
 fn check_platform(platform: &Platform, errors: &mut Errors) {
     check_secret_source(&platform.secrets, errors);
+    // Every object carries these two as labels.
+    for (field, value) in [("partOf", &platform.part_of), ("managedBy", &platform.managed_by)] {
+        if let Some(problem) = label_value_problem(value) {
+            errors.push("platform", field, problem);
+        }
+    }
+    // Images are `<registry>/<service>`: checked with a service name after it, since a registry
+    // may be a bare host (`registry.example.com`).
+    if image_repository_problem(&format!("{}/service", platform.registry)).is_some() || platform.registry.is_empty() {
+        errors.push(
+            "platform",
+            "registry",
+            format!(
+                "{:?} is not a valid image registry: images are <registry>/<service>, lower-case letters and digits \
+                 joined by '.', '_', '__' or '-' in '/'-separated components, after an optional host[:port]",
+                platform.registry
+            ),
+        );
+    }
     let mut names = BTreeSet::new();
     for env in &platform.environments {
         let field = |f: &str| format!("{}.{f}", env.name);
@@ -330,10 +356,34 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
                 }
             }
         }
+        // Node affinity matches these against node labels: each must be a label value.
+        for (key, value) in &env.scheduling.node_selector {
+            if let Some(problem) = label_value_problem(value) {
+                errors.push("platform", &field(&format!("nodeSelector.{key}")), problem);
+            }
+        }
     }
     let stages = std::iter::once(("base", &platform.base))
         .chain(platform.environments.iter().map(|e| (e.name.as_str(), &e.stage)));
     for (stage, s) in stages {
+        // `None` leaves the count to the HPA; a count that is there must be at least 1.
+        if let Some(n) = s.replicas.filter(|n| *n < 1) {
+            errors.push("platform", &format!("{stage}.replicas"), format!("{n} is below 1"));
+        }
+        // The stages' strings reach every ConfigMap as they are.
+        let strings = [
+            ("nodeEnv", &s.node_env),
+            ("logLevel", &s.log_level),
+            ("corsOrigin", &s.cors_origin),
+            ("otelTracesSamplerArg", &s.otel_traces_sampler_arg),
+            ("dbHost", &s.db_host),
+            ("redisHost", &s.redis_host),
+        ];
+        for (field, value) in strings {
+            if let Some(problem) = uncarried_character_problem(value) {
+                errors.push("platform", &format!("{stage}.{field}"), format!("the value {problem}"));
+            }
+        }
         // The stages' values reach every ConfigMap: nothing secret may ride in on them either.
         for (field, value) in [("dbHost", &s.db_host), ("redisHost", &s.redis_host), ("corsOrigin", &s.cors_origin)] {
             if has_url_credentials(value) || value.contains('@') {
@@ -407,6 +457,8 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
             "image",
             format!("{:?} has a tag inside: name the repository only; tags live in images.yaml", def.image),
         );
+    } else if let Some(problem) = image_repository_problem(&def.image) {
+        errors.push(name, "image", problem);
     }
     let mut tags = BTreeMap::new();
     for env in &catalogue.platform.environments {
@@ -422,7 +474,14 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
             ),
             Some(text) => {
                 if let Ok(tag) = ImageTag::parse(text).map_err(|e| errors.push(name, &field, e)) {
-                    tags.insert(env.name.clone(), tag);
+                    // The tag is also the app.kubernetes.io/version label: a semantic version
+                    // may end in '-' (`1.0.0-rc-`), a label value may not.
+                    match label_value_problem(&tag.label_value()) {
+                        Some(problem) => errors.push(name, &field, format!("as the version label, {problem}")),
+                        None => {
+                            tags.insert(env.name.clone(), tag);
+                        }
+                    }
                 }
             }
         }
@@ -607,14 +666,18 @@ fn check_probes(name: &str, probes: &Probes, cold_start_seconds: i32, errors: &m
 
 fn check_security(name: &str, s: &Security, errors: &mut Errors) {
     let mut bad = |field: &str, message: &str| errors.push(name, &format!("security.{field}"), message);
-    if s.run_as_user == 0 {
-        bad("runAsUser", "0 runs as root");
-    }
-    if s.run_as_group == 0 {
-        bad("runAsGroup", "0 runs with the root group");
-    }
-    if s.fs_group == 0 {
-        bad("fsGroup", "0 gives volumes to the root group");
+    let ids = [
+        ("runAsUser", s.run_as_user, "0 runs as root"),
+        ("runAsGroup", s.run_as_group, "0 runs with the root group"),
+        ("fsGroup", s.fs_group, "0 gives volumes to the root group"),
+    ];
+    for (field, id, root) in ids {
+        if id == 0 {
+            bad(field, root);
+        } else if !(1..=i64::from(i32::MAX)).contains(&id) {
+            // Kubernetes takes user and group IDs from 0 to 2^31 - 1.
+            bad(field, &format!("{id} is outside 1–2147483647"));
+        }
     }
     if !s.run_as_non_root {
         bad("runAsNonRoot", "must be true");
@@ -671,6 +734,9 @@ fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], er
                 &field,
                 format!("the value {problem}: reference it from {name}-secret instead of generating it"),
             );
+        }
+        if let Some(problem) = uncarried_character_problem(value) {
+            errors.push(name, &field, format!("the value {problem}"));
         }
     }
     // Each excuse must be reviewable and still needed, or it hides the next real secret.

@@ -387,6 +387,122 @@ pub fn duration_problem(text: &str) -> Option<String> {
     }
 }
 
+/// Why `value` is not a Kubernetes label value (at most 63 characters: alphanumerics, `-`, `_`
+/// and `.`, starting and ending alphanumeric), or `None`. Kubernetes accepts an empty value; the
+/// labels we write always mean something, so an empty one is refused too.
+///
+/// ```
+/// use lomash_core::values::label_value_problem;
+/// assert_eq!(label_value_problem("lomash-wood"), None);
+/// assert_eq!(label_value_problem("1.0.0-rc.1"), None);
+/// assert!(label_value_problem("lomash wood").is_some());
+/// assert!(label_value_problem("1.0.0-rc-").is_some());
+/// assert!(label_value_problem("").is_some());
+/// ```
+pub fn label_value_problem(value: &str) -> Option<String> {
+    let alphanumeric = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+    let ok_chars = value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if value.is_empty() {
+        Some("\"\" is empty: the label needs a value".to_owned())
+    } else if value.len() > 63
+        || !ok_chars
+        || !alphanumeric(value.bytes().next())
+        || !alphanumeric(value.bytes().next_back())
+    {
+        Some(format!(
+            "{value:?} is not a valid label value (at most 63 characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why `repository` is not an image repository as an image reference names it (`[host[:port]/]`
+/// then `/`-separated path components of lower-case letters and digits, joined by `.`, `_`, `__`
+/// or dashes; at most 255 characters), or `None`. A first component with a `.` or a `:`, or
+/// `localhost`, is the registry host. (Docker would also read a first component with upper case
+/// as a host; here it is a path component, refused: `LomashWood/auth-service` is a typo, not a
+/// registry.)
+///
+/// ```
+/// use lomash_core::values::image_repository_problem;
+/// assert_eq!(image_repository_problem("lomashwood/auth-service"), None);
+/// assert_eq!(image_repository_problem("123456789012.dkr.ecr.eu-west-2.amazonaws.com/lomashwood/auth-service"), None);
+/// assert_eq!(image_repository_problem("localhost:5000/a__b/c.d"), None);
+/// assert!(image_repository_problem("LomashWood/auth-service").is_some());
+/// assert!(image_repository_problem("lomash wood/auth-service").is_some());
+/// assert!(image_repository_problem("lomashwood//auth-service").is_some());
+/// assert!(image_repository_problem("lomashwood/auth_-service").is_some());
+/// ```
+pub fn image_repository_problem(repository: &str) -> Option<String> {
+    let components: Vec<&str> = repository.split('/').collect();
+    let has_host = components.len() > 1 && (components[0].contains(['.', ':']) || components[0] == "localhost");
+    let (host, path) = if has_host { (Some(components[0]), &components[1..]) } else { (None, &components[..]) };
+    let host_ok = host.is_none_or(|h| {
+        let (name, port) = h.split_once(':').map_or((h, None), |(n, p)| (n, Some(p)));
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        name.split('.').all(label_ok) && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if repository.len() <= 255 && host_ok && path.iter().all(|c| path_component_ok(c)) {
+        None
+    } else {
+        Some(format!(
+            "{repository:?} is not a valid image repository (lower-case letters and digits joined by '.', '_', '__' or '-' in '/'-separated components, after an optional registry host[:port])"
+        ))
+    }
+}
+
+/// One path component of an image repository: runs of `[a-z0-9]` joined by `.`, `_`, `__` or
+/// any number of `-`.
+fn path_component_ok(component: &str) -> bool {
+    let bytes = component.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !bytes.first().is_some_and(alnum) || !bytes.last().is_some_and(alnum) {
+        return false;
+    }
+    let mut separator = String::new();
+    for &b in bytes {
+        if alnum(&b) {
+            let ok = separator.is_empty()
+                || matches!(separator.as_str(), "." | "_" | "__")
+                || separator.bytes().all(|s| s == b'-');
+            if !ok {
+                return false;
+            }
+            separator.clear();
+        } else if b"._-".contains(&b) {
+            separator.push(b as char);
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether `kubectl kustomize` (Kustomize 5.5) cannot carry `c` in a string: it re-encodes every
+/// object as JSON, which leaves DEL, the C1 controls (U+0080–U+009F), U+FFFE and U+FFFF
+/// unescaped, then reads that JSON again as YAML, which refuses them, or, for U+0085 (a YAML line
+/// break), folds it into a space. `tests/yaml_roundtrip.rs` shows each of them failing and every
+/// other character of the Basic Multilingual Plane passing.
+pub fn kustomize_cannot_carry(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// Why a string that reaches a generated object cannot get there unchanged, naming the first
+/// character [`kustomize_cannot_carry`], or `None`.
+pub fn uncarried_character_problem(value: &str) -> Option<String> {
+    let c = value.chars().find(|c| kustomize_cannot_carry(*c))?;
+    Some(format!(
+        "contains U+{:04X}, which kustomize cannot carry: it refuses DEL, the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space",
+        u32::from(c)
+    ))
+}
+
 /// Refuses YAML in which a mapping, at any depth, repeats a key: serde_yaml lets the last of two
 /// equal keys win when it reads a map, so a file could say two things and be read as one. The
 /// error names the key and the line of its second appearance.

@@ -1,6 +1,8 @@
 //! The generated overlay README follows the definitions: a changed value changes its text, and
 //! what it lists is what the tree holds.
 
+use std::collections::BTreeMap;
+
 use lomash_manifests::spec::Resources;
 use lomash_manifests::tree::render;
 use lomash_manifests::{catalogue, layout, Catalogue};
@@ -16,50 +18,88 @@ fn edit(service: &str, change: impl Fn(&mut lomash_manifests::ServiceDef)) -> Ca
     c
 }
 
-/// A value changed in a definition changes the README with it: the new text appears, the old
-/// is gone.
+/// The lines `new` has more of than `old` (added), and those it has fewer of (removed).
+fn line_changes(old: &str, new: &str) -> (Vec<String>, Vec<String>) {
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    for line in old.lines() {
+        *counts.entry(line).or_default() -= 1;
+    }
+    for line in new.lines() {
+        *counts.entry(line).or_default() += 1;
+    }
+    let pick = |positive: bool| -> Vec<String> {
+        counts.iter().filter(|(_, n)| (**n > 0) == positive && **n != 0).map(|(l, _)| (*l).to_owned()).collect()
+    };
+    (pick(true), pick(false))
+}
+
+/// A value of `current` changed to one it is not.
+fn other(current: &str, value: &str, instead: &str) -> String {
+    if current == value { instead } else { value }.to_owned()
+}
+
+/// A value changed in a definition changes the README with it: the line that showed the old value
+/// is gone, one with the new value is there. The values come from the catalogue, so a change to a
+/// spec sheet changes what this test expects, not whether it passes.
 #[test]
 fn readme_follows_the_definitions() {
-    type Case = (&'static str, Catalogue, &'static [&'static str], &'static [&'static str]);
-    let cases: Vec<Case> = vec![
+    let committed = catalogue();
+    let def = |name: &str| committed.services.iter().find(|s| s.name == name).expect("known service").clone();
+    let (analytics, gateway) = (def("analytics-service"), def("api-gateway"));
+    let (request, limit) = (analytics.cpu.request.clone().unwrap(), analytics.cpu.limit.clone().unwrap());
+    let new_limit = other(&limit, "64000m", "65000m");
+    let (key, value) = analytics.config[0].clone();
+    let new_value = other(&value, "750", "751");
+    let (min, max) = (gateway.autoscaling.min_replicas, gateway.autoscaling.max_replicas);
+    let new_max = if max == 99 { 98 } else { 99 };
+
+    // (case, catalogue, lines added, lines removed, a fragment an added line contains)
+    let cases: Vec<(&str, Catalogue, String, String, String)> = vec![
         (
             "analytics cpu limit",
-            edit("analytics-service", |s| s.cpu = Resources::new("500m", "3000m")),
-            &["- **CPU:** request `500m`, limit `3000m`", "| `resources.limits.cpu` | `500m` | 1000m – 3000m |"],
-            &["| `resources.limits.cpu` | `500m` | 1000m – 2000m |"],
+            edit("analytics-service", |s| s.cpu = Resources::new(&request, &new_limit)),
+            format!("- **CPU:** request `{request}`, limit `{new_limit}`"),
+            format!("- **CPU:** request `{request}`, limit `{limit}`"),
+            format!("– {new_limit} |"),
         ),
         (
             "analytics config value",
-            edit("analytics-service", |s| s.config[0].1 = "750".into()),
-            &["| `INGESTION_BATCH_SIZE` | `750` | this service |"],
-            &["`500` | this service"],
+            edit("analytics-service", |s| s.config[0].1 = new_value.clone()),
+            format!("| `{key}` | `{new_value}` | this service |"),
+            format!("| `{key}` | `{value}` | this service |"),
+            format!("`{new_value}`"),
         ),
         (
             "gateway max replicas",
-            edit("api-gateway", |s| s.autoscaling.max_replicas = 25),
-            &["- Min: **3**, Max: **25**", "| HPA `maxReplicas` | — | 10 – 25 (service-dependent) |"],
-            &["10 – 20 (service-dependent)"],
-        ),
-        (
-            "release tag",
-            {
-                let mut c = catalogue();
-                c.release.set_tag("production", "auth-service", "2.3.4");
-                c
-            },
-            &["- **Image:** `lomashwood/auth-service:2.3.4`", "newTag: '2.3.4'"],
-            &["- **Image:** `lomashwood/auth-service:1.0.0`"],
+            edit("api-gateway", |s| s.autoscaling.max_replicas = new_max),
+            format!("- Min: **{min}**, Max: **{new_max}**"),
+            format!("- Min: **{min}**, Max: **{max}**"),
+            format!("– {new_max} (service-dependent) |"),
         ),
     ];
-    for (name, catalogue, present, absent) in cases {
-        let text = readme(&catalogue);
-        for p in present {
-            assert!(text.contains(p), "{name}: {p:?} missing from the README");
-        }
-        for a in absent {
-            assert!(!text.contains(a), "{name}: {a:?} still in the README");
-        }
+    let before = readme(&committed);
+    for (name, catalogue, added_line, removed_line, fragment) in cases {
+        let (added, removed) = line_changes(&before, &readme(&catalogue));
+        assert!(added.contains(&added_line), "{name}: {added_line:?} not added; added: {added:#?}");
+        assert!(removed.contains(&removed_line), "{name}: {removed_line:?} not removed; removed: {removed:#?}");
+        assert!(added.iter().any(|l| l.contains(&fragment)), "{name}: no added line has {fragment:?}: {added:#?}");
     }
+}
+
+/// A release changes the README's image lines: the new tag appears, the committed one (read from
+/// the release, so that a release breaks nothing here) is gone.
+#[test]
+fn readme_follows_a_release() {
+    let committed = catalogue().release.tags_for("production").expect("production tags")["auth-service"].clone();
+    let tag = if committed == "2.3.4" { "2.3.5" } else { "2.3.4" };
+    let mut c = catalogue();
+    c.release.set_tag("production", "auth-service", tag);
+    let text = readme(&c);
+    for present in [format!("- **Image:** `lomashwood/auth-service:{tag}`"), format!("newTag: '{tag}'")] {
+        assert!(text.contains(&present), "{present:?} missing from the README");
+    }
+    let absent = format!("- **Image:** `lomashwood/auth-service:{committed}`");
+    assert!(!text.contains(&absent), "{absent:?} still in the README");
 }
 
 /// Every service has its section and its secret; the directory lists every overlay file.

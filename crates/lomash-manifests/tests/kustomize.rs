@@ -1,7 +1,21 @@
 //! The generated production overlay, rendered by the real `kubectl kustomize`: it must render
 //! with nothing on stderr, read back strictly into k8s-openapi types, equal the typed production
-//! intent object for object, and carry every production value of `shared/spec/services.md`,
-//! which this file restates independently as [`SPEC`].
+//! intent object for object, and carry every production value of the spec (`docs/spec.md`, which
+//! restates the team's spec pages), which this file restates independently.
+//!
+//! What the oracle restates, and what it takes from the catalogue:
+//! - [`SPEC`] is the service table of the spec, nine rows, and [`SPEC_CONFIG`] its
+//!   service-specific ConfigMap keys: each row is checked on the service it names, which must be
+//!   in the catalogue.
+//! - Every platform value (namespace, labels, replicas, security context, scheduling, probes,
+//!   init containers, the ConfigMap's platform keys, HPA minimum and window, PDB) is restated here
+//!   and checked on every service of the catalogue.
+//! - A service the table does not name (one added after the spec) is checked with its own spec
+//!   sheet's values for what the table would fix (port, resources, HPA, edges), and with every
+//!   platform value: restating them here would only copy the sheet.
+//! - Names, counts and image tags come from the catalogue and its release, so a release
+//!   (`cargo xtask set-image`) or a new service (`cargo xtask new-service`) breaks nothing here;
+//!   [`the_oracle_follows_a_release_and_a_new_service`] shows both.
 
 mod common;
 
@@ -11,12 +25,13 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lomash_manifests::object::{parse_documents, Object};
-use lomash_manifests::{catalogue, k8s, render, validate, File};
+use lomash_manifests::spec::{Autoscale, Uses};
+use lomash_manifests::{catalogue, k8s, layout, platform, render, validate, Catalogue, File};
 use pretty_assertions::assert_eq;
 
 use common::{edit, kustomize, write_tree, OVERLAY};
 
-/// One row of the service table of `services.md`.
+/// One row of the service table of the spec (`docs/spec.md`).
 struct Row {
     name: &'static str,
     port: i32,
@@ -26,6 +41,7 @@ struct Row {
     cpu_percent: i32,
     memory_percent: i32,
     postgres: bool,
+    redis: bool,
 }
 
 const fn row(
@@ -35,24 +51,130 @@ const fn row(
     memory: (&'static str, &'static str),
     hpa_max: i32,
     (cpu_percent, memory_percent): (i32, i32),
-    postgres: bool,
+    (postgres, redis): (bool, bool),
 ) -> Row {
-    Row { name, port, cpu, memory, hpa_max, cpu_percent, memory_percent, postgres }
+    Row { name, port, cpu, memory, hpa_max, cpu_percent, memory_percent, postgres, redis }
 }
 
 const SPEC: [Row; 9] = [
-    row("api-gateway", 3000, ("500m", "2000m"), ("512Mi", "1Gi"), 20, (60, 75), false),
-    row("auth-service", 3001, ("250m", "1000m"), ("256Mi", "1Gi"), 15, (70, 80), true),
-    row("product-service", 3002, ("250m", "1000m"), ("256Mi", "1Gi"), 15, (70, 80), true),
-    row("order-payment-service", 3003, ("500m", "2000m"), ("512Mi", "2Gi"), 20, (65, 75), true),
-    row("appointment-service", 3004, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), true),
-    row("content-service", 3005, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), true),
-    row("customer-service", 3006, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), true),
-    row("notification-service", 3007, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), true),
-    row("analytics-service", 3008, ("500m", "2000m"), ("512Mi", "2Gi"), 10, (65, 75), true),
+    row("api-gateway", 3000, ("500m", "2000m"), ("512Mi", "1Gi"), 20, (60, 75), (false, true)),
+    row("auth-service", 3001, ("250m", "1000m"), ("256Mi", "1Gi"), 15, (70, 80), (true, true)),
+    row("product-service", 3002, ("250m", "1000m"), ("256Mi", "1Gi"), 15, (70, 80), (true, true)),
+    row("order-payment-service", 3003, ("500m", "2000m"), ("512Mi", "2Gi"), 20, (65, 75), (true, true)),
+    row("appointment-service", 3004, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), (true, true)),
+    row("content-service", 3005, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), (true, true)),
+    row("customer-service", 3006, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), (true, true)),
+    row("notification-service", 3007, ("250m", "1000m"), ("256Mi", "1Gi"), 10, (70, 80), (true, true)),
+    row("analytics-service", 3008, ("500m", "2000m"), ("512Mi", "2Gi"), 10, (65, 75), (true, true)),
 ];
 
+/// The service-specific ConfigMap keys the spec fixes. A key a spec sheet adds beyond these
+/// is the sheet's own (the spec does not fix it) and is expected as the sheet writes it.
+const SPEC_CONFIG: &[(&str, &[(&str, &str)])] = &[(
+    "analytics-service",
+    &[
+        ("INGESTION_BATCH_SIZE", "500"),
+        ("INGESTION_FLUSH_INTERVAL_MS", "5000"),
+        ("EVENT_RETENTION_DAYS", "365"),
+        ("CACHE_TTL_DASHBOARD", "900"),
+    ],
+)];
+
+/// The service that routes to every other one, with one `<NAME>_SERVICE_URL` each.
+const GATEWAY: &str = "api-gateway";
+
 const NAMESPACE: &str = "lomash-wood-production";
+/// Images are `<registry>/<service>:<tag>`.
+const REGISTRY: &str = "lomashwood";
+
+/// What the oracle expects of one service of the catalogue: its row of [`SPEC`] when the table
+/// names it, else its own spec sheet's values for what a row fixes; its tag from the release.
+#[derive(Debug, Clone)]
+struct Expected {
+    name: String,
+    port: i32,
+    cpu: (String, String),
+    memory: (String, String),
+    hpa_max: i32,
+    cpu_percent: i32,
+    memory_percent: i32,
+    postgres: bool,
+    redis: bool,
+    /// Routes to every other service (the gateway).
+    routes: bool,
+    /// Service-specific ConfigMap keys, beside the platform's and the gateway's routes.
+    config: BTreeMap<String, String>,
+    /// The production tag, from the release.
+    tag: String,
+}
+
+impl Expected {
+    /// The version label: the tag without its digest (a label value has no room for one).
+    fn version(&self) -> &str {
+        self.tag.split('@').next().unwrap_or_default()
+    }
+
+    fn image(&self) -> String {
+        format!("{REGISTRY}/{}:{}", self.name, self.tag)
+    }
+}
+
+/// The expectation of every service of `c`, in catalogue order; an error when a row of [`SPEC`]
+/// names a service the catalogue lacks, or a service has no production tag.
+fn expectations(c: &Catalogue) -> Result<Vec<Expected>, String> {
+    for row in &SPEC {
+        if !c.services.iter().any(|s| s.name == row.name) {
+            return Err(format!(
+                "{}: the spec lists it (docs/spec.md), but the catalogue has no such service",
+                row.name
+            ));
+        }
+    }
+    let tags = c.release.tags_for("production").ok_or("the release has no production tags")?;
+    let pair = |r: &lomash_manifests::spec::Resources| -> Result<(String, String), String> {
+        Ok((r.request.clone().ok_or("no request")?, r.limit.clone().ok_or("no limit")?))
+    };
+    c.services
+        .iter()
+        .map(|def| {
+            let tag = tags.get(&def.name).ok_or(format!("{}: no production tag in the release", def.name))?.clone();
+            let spec_config = SPEC_CONFIG.iter().find(|(n, _)| *n == def.name).map_or(&[][..], |(_, keys)| keys);
+            // The sheet's own keys, then the spec's over them: a spec key set otherwise is caught.
+            let mut config: BTreeMap<String, String> = def.config.iter().cloned().collect();
+            config.extend(spec_config.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            Ok(match SPEC.iter().find(|r| r.name == def.name) {
+                Some(r) => Expected {
+                    name: r.name.to_owned(),
+                    port: r.port,
+                    cpu: (r.cpu.0.to_owned(), r.cpu.1.to_owned()),
+                    memory: (r.memory.0.to_owned(), r.memory.1.to_owned()),
+                    hpa_max: r.hpa_max,
+                    cpu_percent: r.cpu_percent,
+                    memory_percent: r.memory_percent,
+                    postgres: r.postgres,
+                    redis: r.redis,
+                    routes: r.name == GATEWAY,
+                    config,
+                    tag,
+                },
+                None => Expected {
+                    name: def.name.clone(),
+                    port: i32::try_from(def.port).map_err(|e| format!("{}: port: {e}", def.name))?,
+                    cpu: pair(&def.cpu).map_err(|e| format!("{}: cpu: {e}", def.name))?,
+                    memory: pair(&def.memory).map_err(|e| format!("{}: memory: {e}", def.name))?,
+                    hpa_max: def.autoscaling.max_replicas,
+                    cpu_percent: def.autoscaling.cpu_percent,
+                    memory_percent: def.autoscaling.memory_percent,
+                    postgres: def.uses.contains(&Uses::Postgres),
+                    redis: def.uses.contains(&Uses::Redis),
+                    routes: def.uses.contains(&Uses::AllServices),
+                    config,
+                    tag,
+                },
+            })
+        })
+        .collect()
+}
 
 /// Renders `files` with kubectl and reads the objects back strictly.
 fn kubectl_objects(files: &[File]) -> Result<Vec<Object>, String> {
@@ -72,10 +194,11 @@ fn find<'a>(objects: &'a [Object], kind: &str, name: &str) -> Result<&'a Object,
         .ok_or_else(|| format!("{kind}/{name} is not in the rendered output"))
 }
 
-/// Every production value of the spec, checked on kubectl's output; the first difference is
-/// the error.
-fn check_spec(objects: &[Object]) -> Result<(), String> {
-    // production-readiness.md §5: the Namespace is part of the overlay, with its Pod Security labels.
+/// Every production value of the spec, checked on kubectl's output for every service of
+/// `catalogue`; the first difference is the error.
+fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
+    let expected = expectations(catalogue)?;
+    // The spec: the Namespace is part of the overlay, with its Pod Security labels.
     let (namespaces, objects): (Vec<Object>, Vec<Object>) =
         objects.iter().cloned().partition(|o| matches!(o, Object::Namespace(_)));
     let [Object::Namespace(ns)] = namespaces.as_slice() else {
@@ -96,15 +219,31 @@ fn check_spec(objects: &[Object]) -> Result<(), String> {
     // Per service: ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB, NetworkPolicy and
     // ExternalSecret (their values are checked by tests/network.rs and tests/secrets.rs); and the
     // default-deny and DNS policies.
-    if objects.len() != 8 * SPEC.len() + 2 {
-        return Err(format!("{} objects rendered, expected {}", objects.len(), 8 * SPEC.len() + 2));
+    if objects.len() != 8 * expected.len() + 2 {
+        return Err(format!(
+            "{} objects rendered beside the Namespace, expected 8 for each of the catalogue's {} services and 2 \
+             environment-wide policies ({})",
+            objects.len(),
+            expected.len(),
+            8 * expected.len() + 2
+        ));
     }
     for o in objects {
         let meta = o.metadata();
         check(&o.id(), "namespace", meta.namespace.as_deref(), Some(NAMESPACE))?;
+        let owner = expected.iter().find(|e| {
+            o.name() == e.name || o.name() == format!("{}-config", e.name) || o.name() == format!("{}-secret", e.name)
+        });
+        // network.md: the two environment-wide policies belong to no one service.
+        if owner.is_none() && matches!(o, Object::NetworkPolicy(_)) && ["default-deny", "allow-dns"].contains(&o.name())
+        {
+            continue;
+        }
+        let owner = owner.ok_or(format!("{}: belongs to no service of the catalogue", o.id()))?;
+        check(&o.id(), "labels", meta.labels.as_ref(), Some(&labels(owner)))?;
     }
-    for row in &SPEC {
-        check_service(objects, row).map_err(|e| format!("{}: {e}", row.name))?;
+    for e in &expected {
+        check_service(objects, e, &expected).map_err(|err| format!("{}: {err}", e.name))?;
     }
     Ok(())
 }
@@ -117,12 +256,12 @@ fn check<T: PartialEq + std::fmt::Debug>(object: &str, field: &str, got: T, want
     }
 }
 
-fn labels(row: &Row) -> BTreeMap<String, String> {
+fn labels(e: &Expected) -> BTreeMap<String, String> {
     [
-        ("app", row.name),
-        ("app.kubernetes.io/name", row.name),
+        ("app", e.name.as_str()),
+        ("app.kubernetes.io/name", e.name.as_str()),
         ("app.kubernetes.io/part-of", "lomash-wood"),
-        ("app.kubernetes.io/version", "1.0.0"),
+        ("app.kubernetes.io/version", e.version()),
         ("app.kubernetes.io/managed-by", "kustomize"),
     ]
     .into_iter()
@@ -130,39 +269,36 @@ fn labels(row: &Row) -> BTreeMap<String, String> {
     .collect()
 }
 
-fn selector(row: &Row) -> BTreeMap<String, String> {
-    BTreeMap::from([("app".to_owned(), row.name.to_owned())])
+fn selector(e: &Expected) -> BTreeMap<String, String> {
+    BTreeMap::from([("app".to_owned(), e.name.clone())])
 }
 
-fn check_service(objects: &[Object], row: &Row) -> Result<(), String> {
-    for o in objects.iter().filter(|o| o.name().starts_with(row.name) && o.name().len() <= row.name.len() + 7) {
-        check(&o.id(), "labels", o.metadata().labels.as_ref(), Some(&labels(row)))?;
-    }
-    let Object::Deployment(d) = find(objects, "Deployment", row.name)? else { unreachable!() };
-    check_deployment(d, row)?;
+fn check_service(objects: &[Object], e: &Expected, all: &[Expected]) -> Result<(), String> {
+    let Object::Deployment(d) = find(objects, "Deployment", &e.name)? else { unreachable!() };
+    check_deployment(d, e)?;
 
-    let Object::ConfigMap(cm) = find(objects, "ConfigMap", &format!("{}-config", row.name))? else { unreachable!() };
+    let Object::ConfigMap(cm) = find(objects, "ConfigMap", &format!("{}-config", e.name))? else { unreachable!() };
     let pod = pod(d);
     let main = &pod.containers[0];
-    check_environment(objects, main, row)?;
+    check_environment(objects, main, e, all)?;
     check("ConfigMap", "exists with data", cm.data.is_some(), true)?;
 
-    let Object::Service(svc) = find(objects, "Service", row.name)? else { unreachable!() };
+    let Object::Service(svc) = find(objects, "Service", &e.name)? else { unreachable!() };
     let spec = svc.spec.as_ref().ok_or("Service has no spec")?;
     check("Service", "type", spec.type_.as_deref(), Some("ClusterIP"))?;
-    check("Service", "selector", spec.selector.as_ref(), Some(&selector(row)))?;
+    check("Service", "selector", spec.selector.as_ref(), Some(&selector(e)))?;
     let port = &spec.ports.as_ref().ok_or("Service has no ports")?[0];
-    check("Service", "port", port.port, row.port)?;
+    check("Service", "port", port.port, e.port)?;
     check("Service", "targetPort", port.target_port.as_ref(), Some(&IntOrString::String("http".into())))?;
 
-    let Object::HorizontalPodAutoscaler(hpa) = find(objects, "HorizontalPodAutoscaler", row.name)? else {
+    let Object::HorizontalPodAutoscaler(hpa) = find(objects, "HorizontalPodAutoscaler", &e.name)? else {
         unreachable!()
     };
     let spec = hpa.spec.as_ref().ok_or("HPA has no spec")?;
     check("HPA", "scaleTargetRef.kind", spec.scale_target_ref.kind.as_str(), "Deployment")?;
-    check("HPA", "scaleTargetRef.name", spec.scale_target_ref.name.as_str(), row.name)?;
+    check("HPA", "scaleTargetRef.name", spec.scale_target_ref.name.as_str(), e.name.as_str())?;
     check("HPA", "minReplicas", spec.min_replicas, Some(3))?;
-    check("HPA", "maxReplicas", spec.max_replicas, row.hpa_max)?;
+    check("HPA", "maxReplicas", spec.max_replicas, e.hpa_max)?;
     let targets: Vec<(String, Option<i32>)> = spec
         .metrics
         .iter()
@@ -170,7 +306,7 @@ fn check_service(objects: &[Object], row: &Row) -> Result<(), String> {
         .filter_map(|m| m.resource.as_ref())
         .map(|r| (r.name.clone(), r.target.average_utilization))
         .collect();
-    let want = vec![("cpu".to_owned(), Some(row.cpu_percent)), ("memory".to_owned(), Some(row.memory_percent))];
+    let want = vec![("cpu".to_owned(), Some(e.cpu_percent)), ("memory".to_owned(), Some(e.memory_percent))];
     check("HPA", "metrics", targets, want)?;
     let window =
         spec.behavior.as_ref().and_then(|b| b.scale_down.as_ref()).and_then(|s| s.stabilization_window_seconds);
@@ -187,15 +323,15 @@ fn check_service(objects: &[Object], row: &Row) -> Result<(), String> {
         .collect();
     check("HPA", "scaleDown.policies", policies, vec![("Percent".to_owned(), 50, 60)])?;
 
-    let Object::PodDisruptionBudget(pdb) = find(objects, "PodDisruptionBudget", row.name)? else { unreachable!() };
+    let Object::PodDisruptionBudget(pdb) = find(objects, "PodDisruptionBudget", &e.name)? else { unreachable!() };
     let spec = pdb.spec.as_ref().ok_or("PDB has no spec")?;
     check("PDB", "minAvailable", spec.min_available.as_ref(), Some(&IntOrString::Int(2)))?;
     check("PDB", "unhealthyPodEvictionPolicy", spec.unhealthy_pod_eviction_policy.as_deref(), Some("AlwaysAllow"))?;
 
     // production-readiness.md §6: one ServiceAccount per service, without a token.
-    let Object::ServiceAccount(sa) = find(objects, "ServiceAccount", row.name)? else { unreachable!() };
+    let Object::ServiceAccount(sa) = find(objects, "ServiceAccount", &e.name)? else { unreachable!() };
     check("ServiceAccount", "automountServiceAccountToken", sa.automount_service_account_token, Some(false))?;
-    check("PDB", "selector", spec.selector.as_ref().and_then(|s| s.match_labels.as_ref()), Some(&selector(row)))?;
+    check("PDB", "selector", spec.selector.as_ref().and_then(|s| s.match_labels.as_ref()), Some(&selector(e)))?;
     Ok(())
 }
 
@@ -203,24 +339,24 @@ fn pod(d: &Deployment) -> &PodSpec {
     d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).expect("a Deployment has a pod spec")
 }
 
-fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
+fn check_deployment(d: &Deployment, e: &Expected) -> Result<(), String> {
     let spec = d.spec.as_ref().ok_or("Deployment has no spec")?;
     // production-readiness.md §1: the HPA owns the count; an apply must never reset it.
     check("Deployment", "replicas", spec.replicas, None)?;
     check("Deployment", "minReadySeconds", spec.min_ready_seconds, Some(10))?;
-    check("Deployment", "selector", spec.selector.match_labels.as_ref(), Some(&selector(row)))?;
+    check("Deployment", "selector", spec.selector.match_labels.as_ref(), Some(&selector(e)))?;
     check(
         "Deployment",
         "template labels",
         spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()),
-        Some(&labels(row)),
+        Some(&labels(e)),
     )?;
     let rolling = spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()).ok_or("no rollingUpdate")?;
     check("Deployment", "maxSurge", rolling.max_surge.as_ref(), Some(&IntOrString::Int(1)))?;
     check("Deployment", "maxUnavailable", rolling.max_unavailable.as_ref(), Some(&IntOrString::Int(1)))?;
 
     let pod = pod(d);
-    check("pod", "serviceAccountName", pod.service_account_name.as_deref(), Some(row.name))?;
+    check("pod", "serviceAccountName", pod.service_account_name.as_deref(), Some(e.name.as_str()))?;
     check("pod", "terminationGracePeriodSeconds", pod.termination_grace_period_seconds, Some(45))?;
     check("pod", "automountServiceAccountToken", pod.automount_service_account_token, Some(false))?;
     let psc = pod.security_context.as_ref().ok_or("no pod securityContext")?;
@@ -258,7 +394,7 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
         "pod",
         "podAntiAffinity.labelSelector",
         anti[0].label_selector.as_ref().and_then(|s| s.match_labels.as_ref()),
-        Some(&selector(row)),
+        Some(&selector(e)),
     )?;
     let spread = pod.topology_spread_constraints.as_ref().ok_or("no topologySpreadConstraints")?;
     check("pod", "topologySpreadConstraints", spread.len(), 1)?;
@@ -270,7 +406,7 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
         "spread",
         "labelSelector",
         spread[0].label_selector.as_ref().and_then(|s| s.match_labels.as_ref()),
-        Some(&selector(row)),
+        Some(&selector(e)),
     )?;
     let tmp = pod.volumes.iter().flatten().find(|v| v.name == "tmp").ok_or("no tmp volume")?;
     check(
@@ -282,15 +418,15 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
 
     check("pod", "containers", pod.containers.len(), 1)?;
     let main = &pod.containers[0];
-    let image = format!("lomashwood/{}:1.0.0", row.name);
-    check("container", "name", main.name.as_str(), row.name)?;
+    let image = e.image();
+    check("container", "name", main.name.as_str(), e.name.as_str())?;
     check("container", "image", main.image.as_deref(), Some(image.as_str()))?;
     check_hardened(main)?;
-    check_resources(main, row.cpu, row.memory)?;
+    check_resources(main, &e.cpu, &e.memory)?;
     let pre_stop = main.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()).and_then(|h| h.sleep.as_ref());
     check("container", "lifecycle.preStop.sleep.seconds", pre_stop.map(|s| s.seconds), Some(10))?;
     let port = &main.ports.as_ref().ok_or("no container ports")?[0];
-    check("container", "port", (port.name.as_deref(), port.container_port), (Some("http"), row.port))?;
+    check("container", "port", (port.name.as_deref(), port.container_port), (Some("http"), e.port))?;
     let probes = [
         ("liveness", main.liveness_probe.as_ref(), "/health/live", 10, Some(3), 3),
         ("readiness", main.readiness_probe.as_ref(), "/health/ready", 5, Some(3), 3),
@@ -308,11 +444,12 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
 
     let init = pod.init_containers.as_deref().unwrap_or_default();
     let names: Vec<&str> = init.iter().map(|c| c.name.as_str()).collect();
-    let want: Vec<&str> = if row.postgres {
-        vec!["wait-for-postgres", "wait-for-redis", "run-migrations"]
-    } else {
-        vec!["wait-for-redis"]
-    };
+    // Each waits for what the service uses, then the migrations of a Postgres user run.
+    let want: Vec<&str> =
+        [(e.postgres, "wait-for-postgres"), (e.redis, "wait-for-redis"), (e.postgres, "run-migrations")]
+            .into_iter()
+            .filter_map(|(used, name)| used.then_some(name))
+            .collect();
     check("pod", "initContainers (in order)", names, want)?;
     for c in init {
         check_hardened(c)?;
@@ -321,9 +458,9 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
         let (wait_image, tool, want_env) = match c.name.as_str() {
             // The scripts are run for real, with stubs, by tests/readiness.rs; here: a shell script
             // that asks the right tool.
-            "wait-for-postgres" => ("postgres:16.4-alpine", "pg_isready", vec![format!("{}-config", row.name)]),
-            "wait-for-redis" => ("redis:7.4-alpine", "redis-cli", vec![format!("{}-config", row.name)]),
-            _ => ("", "", vec![format!("{}-config", row.name), format!("{}-secret", row.name)]),
+            "wait-for-postgres" => ("postgres:16.4-alpine", "pg_isready", vec![format!("{}-config", e.name)]),
+            "wait-for-redis" => ("redis:7.4-alpine", "redis-cli", vec![format!("{}-config", e.name)]),
+            _ => ("", "", vec![format!("{}-config", e.name), format!("{}-secret", e.name)]),
         };
         if c.name == "run-migrations" {
             check(&c.name, "image", c.image.as_deref(), Some(image.as_str()))?;
@@ -339,7 +476,7 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
         // The wait containers read DB_HOST/REDIS_HOST from the ConfigMap; migrations need the secret.
         check(&c.name, "envFrom", env_from_names(c), want_env)?;
         if c.name == "run-migrations" {
-            check_resources(c, row.cpu, row.memory)?;
+            check_resources(c, &e.cpu, &e.memory)?;
             let env: Vec<(String, Option<String>)> =
                 c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone())).collect();
             let want = vec![
@@ -348,7 +485,7 @@ fn check_deployment(d: &Deployment, row: &Row) -> Result<(), String> {
             ];
             check(&c.name, "env (HOME writable under a read-only root; no update checks)", env, want)?;
         } else {
-            check_resources(c, ("50m", "200m"), ("64Mi", "128Mi"))?;
+            check_resources(c, &("50m".into(), "200m".into()), &("64Mi".into(), "128Mi".into()))?;
         }
     }
     Ok(())
@@ -368,14 +505,14 @@ fn check_hardened(c: &Container) -> Result<(), String> {
     check(name, "/tmp mounted", tmp, true)
 }
 
-fn check_resources(c: &Container, cpu: (&str, &str), memory: (&str, &str)) -> Result<(), String> {
+fn check_resources(c: &Container, cpu: &(String, String), memory: &(String, String)) -> Result<(), String> {
     let r = c.resources.as_ref().ok_or(format!("{}: no resources", c.name))?;
     let get = |m: &Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, k: &str| {
         m.as_ref().and_then(|m| m.get(k)).map(|q| q.0.clone())
     };
     let got = (get(&r.requests, "cpu"), get(&r.limits, "cpu"), get(&r.requests, "memory"), get(&r.limits, "memory"));
-    let want = (Some(cpu.0.into()), Some(cpu.1.into()), Some(memory.0.into()), Some(memory.1.into()));
-    check(&c.name, "resources (cpu req, cpu lim, mem req, mem lim)", got, want)
+    let want = (Some(cpu.0.clone()), Some(cpu.1.clone()), Some(memory.0.clone()), Some(memory.1.clone()));
+    check(&format!("container {}", c.name), "resources (cpu req, cpu lim, mem req, mem lim)", got, want)
 }
 
 fn env_from_names(c: &Container) -> Vec<String> {
@@ -392,9 +529,9 @@ fn env_from_names(c: &Container) -> Vec<String> {
 
 /// The environment the main container sees: ConfigMap values resolved through `envFrom`, and
 /// the secret referenced by name only.
-fn check_environment(objects: &[Object], main: &Container, row: &Row) -> Result<(), String> {
-    let config = format!("{}-config", row.name);
-    let secret = format!("{}-secret", row.name);
+fn check_environment(objects: &[Object], main: &Container, e: &Expected, all: &[Expected]) -> Result<(), String> {
+    let config = format!("{}-config", e.name);
+    let secret = format!("{}-secret", e.name);
     check("container", "envFrom", env_from_names(main), vec![config.clone(), secret])?;
     let mut env = BTreeMap::new();
     for source in main.env_from.iter().flatten() {
@@ -403,56 +540,69 @@ fn check_environment(objects: &[Object], main: &Container, row: &Row) -> Result<
             env.extend(cm.data.clone().unwrap_or_default());
         }
     }
-    let mut want: BTreeMap<String, String> = [
+    let mut want: BTreeMap<String, String> = e.config.clone();
+    let platform = [
         ("NODE_ENV", "production"),
         ("LOG_LEVEL", "info"),
         ("CORS_ORIGIN", "https://lomashwood.co.uk"),
         ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=production"),
-        ("REDIS_HOST", "redis-master.lomash-wood-data.svc.cluster.local"),
-        ("REDIS_PORT", "6379"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    want.insert("PORT".into(), row.port.to_string());
-    want.insert("OTEL_SERVICE_NAME".into(), row.name.to_owned());
+    ];
+    want.extend(platform.map(|(k, v)| (k.to_owned(), v.to_owned())));
+    want.insert("PORT".into(), e.port.to_string());
+    want.insert("OTEL_SERVICE_NAME".into(), e.name.clone());
     // production-readiness.md §7: 75 % of the memory limit in MiB, rounded down.
-    let heap = match row.memory.1 {
-        "1Gi" => 768,
-        "2Gi" => 1536,
+    let mib = match e.memory.1.as_str() {
+        l if l.ends_with("Gi") => l.trim_end_matches("Gi").parse::<u64>().map(|n| n * 1024),
+        l if l.ends_with("Mi") => l.trim_end_matches("Mi").parse::<u64>(),
         other => return Err(format!("no NODE_OPTIONS oracle for a {other} limit")),
-    };
-    want.insert("NODE_OPTIONS".into(), format!("--max-old-space-size={heap}"));
-    if row.postgres {
+    }
+    .map_err(|err| err.to_string())?;
+    want.insert("NODE_OPTIONS".into(), format!("--max-old-space-size={}", mib * 75 / 100));
+    if e.postgres {
         want.insert("DB_HOST".into(), "postgres-primary.lomash-wood-data.svc.cluster.local".into());
         want.insert("DB_PORT".into(), "5432".into());
     }
-    if row.name == "analytics-service" {
-        for (k, v) in [
-            ("INGESTION_BATCH_SIZE", "500"),
-            ("INGESTION_FLUSH_INTERVAL_MS", "5000"),
-            ("EVENT_RETENTION_DAYS", "365"),
-            ("CACHE_TTL_DASHBOARD", "900"),
-        ] {
-            want.insert(k.into(), v.into());
-        }
+    if e.redis {
+        want.insert("REDIS_HOST".into(), "redis-master.lomash-wood-data.svc.cluster.local".into());
+        want.insert("REDIS_PORT".into(), "6379".into());
     }
-    if row.name == "api-gateway" {
-        for other in SPEC.iter().filter(|r| r.name != row.name) {
-            let stem = other.name.trim_end_matches("-service").to_uppercase().replace('-', "_");
+    if e.routes {
+        // One URL per other service of the catalogue: the name without `-service`, upper-cased,
+        // dashes as underscores, plus `_SERVICE_URL`.
+        for other in all.iter().filter(|o| o.name != e.name) {
+            let stem = other.name.strip_suffix("-service").unwrap_or(&other.name).to_uppercase().replace('-', "_");
             want.insert(format!("{stem}_SERVICE_URL"), format!("http://{}:{}", other.name, other.port));
         }
     }
     check("container", "environment from envFrom", env, want)
 }
 
+/// kubectl's render of `catalogue`'s tree: every production value of the spec, and equal to the
+/// typed production objects.
+fn check_catalogue(catalogue: &Catalogue) -> Result<(), String> {
+    let files = render(catalogue).map_err(|e| e.to_string())?;
+    let rendered = kubectl_objects(&files)?;
+    check_spec(catalogue, &rendered)
+        .map_err(|e| format!("the rendered production overlay differs from the spec: {e}"))?;
+    let model = validate(catalogue).map_err(|e| e.to_string())?;
+    let intended = k8s::environment(&model, model.platform.environment("production").ok_or("no production")?);
+    let by_id = |objects: &[Object]| -> BTreeMap<String, String> {
+        objects.iter().map(|o| (o.id(), serde_yaml::to_string(&o.to_value()).unwrap())).collect()
+    };
+    check("kubectl output", "objects, by id", by_id(&rendered), by_id(&intended))?;
+    match intended.iter().find(|o| !rendered.contains(o)) {
+        Some(o) => Err(format!("{} differs between kubectl and the typed intent", o.id())),
+        None => Ok(()),
+    }
+}
+
 #[test]
 fn kubectl_renders_every_production_value_of_the_spec() {
     let objects = kubectl_objects(&rendered_files()).unwrap_or_else(|e| panic!("{e}"));
-    if let Err(e) = check_spec(&objects) {
-        panic!("the rendered production overlay differs from services.md: {e}");
+    if let Err(e) = check_spec(&catalogue(), &objects) {
+        panic!("the rendered production overlay differs from the spec (docs/spec.md): {e}");
     }
 }
 
@@ -466,9 +616,128 @@ fn kubectl_output_equals_the_typed_production_objects() {
     let by_id = |objects: &[Object]| -> BTreeMap<String, String> {
         objects.iter().map(|o| (o.id(), serde_yaml::to_string(&o.to_value()).unwrap())).collect()
     };
-    assert_eq!(by_id(&intended), by_id(&rendered));
+    assert_eq!(by_id(&intended), by_id(&rendered), "the typed production objects (left) and kubectl's (right), by id");
     for o in &intended {
         assert!(rendered.contains(o), "{} differs between kubectl and the typed intent", o.id());
+    }
+}
+
+/// A service added after the spec (as `cargo xtask new-service` starts one, with a key of its
+/// own): its sheet's values are its own, the spec fixes none of them. Its name and port are free
+/// in the catalogue (whatever services it has by then); returns them.
+fn added_service(c: &mut Catalogue) -> (String, u32) {
+    let name = (0..)
+        .map(|i| if i == 0 { "example-service".to_owned() } else { format!("example-service-{i}") })
+        .find(|n| c.services.iter().all(|s| s.name != *n))
+        .unwrap();
+    let port = c.services.iter().map(|s| s.port).max().unwrap_or(3000) + 1;
+    let def = platform::service(&name, port)
+        .summary("An example service.")
+        .cpu("250m", "1000m")
+        .memory("256Mi", "1Gi")
+        .autoscale(Autoscale { max: 12, cpu_percent: 70, memory_percent: 80 })
+        .uses(Uses::Postgres)
+        .config("EXAMPLE_SETTING", "on");
+    c.services.push(def);
+    c.release.set_tag_everywhere(&name, "0.1.0");
+    (name, port)
+}
+
+/// The same checks hold after a release (every tag form, the version label without the digest)
+/// and after a new service (counted, labelled, checked with its own values and every platform
+/// value, and routed to by the gateway): nothing in the oracle names a tag or a count.
+#[test]
+fn the_oracle_follows_a_release_and_a_new_service() {
+    let mut c = catalogue();
+    let digest = format!("sha256:{}", "4f53cda18c2baa0c".repeat(4));
+    c.release.set_tag("production", "auth-service", "1.2.3");
+    c.release.set_tag("production", "analytics-service", &format!("2.0.0@{digest}"));
+    c.release.set_tag("production", "product-service", "0123456789abcdef0123456789abcdef01234567");
+    let (added, port) = added_service(&mut c);
+    check_catalogue(&c).unwrap_or_else(|e| panic!("{e}"));
+
+    // The new service's own values are checked: its HPA maximum, a platform value, its route.
+    let files = render(&c).unwrap();
+    let route = format!("http://{added}:{port}");
+    let cases = [
+        (
+            format!("{OVERLAY}/resources/{added}.yaml"),
+            "maxReplicas: 12".to_owned(),
+            "maxReplicas: 13".to_owned(),
+            format!("{added}: HPA: maxReplicas: got 13, want 12"),
+        ),
+        (
+            format!("{OVERLAY}/resources/{added}.yaml"),
+            "minAvailable: 2".to_owned(),
+            "minAvailable: 1".to_owned(),
+            format!("{added}: PDB: minAvailable: got Some(Int(1)), want Some(Int(2))"),
+        ),
+        (
+            layout::kustomization("production"),
+            "newTag: '1.2.3'".to_owned(),
+            "newTag: '1.2.4'".to_owned(),
+            "auth-service: container: image: got Some(\"lomashwood/auth-service:1.2.4\")".to_owned(),
+        ),
+        (
+            layout::base_file("api-gateway"),
+            format!("{route}\n"),
+            format!("{route}0\n"),
+            "api-gateway: container: environment from envFrom".to_owned(),
+        ),
+    ];
+    for (file, from, to, expected) in cases {
+        let mut edited = files.clone();
+        edit(&mut edited, &file, &from, &to);
+        let objects = kubectl_objects(&edited).unwrap_or_else(|e| panic!("{e}"));
+        let err = check_spec(&c, &objects).expect_err(&format!("{file}: {from} -> {to} must be caught"));
+        assert!(err.starts_with(&expected), "{file}: {from} -> {to}: {err}");
+    }
+
+    // A service of the spec that the catalogue lost is an error, not a row skipped.
+    let mut lost = catalogue();
+    lost.services.retain(|s| s.name != "content-service");
+    lost.release.remove_service("content-service");
+    assert_eq!(
+        expectations(&lost).map(|_| ()),
+        Err("content-service: the spec lists it (docs/spec.md), but the catalogue has no such service".to_owned())
+    );
+}
+
+/// `docs/spec.md`, the repository's statement of the spec, says what this oracle restates: its
+/// service table is [`SPEC`], row for row, and it names each key of [`SPEC_CONFIG`] with its value.
+#[test]
+fn docs_spec_md_states_the_oracle_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/spec.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let marker = "<!-- The oracle's table:";
+    let table = text.split(marker).nth(1).unwrap_or_else(|| panic!("docs/spec.md: no {marker:?} before the table"));
+    // The comment's line, the header, the separator; then the rows, up to the first other line.
+    let rows: Vec<&str> = table.lines().skip(3).take_while(|l| l.starts_with("| ")).collect();
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let want: Vec<String> = SPEC
+        .iter()
+        .map(|r| {
+            format!(
+                "| {} | {} | {} / {} | {} / {} | {} | {} / {} | {} | {} |",
+                r.name,
+                r.port,
+                r.cpu.0,
+                r.cpu.1,
+                r.memory.0,
+                r.memory.1,
+                r.hpa_max,
+                r.cpu_percent,
+                r.memory_percent,
+                yes(r.postgres),
+                yes(r.redis)
+            )
+        })
+        .collect();
+    assert_eq!(rows, want, "docs/spec.md's service table and the oracle's SPEC");
+    for (service, keys) in SPEC_CONFIG {
+        for (key, value) in *keys {
+            assert!(text.contains(&format!("`{key}={value}`")), "docs/spec.md does not give {service}'s {key}={value}");
+        }
     }
 }
 
@@ -510,7 +779,7 @@ fn a_list_that_kustomize_replaces_is_caught_when_not_restated_whole() {
     let whole = "        envFrom:\n        - configMapRef:\n            name: product-service-config\n        - secretRef:\n            name: product-service-secret\n        imagePullPolicy: Always\n";
     edit(&mut files, &path, whole, "        envFrom:\n        - secretRef:\n            name: product-service-secret\n        imagePullPolicy: Always\n");
     let objects = kubectl_objects(&files).expect("kustomize accepts such a patch without a word");
-    let err = check_spec(&objects).expect_err("the lost ConfigMap reference must be caught");
+    let err = check_spec(&catalogue(), &objects).expect_err("the lost ConfigMap reference must be caught");
     assert!(err.starts_with("product-service: container: envFrom"), "{err}");
 }
 
@@ -519,6 +788,6 @@ fn a_wrong_production_value_is_caught() {
     let mut files = rendered_files();
     edit(&mut files, &format!("{OVERLAY}/resources/analytics-service.yaml"), "maxReplicas: 10", "maxReplicas: 11");
     let objects = kubectl_objects(&files).unwrap();
-    let err = check_spec(&objects).expect_err("a changed HPA maximum must be caught");
+    let err = check_spec(&catalogue(), &objects).expect_err("a changed HPA maximum must be caught");
     assert_eq!(err, "analytics-service: HPA: maxReplicas: got 11, want 10");
 }

@@ -60,7 +60,11 @@ fn base_files_and_overlay_resources_parse_strictly() {
     let model = validate(&catalogue()).unwrap();
     let base: usize = model.services.iter().map(|s| base_objects(&model.platform, s).len()).sum();
     let overlays: usize = model.platform.environments.iter().map(|e| environment(&model, e).len() - base).sum();
-    assert_eq!(objects, base + overlays);
+    assert_eq!(
+        objects,
+        base + overlays,
+        "objects in the base files and overlay resources: {base} base objects and {overlays} of the overlays' own"
+    );
 }
 
 #[test]
@@ -141,5 +145,6 @@ fn the_rendered_production_overlay_parses_strictly() {
     let yaml = common::kustomize(&overlay).unwrap_or_else(|e| panic!("{e}"));
     let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let model = validate(&catalogue()).unwrap();
-    assert_eq!(objects.len(), environment(&model, model.platform.environment("production").unwrap()).len());
+    let intended = environment(&model, model.platform.environment("production").unwrap()).len();
+    assert_eq!(objects.len(), intended, "objects kubectl renders from generated/, and objects production intends");
 }

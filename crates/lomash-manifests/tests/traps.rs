@@ -2,7 +2,7 @@
 //! running kustomize: deprecated fields, patches that match nothing, namespaces in patches,
 //! lists that a patch replaces instead of merging, init-container order, empty noise, secrets.
 
-use lomash_manifests::{catalogue, render, File};
+use lomash_manifests::{catalogue, platform, render, File};
 use serde_yaml::Value;
 
 const BASE: &str = "infra/kubernetes/base";
@@ -38,11 +38,11 @@ fn the_overlay_kustomization_uses_resources_patches_and_images_for_every_service
     let resources = str_list(&k["resources"]);
     assert_eq!(resources.first().map(String::as_str), Some("../../base"));
     let names = service_names();
-    assert_eq!(names.len(), 9);
+    assert!(!names.is_empty(), "the catalogue has no service");
     let patches: Vec<String> =
         k["patches"].as_sequence().unwrap().iter().map(|p| p["path"].as_str().unwrap().to_owned()).collect();
     let want: Vec<String> = names.iter().map(|n| format!("patches/{n}.yaml")).collect();
-    assert_eq!(patches, want);
+    assert_eq!(patches, want, "the overlay's patches: one per service, in catalogue order");
     for patch in &patches {
         assert!(files.iter().any(|f| f.path == format!("{OVERLAY}/{patch}")), "{patch} is listed but not generated");
     }
@@ -55,10 +55,18 @@ fn the_overlay_kustomization_uses_resources_patches_and_images_for_every_service
         .iter()
         .map(|i| (i["name"].as_str().unwrap().to_owned(), i["newTag"].as_str().unwrap().to_owned()))
         .collect();
-    let want: Vec<(String, String)> = names.iter().map(|n| (format!("lomashwood/{n}"), "1.0.0".to_owned())).collect();
-    assert_eq!(images, want);
+    // Every service pinned at its release tag (taken from the release: a release breaks nothing).
+    let c = catalogue();
+    let tags = c.release.tags_for("production").expect("the release pins production");
+    let want: Vec<(String, String)> = c
+        .services
+        .iter()
+        .map(|s| (s.image.clone(), tags.get(&s.name).cloned().unwrap_or_else(|| format!("no tag for {}", s.name))))
+        .collect();
+    assert_eq!(images, want, "the overlay's images: one per service, at the release's tag");
 }
 
+/// One patch file per service, `<service>.yaml`, the seed's nine among them under the seed's names.
 #[test]
 fn the_patch_files_are_named_as_in_the_seed() {
     let files = files();
@@ -68,6 +76,9 @@ fn the_patch_files_are_named_as_in_the_seed() {
         .filter(|p| p.ends_with(".yaml"))
         .collect();
     patches.sort();
+    let mut want: Vec<String> = service_names().iter().map(|n| format!("{n}.yaml")).collect();
+    want.sort();
+    assert_eq!(patches, want, "one patch file per service of the catalogue");
     let seed = [
         "analytics-service.yaml",
         "api-gateway.yaml",
@@ -79,7 +90,8 @@ fn the_patch_files_are_named_as_in_the_seed() {
         "order-payment-service.yaml",
         "product-service.yaml",
     ];
-    assert_eq!(patches, seed);
+    let missing: Vec<&str> = seed.iter().copied().filter(|s| !patches.contains(s)).collect();
+    assert!(missing.is_empty(), "the seed's patch files {missing:?} are not generated");
 }
 
 /// Each patch document with the base object it patches.
@@ -105,7 +117,14 @@ fn patch_targets(files: &[File]) -> Vec<(String, Value, Value)> {
 fn every_patch_targets_a_base_object_and_carries_no_namespace() {
     let files = files();
     let pairs = patch_targets(&files);
-    assert!(pairs.len() >= 27, "a Deployment, Service and ConfigMap patch for each of the nine services");
+    let services = service_names().len();
+    // Every base object (ServiceAccount, ConfigMap, Service, Deployment) carries the version label
+    // the overlay pins, so each gets a patch.
+    assert_eq!(
+        pairs.len(),
+        4 * services,
+        "a ServiceAccount, ConfigMap, Service and Deployment patch for each of the {services} services"
+    );
     for (id, patch, target) in &pairs {
         assert_eq!(patch["apiVersion"], target["apiVersion"], "{id}");
         assert!(
@@ -188,21 +207,26 @@ fn the_walker_sees_a_replaced_list_that_drops_a_base_element() {
 #[test]
 fn init_containers_come_in_the_order_they_must_run() {
     let files = files();
-    for n in service_names() {
+    for def in catalogue().services {
+        let n = &def.name;
         let docs = documents(file(&files, &format!("{OVERLAY}/patches/{n}.yaml")));
         let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
         let names: Vec<&str> = deployment["spec"]["template"]["spec"]["initContainers"]
             .as_sequence()
-            .unwrap()
-            .iter()
+            .into_iter()
+            .flatten()
             .map(|c| c["name"].as_str().unwrap())
             .collect();
-        let want = if n == "api-gateway" {
-            vec!["wait-for-redis"]
-        } else {
-            vec!["wait-for-postgres", "wait-for-redis", "run-migrations"]
-        };
-        assert_eq!(names, want, "{n}");
+        // Wait for each store the service uses, then migrate its database (a Postgres user).
+        let want: Vec<&str> = [
+            (def.uses_postgres(), "wait-for-postgres"),
+            (def.uses_redis(), "wait-for-redis"),
+            (def.uses_postgres(), "run-migrations"),
+        ]
+        .into_iter()
+        .filter_map(|(used, name)| used.then_some(name))
+        .collect();
+        assert_eq!(names, want, "{n}: the init containers, in order");
     }
 }
 
@@ -233,13 +257,22 @@ fn empty_noise(path: &str, v: &Value, found: &mut Vec<String>) {
 
 #[test]
 fn generated_yaml_has_no_empty_noise() {
-    let mut found = Vec::new();
-    for f in files().iter().filter(|f| f.path.ends_with(".yaml")) {
-        for doc in documents(&f.contents) {
-            empty_noise(&f.path, &doc, &mut found);
+    // The catalogue, and one with a service that uses nothing (no init container at all), as
+    // `cargo xtask new-service <name> --port <n>` starts one: it once rendered `initContainers: []`.
+    let mut edgeless = catalogue();
+    let name = (0..).map(|i| format!("edgeless-{i}")).find(|n| edgeless.services.iter().all(|s| s.name != *n)).unwrap();
+    let port = edgeless.services.iter().map(|s| s.port).max().unwrap_or(3000) + 1;
+    edgeless.services.push(platform::service(&name, port).cpu("250m", "1000m").memory("256Mi", "1Gi"));
+    edgeless.release.set_tag_everywhere(&name, "1.0.0");
+    for c in [catalogue(), edgeless] {
+        let mut found = Vec::new();
+        for f in render(&c).expect("valid").iter().filter(|f| f.path.ends_with(".yaml")) {
+            for doc in documents(&f.contents) {
+                empty_noise(&f.path, &doc, &mut found);
+            }
         }
+        assert!(found.is_empty(), "empty fields (e.g. `selector: {{}}`) in generated YAML: {found:#?}");
     }
-    assert!(found.is_empty(), "empty fields (e.g. `selector: {{}}`) in generated YAML: {found:#?}");
 }
 
 #[test]

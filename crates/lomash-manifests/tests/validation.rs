@@ -4,6 +4,7 @@
 //! service or field, fails here.
 
 use lomash_manifests::catalogue::{Catalogue, Release, ServiceDef};
+use lomash_manifests::spec::Resources;
 use lomash_manifests::spec::Uses;
 use lomash_manifests::values::ImageTag;
 use lomash_manifests::{catalogue, validate};
@@ -46,6 +47,12 @@ fn rename(c: &mut Catalogue, from: &str, to: &str) {
         let tag = tags.shift_remove(from).expect("a tag");
         tags.insert(to.to_owned(), tag);
     }
+}
+
+/// Puts `a` on `b`'s port, `port` (set on both, so that the message does not follow the sheets).
+fn same_port(c: &mut Catalogue, a: &str, b: &str, port: u32) {
+    service(c, b).port = port;
+    service(c, a).port = port;
 }
 
 fn config(c: &mut Catalogue, name: &str, key: &str, value: &str) {
@@ -95,7 +102,7 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "two services on one port",
-        mutate: |c| service(c, "content-service").port = 3001,
+        mutate: |c| same_port(c, "content-service", "auth-service", 3001),
         expected: &["content-service: port: 3001 is already used by auth-service"],
     },
     // Image tags
@@ -170,9 +177,9 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "tag for an unknown service",
-        mutate: |c| set_tag(c, "search-service", "1.0.0"),
+        mutate: |c| set_tag(c, "no-such-service", "1.0.0"),
         expected: &[concat!(
-            "search-service: production.image.tag: images.yaml pins a tag for it, ",
+            "no-such-service: production.image.tag: images.yaml pins a tag for it, ",
             "but the catalogue has no service of that name"
         )],
     },
@@ -282,7 +289,7 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "CPU request above limit, across the grammar's forms",
-        mutate: |c| service(c, "auth-service").cpu.request = Some("1.001".into()),
+        mutate: |c| service(c, "auth-service").cpu = Resources::new("1.001", "1000m"),
         expected: &["auth-service: resources.cpu: request 1.001 exceeds limit 1000m"],
     },
     Case {
@@ -299,12 +306,12 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "CPU request above limit",
-        mutate: |c| service(c, "analytics-service").cpu.request = Some("3".into()),
+        mutate: |c| service(c, "analytics-service").cpu = Resources::new("3", "2000m"),
         expected: &["analytics-service: resources.cpu: request 3 exceeds limit 2000m"],
     },
     Case {
         rule: "memory request above limit, across units",
-        mutate: |c| service(c, "analytics-service").memory.request = Some("3G".into()),
+        mutate: |c| service(c, "analytics-service").memory = Resources::new("3G", "2Gi"),
         expected: &["analytics-service: resources.memory: request 3G exceeds limit 2Gi"],
     },
     Case {
@@ -328,12 +335,18 @@ const CASES: &[Case] = &[
     // Autoscaling and disruption budget
     Case {
         rule: "HPA min above max",
-        mutate: |c| service(c, "auth-service").autoscaling.max_replicas = 2,
+        mutate: |c| {
+            let a = &mut service(c, "auth-service").autoscaling;
+            (a.min_replicas, a.max_replicas) = (3, 2);
+        },
         expected: &["auth-service: autoscaling.maxReplicas: 2 is below minReplicas 3"],
     },
     Case {
         rule: "HPA min below 1 (so no PDB can fit under it)",
-        mutate: |c| service(c, "auth-service").autoscaling.min_replicas = 0,
+        mutate: |c| {
+            service(c, "auth-service").autoscaling.min_replicas = 0;
+            service(c, "auth-service").min_available = 2;
+        },
         expected: &[
             "auth-service: autoscaling.minReplicas: 0 is below 1",
             "auth-service: podDisruptionBudget.minAvailable: 2 is not below the HPA's minReplicas 0 (node drains would block)",
@@ -361,7 +374,10 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "PDB minAvailable equal to HPA minReplicas",
-        mutate: |c| service(c, "auth-service").min_available = 3,
+        mutate: |c| {
+            service(c, "auth-service").autoscaling.min_replicas = 3;
+            service(c, "auth-service").min_available = 3;
+        },
         expected: &[
             "auth-service: podDisruptionBudget.minAvailable: 3 is not below the HPA's minReplicas 3 (node drains would block)",
         ],
@@ -395,7 +411,11 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "startup budget under the declared cold start",
-        mutate: |c| service(c, "auth-service").cold_start_seconds = 180,
+        mutate: |c| {
+            let auth = service(c, "auth-service");
+            (auth.probes.startup.period_seconds, auth.probes.startup.failure_threshold) = (10, 12);
+            auth.cold_start_seconds = 180;
+        },
         expected: &[
             "auth-service: probes.startup: periodSeconds 10 × failureThreshold 12 = 120 s is under the 180 s cold start the service needs",
         ],
@@ -885,6 +905,144 @@ const CASES: &[Case] = &[
         expected: &["auth-service: security.runAsNonRoot: must be true"],
     },
     Case {
+        rule: "negative runAsUser",
+        mutate: |c| service(c, "auth-service").security.run_as_user = -1,
+        expected: &["auth-service: security.runAsUser: -1 is outside 1–2147483647"],
+    },
+    Case {
+        rule: "runAsUser beyond what Kubernetes takes",
+        mutate: |c| service(c, "auth-service").security.run_as_user = 1 << 31,
+        expected: &["auth-service: security.runAsUser: 2147483648 is outside 1–2147483647"],
+    },
+    Case {
+        rule: "root group",
+        mutate: |c| service(c, "auth-service").security.run_as_group = 0,
+        expected: &["auth-service: security.runAsGroup: 0 runs with the root group"],
+    },
+    Case {
+        rule: "negative runAsGroup",
+        mutate: |c| service(c, "auth-service").security.run_as_group = -1001,
+        expected: &["auth-service: security.runAsGroup: -1001 is outside 1–2147483647"],
+    },
+    Case {
+        rule: "root fsGroup",
+        mutate: |c| service(c, "auth-service").security.fs_group = 0,
+        expected: &["auth-service: security.fsGroup: 0 gives volumes to the root group"],
+    },
+    Case {
+        rule: "negative fsGroup",
+        mutate: |c| service(c, "auth-service").security.fs_group = -1,
+        expected: &["auth-service: security.fsGroup: -1 is outside 1–2147483647"],
+    },
+    // Platform values
+    Case {
+        rule: "an environment with no replicas",
+        mutate: |c| c.platform.environments[0].stage.replicas = Some(0),
+        expected: &["platform: production.replicas: 0 is below 1"],
+    },
+    Case {
+        rule: "negative replicas in the base",
+        mutate: |c| c.platform.base.replicas = Some(-1),
+        expected: &["platform: base.replicas: -1 is below 1"],
+    },
+    Case {
+        rule: "part-of label that is not a label value",
+        mutate: |c| c.platform.part_of = "lomash wood".into(),
+        expected: &[concat!(
+            "platform: partOf: \"lomash wood\" is not a valid label value (at most 63 characters: letters, digits, ",
+            "'-', '_' and '.', starting and ending with a letter or digit)"
+        )],
+    },
+    Case {
+        rule: "managed-by label empty",
+        mutate: |c| c.platform.managed_by = String::new(),
+        expected: &["platform: managedBy: \"\" is empty: the label needs a value"],
+    },
+    Case {
+        rule: "node selector value that is not a label value",
+        mutate: |c| c.platform.environments[0].scheduling.node_selector[0].1 = "back end".into(),
+        expected: &[concat!(
+            "platform: production.nodeSelector.node-role: \"back end\" is not a valid label value (at most 63 ",
+            "characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"
+        )],
+    },
+    Case {
+        rule: "tag whose version label is not a label value",
+        mutate: |c| set_tag(c, "auth-service", "1.0.0-rc-"),
+        expected: &[concat!(
+            "auth-service: production.image.tag: as the version label, \"1.0.0-rc-\" is not a valid label value (at most 63 ",
+            "characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"
+        )],
+    },
+    Case {
+        rule: "registry that is not an image reference",
+        mutate: |c| c.platform.registry = "Lomash Wood".into(),
+        expected: &[concat!(
+            "platform: registry: \"Lomash Wood\" is not a valid image registry: images are <registry>/<service>, ",
+            "lower-case letters and digits joined by '.', '_', '__' or '-' in '/'-separated components, after an ",
+            "optional host[:port]"
+        )],
+    },
+    Case {
+        rule: "empty registry",
+        mutate: |c| c.platform.registry = String::new(),
+        expected: &[concat!(
+            "platform: registry: \"\" is not a valid image registry: images are <registry>/<service>, ",
+            "lower-case letters and digits joined by '.', '_', '__' or '-' in '/'-separated components, after an ",
+            "optional host[:port]"
+        )],
+    },
+    Case {
+        rule: "service image that is not an image reference",
+        mutate: |c| service(c, "auth-service").image = "LomashWood/auth-service".into(),
+        expected: &[concat!(
+            "auth-service: image: \"LomashWood/auth-service\" is not a valid image repository (lower-case letters ",
+            "and digits joined by '.', '_', '__' or '-' in '/'-separated components, after an optional registry ",
+            "host[:port])"
+        )],
+    },
+    Case {
+        rule: "an empty catalogue (which would delete every service)",
+        mutate: |c| {
+            c.services.clear();
+            c.release.environments.values_mut().for_each(|t| t.clear());
+        },
+        expected: &["catalogue: services: no services: refusing to render an empty tree"],
+    },
+    // Characters kustomize cannot carry (see tests/yaml_roundtrip.rs)
+    Case {
+        rule: "ConfigMap value with U+0085, which kustomize folds into a space",
+        mutate: |c| config(c, "auth-service", "GREETING", "hello\u{85}world"),
+        expected: &[concat!(
+            "auth-service: config.GREETING: the value contains U+0085, which kustomize cannot carry: it refuses ",
+            "DEL, the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+        )],
+    },
+    Case {
+        rule: "ConfigMap value with DEL",
+        mutate: |c| config(c, "auth-service", "GREETING", "a\u{7f}"),
+        expected: &[concat!(
+            "auth-service: config.GREETING: the value contains U+007F, which kustomize cannot carry: it refuses ",
+            "DEL, the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+        )],
+    },
+    Case {
+        rule: "ConfigMap value with U+FFFE",
+        mutate: |c| config(c, "analytics-service", "SEPARATOR", "\u{fffe}"),
+        expected: &[concat!(
+            "analytics-service: config.SEPARATOR: the value contains U+FFFE, which kustomize cannot carry: it ",
+            "refuses DEL, the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+        )],
+    },
+    Case {
+        rule: "platform value with a C1 control, which reaches every ConfigMap",
+        mutate: |c| c.platform.environments[0].stage.db_host = "postgres\u{9f}".into(),
+        expected: &[concat!(
+            "platform: production.dbHost: the value contains U+009F, which kustomize cannot carry: it refuses DEL, ",
+            "the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+        )],
+    },
+    Case {
         rule: "namespace not a DNS label",
         mutate: |c| c.platform.environments[0].namespace = "Lomash.Wood".into(),
         expected: &[concat!(
@@ -970,12 +1128,12 @@ fn all_mistakes_are_reported_at_once() {
     let mut c = catalogue();
     c.platform.environments[0].stage.cors_origin = "http://lomashwood.co.uk".into();
     set_tag(&mut c, "auth-service", "latest");
-    service(&mut c, "content-service").port = 3001;
+    same_port(&mut c, "content-service", "auth-service", 3001);
     service(&mut c, "content-service").probes.liveness.path = "live".into();
-    service(&mut c, "analytics-service").cpu.request = Some("3".into());
+    service(&mut c, "analytics-service").cpu = Resources::new("3", "2000m");
     service(&mut c, "analytics-service").security.privileged = true;
     config(&mut c, "notification-service", "SMTP_PASSWORD", "x");
-    set_tag(&mut c, "search-service", "1.0.0");
+    set_tag(&mut c, "no-such-service", "1.0.0");
 
     let errors = validate(&c).expect_err("the catalogue has mistakes");
     assert_eq!(
@@ -983,7 +1141,7 @@ fn all_mistakes_are_reported_at_once() {
         [
             "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)",
             "content-service: port: 3001 is already used by auth-service",
-            "search-service: production.image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
+            "no-such-service: production.image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
             "auth-service: production.image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")",
             "content-service: probes.liveness.path: \"live\" is not an absolute path (expected one starting with '/')",
             "notification-service: config.SMTP_PASSWORD: looks secret (PASSWORD): reference it from notification-service-secret instead of generating it",

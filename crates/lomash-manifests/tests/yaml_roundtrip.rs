@@ -19,9 +19,10 @@ use common::{kustomize, Scratch};
 /// controls, U+FFFE and U+FFFF unescaped, and parses that JSON again as YAML. A raw DEL, C1
 /// control (but U+0085), U+FFFE or U+FFFF then fails the whole run ("yaml: control characters are
 /// not allowed"); a raw U+0085 is a YAML line break inside the JSON string and is folded: one
-/// becomes a space, two a newline, and spaces next to it are dropped. Validation has to refuse
-/// them; [`kustomize_cannot_carry_exactly_these`] shows each one failing, and the round trip
-/// below, which covers every other character of the Basic Multilingual Plane, shows the rest pass.
+/// becomes a space, two a newline, and spaces next to it are dropped. Validation refuses them
+/// ([`validation_refuses_exactly_what_kustomize_cannot_carry`]); [`kustomize_cannot_carry_exactly_these`]
+/// shows each one failing, and the round trip below, which covers every other character of the
+/// Basic Multilingual Plane, shows the rest pass.
 fn kustomize_cannot_carry(c: char) -> bool {
     matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
 }
@@ -378,7 +379,7 @@ if len(wrong) > 10:
 fn kustomize_cannot_carry_exactly_these() {
     let excluded: Vec<char> =
         (0..=0x10_ffff).filter_map(char::from_u32).filter(|&c| kustomize_cannot_carry(c)).collect();
-    assert_eq!(excluded.len(), 35);
+    assert_eq!(excluded.len(), 35, "DEL, the 32 C1 controls, U+FFFE and U+FFFF");
     let dir = Scratch::new("yaml-cannot-carry");
     for c in excluded {
         let value = format!("a{c}b");
@@ -394,4 +395,33 @@ fn kustomize_cannot_carry_exactly_these() {
             Ok(rendered) => panic!("{c:?} came through kubectl kustomize:\n{rendered}"),
         }
     }
+}
+
+/// Validation refuses a ConfigMap value for exactly the characters shown above to be lost, and
+/// for no other character of the Basic Multilingual Plane: one catalogue, one key a character,
+/// each refusal naming its key and character.
+#[test]
+fn validation_refuses_exactly_what_kustomize_cannot_carry() {
+    let mut c = lomash_manifests::catalogue();
+    let service = c.services[0].name.clone();
+    let chars: Vec<char> = (0..=0xFFFF_u32).filter_map(char::from_u32).collect();
+    for ch in &chars {
+        c.services[0].config.push((format!("CHAR_{:04X}", u32::from(*ch)), format!("a{ch}b")));
+    }
+    let refused: Vec<String> = match lomash_manifests::validate(&c) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.messages(),
+    };
+    let expected: Vec<String> = chars
+        .iter()
+        .filter(|ch| kustomize_cannot_carry(**ch))
+        .map(|ch| {
+            let code = format!("{:04X}", u32::from(*ch));
+            format!(
+                "{service}: config.CHAR_{code}: the value contains U+{code}, which kustomize cannot carry: it refuses \
+                 DEL, the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
+            )
+        })
+        .collect();
+    assert_eq!(refused, expected);
 }

@@ -145,7 +145,7 @@ pub(super) fn scanner_exceptions(_: &Context, o: &Object) -> Vec<String> {
         match value.split_once('=') {
             Some((id, reason)) if !reason.is_empty() && !reason.contains('=') => {
                 if !SCANNER_EXCEPTIONS.iter().any(|(known, _)| *known == id) {
-                    out.push(format!("{key}: {id} is not an exception platform.rs declares"));
+                    out.push(format!("{key}: {id} is not an exception conventions.rs declares"));
                 }
                 recorded.insert(id.to_owned());
             }
