@@ -783,15 +783,16 @@ mod diff_tests {
         ] {
             assert!(diff.contains(&expected), "{expected:?} not in the diff:\n{diff}");
         }
-        // Only the files that mention the limit change: the patch and the README.
+        // Only the files that mention the limit change: each environment's patch and README.
         let paths: Vec<&str> = changes.iter().map(Change::path).collect();
-        assert_eq!(
-            paths,
-            [
-                "infra/kubernetes/overlays/production/patches/README.md",
-                "infra/kubernetes/overlays/production/patches/analytics-service.yaml"
-            ]
-        );
+        let mut want: Vec<String> = changed
+            .platform
+            .environments
+            .iter()
+            .flat_map(|e| [layout::readme(&e.name), layout::patch_file(&e.name, "analytics-service")])
+            .collect();
+        want.sort();
+        assert_eq!(paths, want);
     }
 }
 

@@ -216,7 +216,7 @@ fn an_unchanged_file_is_not_rewritten() {
 fn orphans_are_removed_with_their_empty_folders() {
     let root = Root::new("orphans");
     root.generate();
-    let deep = "infra/kubernetes/overlays/staging/patches/auth-service.yaml";
+    let deep = "infra/kubernetes/overlays/no-such-environment/patches/auth-service.yaml";
     let beside = format!("{BASE_DIR}/no-such-service.yaml");
     // A temporary file an interrupted run left behind is an orphan like any other.
     let leftover = format!("{BASE_DIR}/.auth-service.yaml.tmp-12345");
@@ -230,7 +230,7 @@ fn orphans_are_removed_with_their_empty_folders() {
         assert!(report.text.contains(&format!("Removed: generated/{path}\n")), "{}", report.text);
         assert!(!root.file(path).exists(), "{path}");
     }
-    assert!(!root.file("infra/kubernetes/overlays/staging").exists(), "empty folders go too");
+    assert!(!root.file("infra/kubernetes/overlays/no-such-environment").exists(), "empty folders go too");
     assert!(
         root.file(&layout::overlay_dir("production")).is_dir() && root.file(BASE_DIR).is_dir(),
         "folders with files stay"

@@ -33,7 +33,8 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
     let overlay = format!("{GENERATED_DIR}/{}", layout::overlay_dir(&env.name));
     let mut out = String::from(README_HEADER);
     let w = &mut out;
-    line(w, "# Production Overlay Patches — Lomash Wood Backend");
+    let title = title_case(&env.name);
+    line(w, &format!("# {title} Overlay Patches — Lomash Wood Backend"));
     line(w, "");
     line(w, "## Overview");
     line(w, "");
@@ -41,14 +42,14 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
         w,
         &format!(
             "This directory contains the **strategic merge patches** that turn the base manifests into the \
-             **production** manifests of the {} services. Each patch states only what production changes; \
-             the objects only production has ({}, {}, {}, {}) are resources of the overlay, in \
-             `../resources/`.",
+             **{env}** manifests of the {} services. Each patch states only what {env} changes; the objects \
+             only {env} has ({}, {}, {}, {}) are resources of the overlay, in `../resources/`.",
             model.services.len(),
             HorizontalPodAutoscaler::KIND,
             PodDisruptionBudget::KIND,
             NetworkPolicy::KIND,
             ExternalSecret::KIND,
+            env = env.name,
         ),
     );
     line(w, "");
@@ -88,6 +89,12 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
     File { path: layout::readme(&env.name), contents: out }
 }
 
+/// `staging` → `Staging`.
+fn title_case(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
 fn line(w: &mut String, text: &str) {
     w.push_str(text);
     w.push('\n');
@@ -122,7 +129,7 @@ fn kinds(contents: &str) -> Vec<String> {
 fn directory_structure(w: &mut String, env: &Environment, files: &[File]) {
     line(w, "## Directory Structure");
     line(w, "");
-    line(w, "The production overlay, as generated:");
+    line(w, &format!("The {} overlay, as generated:", env.name));
     line(w, "");
     let prefix = format!("{}/", layout::overlay_dir(&env.name));
     let mut entries: Vec<(String, String)> = files
@@ -135,11 +142,11 @@ fn directory_structure(w: &mut String, env: &Environment, files: &[File]) {
                 }
                 Some(("patches", name)) => {
                     let service = name.trim_end_matches(".yaml");
-                    format!("{service}: production overrides of its {}", kinds(&f.contents).join(", "))
+                    format!("{service}: {} overrides of its {}", env.name, kinds(&f.contents).join(", "))
                 }
                 Some(("resources", name)) => {
                     let service = name.trim_end_matches(".yaml");
-                    format!("{service}: production-only {}", kinds(&f.contents).join(", "))
+                    format!("{service}: {}-only {}", env.name, kinds(&f.contents).join(", "))
                 }
                 _ => String::new(),
             };
@@ -150,7 +157,7 @@ fn directory_structure(w: &mut String, env: &Environment, files: &[File]) {
     entries.sort();
 
     // Lines of the tree, then the notes aligned in one column.
-    let mut rows: Vec<(String, String)> = vec![("production/".to_owned(), String::new())];
+    let mut rows: Vec<(String, String)> = vec![(format!("{}/", env.name), String::new())];
     let folders: BTreeSet<&str> = entries.iter().filter_map(|(p, _)| p.split_once('/').map(|(d, _)| d)).collect();
     let top: Vec<String> = {
         let mut t: Vec<String> = entries.iter().filter(|(p, _)| !p.contains('/')).map(|(p, _)| p.clone()).collect();
@@ -379,7 +386,8 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
          over the services; each service's section below gives its own.",
     );
     line(w, "");
-    table(w, &["Concern", "Base Value", "Production Value"], rows.iter().map(|r| r.to_vec()));
+    let value = format!("{} Value", title_case(&env.name));
+    table(w, &["Concern", "Base Value", &value], rows.iter().map(|r| r.to_vec()));
     line(w, "");
     line(w, "---");
     line(w, "");
@@ -673,8 +681,9 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
     line(
         w,
         &format!(
-            "`{}`: non-secret runtime configuration injected as environment variables (production values):",
-            s.config_map_name()
+            "`{}`: non-secret runtime configuration injected as environment variables ({} values):",
+            s.config_map_name(),
+            env.name
         ),
     );
     line(w, "");
@@ -753,12 +762,13 @@ fn how_kustomize_applies(w: &mut String, env: &Environment, files: &[File], over
     line(
         w,
         &format!(
-            "`kustomization.yaml` takes the base (`../../base`), adds the production-only resources, sets the \
+            "`kustomization.yaml` takes the base (`../../base`), adds the {env}-only resources, sets the \
              namespace `{}` on every object, applies each patch as a strategic merge patch and pins each image \
-             with `images:`. The patches are derived as the difference between the typed production objects and \
-             the base, and a test checks that `kubectl kustomize` of this overlay equals the production objects \
-             the definitions describe (`cargo xtask render` prints them without running kustomize).",
-            env.namespace
+             with `images:`. The patches are derived as the difference between the typed {env} objects and the \
+             base, and a test checks that `kubectl kustomize` of this overlay equals the {env} objects the \
+             definitions describe (`cargo xtask render --env {env}` prints them without running kustomize).",
+            env.namespace,
+            env = env.name
         ),
     );
     line(w, "");
@@ -773,15 +783,15 @@ fn how_kustomize_applies(w: &mut String, env: &Environment, files: &[File], over
 
 fn applying(w: &mut String, model: &Model, env: &Environment, overlay: &str) {
     let ns = &env.namespace;
-    line(w, "## Applying to Production");
+    line(w, &format!("## Applying to {}", title_case(&env.name)));
     line(w, "");
     line(w, "```bash");
     line(w, "# Preview the fully merged manifests");
     line(w, &format!("kubectl kustomize {overlay}"));
     line(w, "# … or the same objects computed from the definitions, without kustomize");
-    line(w, "cargo xtask render");
+    line(w, &format!("cargo xtask render --env {}", env.name));
     line(w, "");
-    line(w, "# Apply to the production cluster");
+    line(w, &format!("# Apply to the {} cluster", env.name));
     line(w, &format!("kubectl apply -k {overlay}"));
     line(w, "");
     line(w, "# Verify rollout");
@@ -887,7 +897,7 @@ fn ci_cd(w: &mut String, model: &Model, env: &Environment) {
         ),
     );
     line(w, "4. Runs `cargo xtask check` (and `cargo test`), then commits the reviewable change");
-    line(w, "5. Runs `kubectl apply -k` against the production cluster");
+    line(w, &format!("5. Runs `kubectl apply -k` against the {} cluster", env.name));
     line(
         w,
         "6. Monitors the rollout (`kubectl rollout status`) and triggers `.github/workflows/rollback.yml` on failure",

@@ -35,15 +35,26 @@ pub fn platform() -> Platform {
             redis_port: 6379,
             resources: Some((Resources::new("100m", "500m"), Resources::new("128Mi", "512Mi"))),
         },
-        environments: vec![production()],
+        environments: vec![production(), staging()],
     }
 }
 
+/// The hosts of the data stores in `data_namespace`: (Postgres, Redis).
+fn data_hosts(data_namespace: &str) -> (String, String) {
+    (
+        format!("postgres-primary.{data_namespace}.svc.cluster.local"),
+        format!("redis-master.{data_namespace}.svc.cluster.local"),
+    )
+}
+
+/// Production: every value of the spec.
 fn production() -> Environment {
+    let data_namespace = "lomash-wood-data";
+    let (db_host, redis_host) = data_hosts(data_namespace);
     Environment {
         name: "production".into(),
         namespace: "lomash-wood-production".into(),
-        data_namespace: "lomash-wood-data".into(),
+        data_namespace: data_namespace.into(),
         stage: Stage {
             // The HPA owns the count (minReplicas 3): production-readiness.md §1.
             replicas: None,
@@ -52,9 +63,9 @@ fn production() -> Environment {
             log_level: "info".into(),
             cors_origin: "https://lomashwood.co.uk".into(),
             otel_traces_sampler_arg: "0.1".into(),
-            db_host: "postgres-primary.lomash-wood-data.svc.cluster.local".into(),
+            db_host,
             db_port: 5432,
-            redis_host: "redis-master.lomash-wood-data.svc.cluster.local".into(),
+            redis_host,
             redis_port: 6379,
             resources: None,
         },
@@ -142,3 +153,35 @@ pub const HARDENED: Security = Security {
     seccomp_runtime_default: true,
     automount_service_account_token: false,
 };
+
+/// Staging (environments.md): production's hardening, probes, rollout and network rules at a
+/// smaller scale, with its own data stores, a softer placement and its own tags. Written as what
+/// differs from production: everything else is production's value.
+fn staging() -> Environment {
+    let production = production();
+    let data_namespace = "lomash-wood-data-staging";
+    let (db_host, redis_host) = data_hosts(data_namespace);
+    Environment {
+        name: "staging".into(),
+        namespace: "lomash-wood-staging".into(),
+        data_namespace: data_namespace.into(),
+        stage: Stage {
+            log_level: "debug".into(),
+            cors_origin: "https://staging.lomashwood.co.uk".into(),
+            otel_traces_sampler_arg: "1.0".into(),
+            db_host,
+            redis_host,
+            ..production.stage
+        },
+        scheduling: Scheduling {
+            node_selector: vec![("node-role".into(), "backend".into()), ("environment".into(), "staging".into())],
+            // Two nodes a zone: a hard one-pod-a-node rule would leave the maximum unplaceable.
+            anti_affinity: Placement::Preferred(100),
+            zone_spread: Placement::Preferred(100),
+            ..production.scheduling
+        },
+        scale: Scale { min_replicas: Some(2), max_replicas: Some(4), min_available: Some(1) },
+        pool: NodePool { nodes_per_zone: 2, ..production.pool },
+        ..production
+    }
+}

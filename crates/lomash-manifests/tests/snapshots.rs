@@ -15,20 +15,24 @@
 
 use lomash_manifests::spec::Resources;
 use lomash_manifests::values::ImageTag;
-use lomash_manifests::{catalogue, render, Catalogue};
+use lomash_manifests::{catalogue, layout, render, Catalogue};
 
-/// `analytics-service.patch`, `analytics-service.base`, `production.kustomization`, …
+/// `analytics-service.base`, `production.analytics-service.patch`, `staging.kustomization`, …
 fn snapshot_name(path: &str) -> String {
     let mut parts: Vec<&str> = path.rsplit('/').collect();
     let file = parts.remove(0);
     let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
     let folder = parts.first().copied().unwrap_or_default();
-    match (stem, folder) {
-        ("kustomization", overlay) => format!("{overlay}.kustomization"),
-        ("README", folder) => format!("{folder}.readme"),
-        (service, "patches") => format!("{service}.patch"),
-        (service, "resources") => format!("{service}.resources"),
-        (service, folder) => format!("{service}.{folder}"),
+    // The environment of an overlay file: `infra/kubernetes/overlays/<env>/…`.
+    let env = path.strip_prefix(&format!("{}/", layout::OVERLAYS_DIR)).and_then(|rest| rest.split('/').next());
+    match (env, stem, folder) {
+        (None, "kustomization", _) => "base.kustomization".to_owned(),
+        (None, service, folder) => format!("{service}.{folder}"),
+        (Some(env), "kustomization", _) => format!("{env}.kustomization"),
+        (Some(env), "README", _) => format!("{env}.readme"),
+        (Some(env), service, "patches") => format!("{env}.{service}.patch"),
+        (Some(env), service, "resources") => format!("{env}.{service}.resources"),
+        (Some(env), service, folder) => format!("{env}.{service}.{folder}"),
     }
 }
 
@@ -154,8 +158,11 @@ fn a_release_changes_no_snapshot_and_any_other_change_does() {
         .map(|(_, (name, _, _))| name.as_str())
         .collect();
     let service = &changed.services[0].name;
-    assert!(
-        differing.contains(&format!("{service}.patch").as_str()),
-        "a CPU limit is not in the snapshots: {differing:?}"
-    );
+    for env in &changed.platform.environments {
+        assert!(
+            differing.contains(&format!("{}.{service}.patch", env.name).as_str()),
+            "{}: a CPU limit is not in the snapshots: {differing:?}",
+            env.name
+        );
+    }
 }
