@@ -61,12 +61,7 @@ pub fn patches_readme(model: &Model, env: &Environment, files: &[File]) -> File 
          or stale file.",
     );
     line(w, "");
-    line(
-        w,
-        &format!(
-            "The patches are consumed by [Kustomize](https://kustomize.io/) through `{overlay}/kustomization.yaml`."
-        ),
-    );
+    line(w, &format!("The patches are consumed by Kustomize through `{overlay}/kustomization.yaml`."));
     line(w, "");
     line(w, "---");
     line(w, "");
@@ -838,12 +833,12 @@ fn secrets(w: &mut String, model: &Model, env: &Environment) {
         w,
         &format!(
             "Each service has an {kind} in `../resources/<service>.yaml`: the \
-             [External Secrets Operator](https://external-secrets.io/) reads the service's key from AWS \
+             External Secrets Operator reads the service's key from AWS \
              Secrets Manager through the {store_kind} `{store}`, writes the Secret the pods read \
              (`creationPolicy: {creation}`: the {kind} owns it; `deletionPolicy: {deletion}`: a key removed \
              from the store leaves the last values in place) and reads the key again every `{refresh}`. Each \
              Deployment carries `{RELOADER_SECRET_ANNOTATION}: <service>-secret`, so \
-             [Stakater Reloader](https://github.com/stakater/Reloader) restarts its pods when the Secret \
+             Stakater Reloader restarts its pods when the Secret \
              changes: a rotated secret reaches running pods within the refresh interval.",
             kind = ExternalSecret::KIND,
             store_kind = shared(&|s| text(&s["secretStoreRef"]["kind"])),

@@ -149,3 +149,27 @@ fn readme_keeps_the_seed_pointers_and_the_one_time_step() {
         }
     }
 }
+
+/// The project is self-contained: its README, its docs and the generated READMEs link nothing
+/// outside the repository (no web link, no path out of the checkout).
+#[test]
+fn no_document_links_outside_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut texts: Vec<(String, String)> = ["README.md", "BENCHMARKS.md"]
+        .iter()
+        .map(|p| (p.to_string(), std::fs::read_to_string(root.join(p)).unwrap()))
+        .collect();
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        texts.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+    }
+    for f in render(&catalogue()).unwrap().into_iter().filter(|f| f.path.ends_with(".md")) {
+        texts.push((f.path, f.contents));
+    }
+    for (path, text) in &texts {
+        for bad in ["](http://", "](https://", "](../../", "shared/spec", "](/"] {
+            assert!(!text.contains(bad), "{path} links outside the repository ({bad})");
+        }
+    }
+    assert!(texts.len() >= 4, "the README, BENCHMARKS.md, docs/ and the generated READMEs were read");
+}
