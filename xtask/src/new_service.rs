@@ -1,7 +1,7 @@
 //! `cargo xtask new-service <name> --port <n> [--postgres] [--redis] [--summary <text>]`: adds a
 //! service the way a person would, in the three places that name it: its spec sheet
 //! `crates/lomash-manifests/src/services/<name_with_underscores>.rs`, the one list in
-//! `services/mod.rs` (its `mod` line and its call in `all()`), and its production tag in
+//! `services/mod.rs` (its `mod` line and its call in `all()`), and its tag, in every environment, in
 //! `images.yaml`; then regenerates `generated/`.
 //!
 //! The catalogue is compiled into this binary, so the new sheet only renders once it is built.
@@ -22,7 +22,7 @@
 //!
 //! The values a new sheet starts from: the resources most services of the catalogue have, the
 //! platform's autoscaling defaults written out as named values, the edges the flags ask for, and
-//! the production tag most services run (set the real one with `cargo xtask set-image`).
+//! the tag most services run in each environment (set the real one with `cargo xtask set-image --env`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -397,7 +397,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
         "\n{name} added on port {port}, pinned at {tag} (the tag most services run).\n\
          Next:\n  \
          1. Edit {SERVICES_DIR}/{module}.rs: its summary, resources, autoscaling, config; then `cargo xtask generate`.\n  \
-         2. `cargo xtask set-image {name} <tag>` once its image is built.\n  \
+         2. `cargo xtask set-image --env staging {name} <tag>` once its image is built, then `cargo xtask promote staging production {name}`.\n  \
          3. `cargo test --workspace --no-fail-fast`: the snapshots fail for the new service's files and for\n     \
          those that list every service (the kustomizations, the overlay README, the gateway's routes);\n     \
          read them and accept with `cargo insta review` or\n     \

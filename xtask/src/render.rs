@@ -28,11 +28,27 @@ pub fn run(catalogue: &Catalogue, env: &str, out: Option<&Path>) -> Result<ExitC
             }
         }
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            write_whole(path, &text)?;
             eprintln!("Wrote {} objects to {}", manifests::ordered(&model, env).len(), path.display());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to `path` whole or not at all: beside it first, then renamed over it. A device
+/// (`--out /dev/null`) is written directly: it cannot be renamed over.
+fn write_whole(path: &Path, text: &str) -> Result<()> {
+    let is_file = std::fs::metadata(path).map_or(true, |m| m.is_file());
+    if !is_file {
+        return std::fs::write(path, text).with_context(|| format!("writing {}", path.display()));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let staged = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&staged, text).with_context(|| format!("writing {}", staged.display()))?;
+    std::fs::rename(&staged, path).map_err(|e| {
+        let _ = std::fs::remove_file(&staged);
+        anyhow::Error::new(e).context(format!("renaming {} to {}", staged.display(), path.display()))
+    })
 }
 
 #[cfg(test)]
@@ -85,6 +101,19 @@ mod tests {
             assert_eq!(text, theirs, "{}", env.name);
             assert_eq!(ours, kustomized);
         }
+    }
+
+    /// `--out` replaces a file whole and leaves nothing beside it; a device is written to as it is.
+    #[test]
+    fn out_replaces_the_file_whole() {
+        let dir = TempDir::new("render-out");
+        let path = dir.path().join("prod.yaml");
+        std::fs::write(&path, "old\n").unwrap();
+        write_whole(&path, "new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("prod.yaml")], "no staged file left beside it");
+        write_whole(Path::new("/dev/null"), "discarded\n").unwrap();
     }
 
     /// The printed text is written like the files: the same writer, so an object of the base

@@ -43,8 +43,6 @@ impl Release {
         self.tags_for(environment)?.get(service).map(String::as_str)
     }
 
-    /// Pins `service` to `tag` in `environment` (the environment's mapping is added at the end
-    /// when the release has none) and returns the tag it replaces.
     /// Pins `service` at `tag` in every environment the release has (a new service starts the
     /// same everywhere).
     pub fn set_tag_everywhere(&mut self, service: &str, tag: &str) {
@@ -65,6 +63,8 @@ impl Release {
         }
     }
 
+    /// Pins `service` to `tag` in `environment` (the environment's mapping is added at the end
+    /// when the release has none) and returns the tag it replaces.
     pub fn set_tag(&mut self, environment: &str, service: &str, tag: &str) -> Option<String> {
         self.environments.entry(environment.to_owned()).or_default().insert(service.to_owned(), tag.to_owned())
     }

@@ -69,7 +69,7 @@ pub const HTTP_PORT_NAME: &str = "http";
 /// rotated secret reaches running pods only through a restart.
 pub const RELOADER_SECRET_ANNOTATION: &str = "secret.reloader.stakater.com/reload";
 
-/// What the network policies rely on in every cluster (`shared/spec/network.md`, "Platform
+/// What the network policies rely on in every cluster (`network.md` (see docs/spec.md), "Platform
 /// facts"). What differs per environment (the data namespace, the data stores' ports) is a value
 /// of the [`crate::spec::Environment`] instead.
 pub mod network {
@@ -92,9 +92,9 @@ pub mod network {
     pub const ALLOW_DNS: &str = "allow-dns";
 }
 
-/// Checks of common scanners that production knowingly does not meet, because the spec decides
+/// Checks of common scanners that the deployed environments knowingly do not meet, because the spec decides
 /// otherwise: (checkov check id, reason). Written down once, here; [`scanner_annotations`] puts
-/// them on each production Deployment in checkov's own convention, and `cargo xtask lint` shows
+/// them on each environment's Deployments in checkov's own convention, and `cargo xtask lint` shows
 /// them as `excepted`. A reason must not contain `=`: checkov splits `ID=reason` at the first one.
 pub const SCANNER_EXCEPTIONS: [(&str, &str); 3] = [
     (

@@ -1,4 +1,4 @@
-//! The production overlay's `patches/README.md`, rendered from the same [`Model`] as the YAML, so
+//! Each overlay's `patches/README.md`, rendered from the same [`Model`] as the YAML, so
 //! the prose can never disagree with the manifests: every value, range, file name and the
 //! embedded `kustomization.yaml` are computed, none copied. It covers what the seed's hand-written
 //! README covered, for every service. Pure and deterministic, like the rest of the tree.
@@ -315,12 +315,12 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
         [
             "HPA `minReplicas`".to_owned(),
             absent(HorizontalPodAutoscaler::KIND),
-            int_range(s.iter().map(|x| i64::from(x.autoscaling.min_replicas))),
+            int_range(s.iter().map(|x| i64::from(x.bounds(env).min_replicas))),
         ],
         [
             "HPA `maxReplicas`".to_owned(),
             absent(HorizontalPodAutoscaler::KIND),
-            format!("{} (service-dependent)", int_range(s.iter().map(|x| i64::from(x.autoscaling.max_replicas)))),
+            format!("{} (service-dependent)", int_range(s.iter().map(|x| i64::from(x.bounds(env).max_replicas)))),
         ],
         [
             "HPA CPU / memory target".to_owned(),
@@ -334,7 +334,7 @@ fn patch_controls(w: &mut String, model: &Model, env: &Environment) {
         [
             PodDisruptionBudget::KIND.to_owned(),
             absent(PodDisruptionBudget::KIND),
-            format!("`minAvailable: {}`", int_range(s.iter().map(|x| i64::from(x.min_available)))),
+            format!("`minAvailable: {}`", int_range(s.iter().map(|x| i64::from(x.bounds(env).min_available)))),
         ],
         [
             code("strategy"),
@@ -488,11 +488,11 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
     line(
         w,
         &match env.stage.replicas {
-            Some(n) => format!("- **Replicas:** {n} (scaled by HPA up to {})", a.max_replicas),
+            Some(n) => format!("- **Replicas:** {n} (scaled by HPA up to {})", s.bounds(env).max_replicas),
             None => format!(
                 "- **Replicas:** owned by the HPA, {} to {} (no `spec.replicas`: an apply never resets it)",
-                env.scale.min_replicas.unwrap_or(a.min_replicas),
-                env.scale.max_replicas.unwrap_or(a.max_replicas)
+                s.bounds(env).min_replicas,
+                s.bounds(env).max_replicas
             ),
         },
     );
@@ -645,7 +645,8 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
     line(w, "");
 
     line(w, "### HorizontalPodAutoscaler");
-    line(w, &format!("- Min: **{}**, Max: **{}**", a.min_replicas, a.max_replicas));
+    let bounds = s.bounds(env);
+    line(w, &format!("- Min: **{}**, Max: **{}**", bounds.min_replicas, bounds.max_replicas));
     line(
         w,
         &format!(
@@ -667,7 +668,7 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
         w,
         &format!(
             "- `minAvailable: {}` — at least {} pods must remain available during voluntary disruptions (node drain, rolling update, etc.)",
-            s.min_available, s.min_available
+            bounds.min_available, bounds.min_available
         ),
     );
     line(w, "");
@@ -873,11 +874,13 @@ fn ci_cd(w: &mut String, model: &Model, env: &Environment) {
     line(
         w,
         &format!(
-            "The overlay is applied by the GitHub Actions workflow `.github/workflows/deploy-{}.yml`. Image tags \
-             live in one typed place, `crates/lomash-manifests/images.yaml`, never in the generated \
-             `kustomization.yaml` (`kustomize edit set image` would be a hand edit that `cargo xtask check` \
-             rejects). The release pipeline:",
-            env.name
+            "{} Image tags live in one typed place, `crates/lomash-manifests/images.yaml` (a mapping per \
+             environment), never in the generated `kustomization.yaml` (`kustomize edit set image` would be a hand \
+             edit that `cargo xtask check` rejects). The release pipeline:",
+            match &env.deploy_workflow {
+                Some(workflow) => format!("The overlay is applied by the GitHub Actions workflow `{workflow}`."),
+                None => "The overlay is applied by the release pipeline (no workflow file is named for it).".to_owned(),
+            }
         ),
     );
     line(w, "");
@@ -886,9 +889,11 @@ fn ci_cd(w: &mut String, model: &Model, env: &Environment) {
     line(
         w,
         &format!(
-            "3. Runs `cargo xtask set-image {example} <git-sha>`: validates the tag (semantic version, full 40-digit \
-             git SHA, or either with `@sha256:<64 hex>`), updates `images.yaml` and regenerates `generated/` \
-             (this README included); an unknown service or invalid tag changes nothing"
+            "3. Runs `cargo xtask set-image --env {} {example} <git-sha>` (or `cargo xtask promote <from> {}` to \
+             move the tags another environment runs): validates the tag (semantic version, full 40-digit git SHA, or \
+             either with `@sha256:<64 hex>`), updates `images.yaml` and regenerates `generated/` (this README \
+             included); an unknown service or invalid tag changes nothing",
+            env.name, env.name
         ),
     );
     line(w, "4. Runs `cargo xtask check` (and `cargo test`), then commits the reviewable change");
@@ -959,11 +964,16 @@ fn rolling_out(w: &mut String, model: &Model, env: &Environment) {
         w,
         &format!(
             "- **Rollout:** at most {} extra pod and {} unavailable at a time, each new pod ready for {} s before it \
-             counts: with a hard one-pod-a-node rule and no spare node, an old pod makes room, so a rollout never \
-             hangs.",
+             counts{}",
             same(&|d| int(rolling(d).and_then(|r| r.max_surge).as_ref())),
             same(&|d| int(rolling(d).and_then(|r| r.max_unavailable).as_ref())),
             same(&|d| d.min_ready_seconds.map_or("0".to_owned(), |n| n.to_string())),
+            match env.scheduling.anti_affinity {
+                Placement::Required =>
+                    ": with the hard one-pod-a-node rule and no spare node, an old pod makes room, \
+                                        so a rollout never hangs.",
+                Placement::Preferred(_) => ".",
+            },
         ),
     );
     line(

@@ -518,8 +518,8 @@ impl Builder<'_> {
                     kind: Deployment::KIND.into(),
                     name: self.name(),
                 },
-                min_replicas: Some(env.scale.min_replicas.unwrap_or(a.min_replicas)),
-                max_replicas: env.scale.max_replicas.unwrap_or(a.max_replicas),
+                min_replicas: Some(self.service.bounds(env).min_replicas),
+                max_replicas: self.service.bounds(env).max_replicas,
                 metrics: Some(vec![metric("cpu", a.cpu_percent), metric("memory", a.memory_percent)]),
                 behavior: Some(HorizontalPodAutoscalerBehavior {
                     scale_down: Some(HPAScalingRules {
@@ -549,7 +549,7 @@ impl Builder<'_> {
         Object::PodDisruptionBudget(PodDisruptionBudget {
             metadata: self.meta(self.name()),
             spec: Some(PodDisruptionBudgetSpec {
-                min_available: Some(IntOrString::Int(env.scale.min_available.unwrap_or(self.service.min_available))),
+                min_available: Some(IntOrString::Int(self.service.bounds(env).min_available)),
                 selector: Some(self.label_selector()),
                 // A crash-looping release must not block node drains.
                 unhealthy_pod_eviction_policy: Some(UNHEALTHY_POD_EVICTION_POLICY.into()),
@@ -668,4 +668,110 @@ fn container_security(s: &Security) -> SecurityContext {
 
 fn tmp_mount() -> Vec<VolumeMount> {
     vec![VolumeMount { name: TMP_VOLUME.into(), mount_path: TMP_PATH.into(), ..Default::default() }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::platform_config_keys;
+
+    /// Validation's list of the platform's ConfigMap keys is the list the renderer writes: a spec
+    /// sheet can then never set (and silently override) a derived key such as `NODE_OPTIONS`.
+    #[test]
+    fn the_platform_keys_validation_knows_are_the_ones_rendered() {
+        let platform = crate::spec::Platform {
+            part_of: "p".into(),
+            managed_by: "m".into(),
+            registry: "r".into(),
+            base_name: "development".into(),
+            secrets: crate::spec::SecretSource {
+                store: crate::spec::SecretStore { name: "s".into(), scope: crate::spec::StoreScope::Cluster },
+                key_prefix: "k".into(),
+                refresh_interval: "1h".into(),
+            },
+            base: crate::spec::Stage {
+                replicas: Some(1),
+                image_pull_policy: crate::spec::PullPolicy::Always,
+                node_env: "development".into(),
+                log_level: "debug".into(),
+                cors_origin: "*".into(),
+                otel_traces_sampler_arg: "1.0".into(),
+                db_host: "postgres".into(),
+                db_port: 5432,
+                redis_host: "redis".into(),
+                redis_port: 6379,
+                resources: Some((Resources::new("100m", "500m"), Resources::new("128Mi", "512Mi"))),
+            },
+            environments: Vec::new(),
+        };
+        for (postgres, redis) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut uses = Vec::new();
+            if postgres {
+                uses.push(crate::spec::Uses::Postgres);
+            }
+            if redis {
+                uses.push(crate::spec::Uses::Redis);
+            }
+            let service = Service {
+                name: "svc".into(),
+                summary: String::new(),
+                port: 3000,
+                image: "r/svc".into(),
+                tags: BTreeMap::new(),
+                cpu: Resources { request: Quantity::cpu("1").unwrap(), limit: Quantity::cpu("1").unwrap() },
+                memory: Resources {
+                    request: Quantity::memory("1Gi").unwrap(),
+                    limit: Quantity::memory("1Gi").unwrap(),
+                },
+                autoscaling: crate::spec::Autoscaling {
+                    min_replicas: 3,
+                    max_replicas: 3,
+                    cpu_percent: 50,
+                    memory_percent: 50,
+                    scale_down_window_seconds: 0,
+                    scale_down_percent: 50,
+                    scale_down_period_seconds: 60,
+                },
+                min_available: 2,
+                probes: crate::spec::Probes {
+                    liveness: Probe {
+                        path: "/".into(),
+                        period_seconds: 1,
+                        timeout_seconds: None,
+                        failure_threshold: 1,
+                    },
+                    readiness: Probe {
+                        path: "/".into(),
+                        period_seconds: 1,
+                        timeout_seconds: None,
+                        failure_threshold: 1,
+                    },
+                    startup: Probe { path: "/".into(), period_seconds: 1, timeout_seconds: None, failure_threshold: 1 },
+                },
+                uses,
+                calls: Vec::new(),
+                callers: Vec::new(),
+                public: None,
+                config: Vec::new(),
+                upstreams: Vec::new(),
+                security: crate::spec::Security {
+                    run_as_user: 1001,
+                    run_as_group: 1001,
+                    fs_group: 1001,
+                    run_as_non_root: true,
+                    read_only_root_filesystem: true,
+                    allow_privilege_escalation: false,
+                    privileged: false,
+                    drop_all_capabilities: true,
+                    seccomp_runtime_default: true,
+                    automount_service_account_token: false,
+                },
+            };
+            let b = Builder { platform: &platform, service: &service, stage: &platform.base, env: None };
+            let rendered: Vec<String> = b.config_data().into_keys().collect();
+            let mut known: Vec<String> = platform_config_keys(postgres, redis).into_iter().map(String::from).collect();
+            known.sort();
+            assert_eq!(rendered, known, "postgres {postgres}, redis {redis}");
+        }
+    }
 }

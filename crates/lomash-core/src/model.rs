@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::catalogue::Catalogue;
 use crate::error::Errors;
 use crate::spec::{
-    Autoscaling, Environment, NodePool, Platform, Probe, Probes, Resources, SecretSource, Security, ServiceDef, Uses,
+    Autoscaling, Environment, NodePool, Placement, Platform, Probe, Probes, Resources, SecretSource, Security,
+    ServiceDef, Uses,
 };
 use crate::values::{
     dns_label_problem, dns_subdomain_problem, duration_problem, image_repository_problem, label_value_problem,
@@ -105,7 +106,25 @@ pub struct Service {
     pub security: Security,
 }
 
+/// A service's replica bounds in one environment: the environment's overrides, else its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    /// The PodDisruptionBudget's `minAvailable`.
+    pub min_available: i32,
+}
+
 impl Service {
+    /// Its replica bounds in `env`: what the HPA and the PDB render, the docs and the checks read.
+    pub fn bounds(&self, env: &Environment) -> Bounds {
+        Bounds {
+            min_replicas: env.scale.min_replicas.unwrap_or(self.autoscaling.min_replicas),
+            max_replicas: env.scale.max_replicas.unwrap_or(self.autoscaling.max_replicas),
+            min_available: env.scale.min_available.unwrap_or(self.min_available),
+        }
+    }
+
     /// The tag `environment` runs.
     pub fn tag(&self, environment: &str) -> &ImageTag {
         &self.tags[environment]
@@ -151,7 +170,17 @@ pub fn upstream_key(service: &str) -> String {
 
 /// Keys of the ConfigMap that the platform writes, for a service that uses these dependencies.
 pub fn platform_config_keys(postgres: bool, redis: bool) -> Vec<&'static str> {
-    let mut keys = vec!["NODE_ENV", "LOG_LEVEL", "CORS_ORIGIN", "OTEL_TRACES_SAMPLER_ARG", "PORT"];
+    let mut keys = vec![
+        "NODE_ENV",
+        "LOG_LEVEL",
+        "CORS_ORIGIN",
+        "OTEL_TRACES_SAMPLER_ARG",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "NODE_OPTIONS",
+        "PORT",
+    ];
     if postgres {
         keys.extend(["DB_HOST", "DB_PORT"]);
     }
@@ -239,6 +268,7 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
     for (service, callers) in services.iter_mut().zip(callers) {
         service.callers = callers;
     }
+    check_bounds(&catalogue.platform, &services, &mut errors);
     let pools = catalogue
         .platform
         .environments
@@ -288,6 +318,92 @@ fn check_release(catalogue: &Catalogue, services: &BTreeSet<&str>, errors: &mut 
     }
 }
 
+/// The replica bounds each environment gives each service, where the environment overrides the
+/// service's own (those are checked with the service): what its HPA and PDB will render.
+fn check_bounds(platform: &Platform, services: &[Service], errors: &mut Errors) {
+    for env in platform.environments.iter().filter(|e| e.scale != Default::default()) {
+        for s in services {
+            let b = s.bounds(env);
+            let field = |f: &str| format!("{}.{f}", env.name);
+            if b.min_replicas < 1 {
+                errors.push(&s.name, &field("autoscaling.minReplicas"), format!("{} is below 1", b.min_replicas));
+            } else if b.min_replicas > b.max_replicas {
+                errors.push(
+                    &s.name,
+                    &field("autoscaling.maxReplicas"),
+                    format!("{} is below minReplicas {}", b.max_replicas, b.min_replicas),
+                );
+            }
+            if b.min_available < 1 {
+                errors.push(
+                    &s.name,
+                    &field("podDisruptionBudget.minAvailable"),
+                    format!("{} is below 1", b.min_available),
+                );
+            } else if b.min_available >= b.min_replicas {
+                errors.push(
+                    &s.name,
+                    &field("podDisruptionBudget.minAvailable"),
+                    format!(
+                        "{} is not below the HPA's minReplicas {} (node drains would block)",
+                        b.min_available, b.min_replicas
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// How an environment schedules, rolls out and stops its pods: values the API server would
+/// refuse, or that would hang a rollout or cut a shutdown short.
+fn check_rollout(env: &Environment, errors: &mut Errors) {
+    let field = |f: &str| format!("{}.{f}", env.name);
+    let s = &env.scheduling;
+    if s.max_skew < 1 {
+        errors.push("platform", &field("scheduling.maxSkew"), format!("{} is below 1", s.max_skew));
+    }
+    for (name, placement) in [("antiAffinity", s.anti_affinity), ("zoneSpread", s.zone_spread)] {
+        if let Placement::Preferred(weight) = placement {
+            if !(1..=100).contains(&weight) {
+                errors.push(
+                    "platform",
+                    &field(&format!("scheduling.{name}")),
+                    format!("weight {weight} is outside 1–100"),
+                );
+            }
+        }
+    }
+    if s.max_surge < 0 || s.max_unavailable < 0 {
+        errors.push("platform", &field("scheduling.maxSurge"), "maxSurge and maxUnavailable may not be negative");
+    } else if s.max_surge == 0 && s.max_unavailable == 0 {
+        errors.push(
+            "platform",
+            &field("scheduling.maxUnavailable"),
+            "maxSurge and maxUnavailable are both 0: no rollout could start",
+        );
+    }
+    if s.min_ready_seconds < 0 {
+        errors.push("platform", &field("scheduling.minReadySeconds"), format!("{} is negative", s.min_ready_seconds));
+    }
+    let d = &env.shutdown;
+    if d.pre_stop_sleep_seconds < 0 {
+        errors.push(
+            "platform",
+            &field("shutdown.preStopSleepSeconds"),
+            format!("{} is negative", d.pre_stop_sleep_seconds),
+        );
+    } else if d.termination_grace_period_seconds <= d.pre_stop_sleep_seconds {
+        errors.push(
+            "platform",
+            &field("shutdown.terminationGracePeriodSeconds"),
+            format!(
+                "{} s leaves no time after the {} s preStop sleep",
+                d.termination_grace_period_seconds, d.pre_stop_sleep_seconds
+            ),
+        );
+    }
+}
+
 fn check_platform(platform: &Platform, errors: &mut Errors) {
     check_secret_source(&platform.secrets, errors);
     // Every object carries these two as labels.
@@ -331,6 +447,7 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
         if let Some(problem) = dns_label_problem(&env.namespace) {
             errors.push("platform", &field("namespace"), problem);
         }
+        check_rollout(env, errors);
         // The pool the capacity table and lint count against.
         if let Err(problems) = Pool::check(&env.pool) {
             for (f, problem) in problems {

@@ -1,9 +1,9 @@
 //! Derives a strategic-merge patch from two versions of an object: what the overlay sees of the
-//! base, and the production intent. The patch holds only what differs, and follows Kustomize's
-//! merge rules so that applying it gives back the production object exactly:
-//! - maps merge key by key; a key production drops becomes `null`;
+//! base, and an environment's intent. The patch holds only what differs, and follows Kustomize's
+//! merge rules so that applying it gives back the environment's object exactly:
+//! - maps merge key by key; a key the environment drops becomes `null`;
 //! - lists with a merge key (`containers` by `name`, `volumeMounts` by `mountPath`, …) carry only
-//!   the changed elements, each with its key; an element production drops gets `$patch: delete`;
+//!   the changed elements, each with its key; an element the environment drops gets `$patch: delete`;
 //! - every other list (`envFrom`, `command`, `args`, `tolerations`, affinity terms, …) is
 //!   replaced wholesale by Kustomize, so a changed one is restated whole.
 
@@ -104,7 +104,7 @@ fn diff_list(field: &str, base: &[Value], target: &[Value]) -> Value {
         }
     }
     // Kustomize puts the patch's elements first, then the base's others in their order. Where
-    // that is not the production order, restate every element so the order comes out right.
+    // that is not the environment's order, restate every element so the order comes out right.
     let in_patch = |v: &Value| out.iter().any(|p| p.get(key) == v.get(key));
     let merged_order: Vec<Option<&Value>> = out
         .iter()

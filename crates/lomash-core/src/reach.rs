@@ -8,8 +8,8 @@
 //!
 //! # Semantics
 //!
-//! They follow the API reference of NetworkPolicy and its concept page
-//! (<https://kubernetes.io/docs/concepts/services-networking/network-policies/>), and the API
+//! They follow the API reference of NetworkPolicy and its concept page in the Kubernetes
+//! documentation ("Network Policies"), and the API
 //! server's defaulting and validation (`pkg/apis/networking/v1/defaults.go`,
 //! `pkg/apis/networking/validation`), since those decide what a policy means once applied:
 //!

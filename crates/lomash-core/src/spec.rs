@@ -1,7 +1,7 @@
 //! The spec vocabulary: what a spec sheet and the platform say, as plain values a reviewer reads
 //! (`"500m"`, `"2Gi"`, `Uses::Postgres`). A leaf: it imports nothing of the crate, so every other
 //! module may use it and none of them is needed to read it. [`crate::model`] parses and checks
-//! these values once; [`crate::platform`] holds the platform's own values and the defaults a
+//! these values once; `lomash_manifests::platform` holds the platform's own values and the defaults a
 //! service starts from.
 
 /// One service, as its spec sheet in `src/services/<name>.rs` writes it. A sheet starts from
@@ -232,6 +232,8 @@ pub struct Environment {
     pub scale: Scale,
     /// How a pod stops: endpoints are removed before SIGTERM reaches it.
     pub shutdown: Shutdown,
+    /// The workflow that applies this overlay, where the platform names one.
+    pub deploy_workflow: Option<String>,
     /// The backend nodes its pods are scheduled on: what [`crate::capacity`] checks the
     /// replicas and requests against.
     pub pool: NodePool,

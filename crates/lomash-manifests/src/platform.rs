@@ -83,6 +83,7 @@ fn production() -> Environment {
         // Each service's own bounds: min 3, max per spec sheet, PDB 2.
         scale: Scale::default(),
         shutdown: Shutdown { pre_stop_sleep_seconds: 10, termination_grace_period_seconds: 45 },
+        deploy_workflow: Some(".github/workflows/deploy-production.yml".into()),
         pool: NodePool {
             zones: ["eu-west-2a", "eu-west-2b", "eu-west-2c"].map(String::from).to_vec(),
             nodes_per_zone: 7,
@@ -140,7 +141,7 @@ fn probe(path: &str, period_seconds: i32, timeout_seconds: Option<i32>, failure_
 }
 
 /// The fully hardened production context: passes the Pod Security Standards "restricted"
-/// profile. The seed fixes user 1001 (the Node.js images' non-root user).
+/// profile. The spec fixes user 1001 (not the official Node.js image's user, which is 1000).
 pub const HARDENED: Security = Security {
     run_as_user: 1001,
     run_as_group: 1001,
@@ -182,6 +183,8 @@ fn staging() -> Environment {
         },
         scale: Scale { min_replicas: Some(2), max_replicas: Some(4), min_available: Some(1) },
         pool: NodePool { nodes_per_zone: 2, ..production.pool },
+        // The spec names production's deploy workflow only.
+        deploy_workflow: None,
         ..production
     }
 }

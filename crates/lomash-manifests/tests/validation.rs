@@ -184,6 +184,33 @@ const CASES: &[Case] = &[
         )],
     },
     Case {
+        rule: "a preferred placement's weight outside 1–100",
+        mutate: |c| {
+            c.platform.environment_mut("staging").unwrap().scheduling.anti_affinity =
+                lomash_manifests::spec::Placement::Preferred(0)
+        },
+        expected: &["platform: staging.scheduling.antiAffinity: weight 0 is outside 1–100"],
+    },
+    Case {
+        rule: "a rollout that could not start",
+        mutate: |c| {
+            let s = &mut c.platform.environments[0].scheduling;
+            s.max_surge = 0;
+            s.max_unavailable = 0;
+        },
+        expected: &["platform: production.scheduling.maxUnavailable: maxSurge and maxUnavailable are both 0: no rollout could start"],
+    },
+    Case {
+        rule: "a grace period no longer than the preStop sleep",
+        mutate: |c| c.platform.environments[0].shutdown.termination_grace_period_seconds = 10,
+        expected: &["platform: production.shutdown.terminationGracePeriodSeconds: 10 s leaves no time after the 10 s preStop sleep"],
+    },
+    Case {
+        rule: "a spread with no skew",
+        mutate: |c| c.platform.environments[0].scheduling.max_skew = 0,
+        expected: &["platform: production.scheduling.maxSkew: 0 is below 1"],
+    },
+    Case {
         rule: "release file without a mapping for an environment of the platform",
         mutate: |c| {
             let env = first_env(c);
@@ -1210,5 +1237,29 @@ fn unpinned_tags_are_rejected() {
         ["latest", "", "1", "1.2", "stable", "01.0.0", "1.0.0-", "1.0.0@sha256:", upper_sha, "1.0.0 ", "1.0.0+build.7"];
     for tag in tags.iter().copied().chain([too_long.as_str()]) {
         assert!(ImageTag::parse(tag).is_err(), "{tag:?} must not be accepted as pinned");
+    }
+}
+
+/// An environment's replica bounds are checked for every service they apply to: one message each,
+/// naming the service and the environment (the names come from the catalogue).
+#[test]
+fn an_environments_bounds_are_checked_for_every_service() {
+    type Mutation = fn(&mut Catalogue);
+    let cases: [(Mutation, &str); 2] = [
+        (
+            |c| c.platform.environment_mut("staging").unwrap().scale.min_replicas = Some(5),
+            "staging.autoscaling.maxReplicas: 4 is below minReplicas 5",
+        ),
+        (
+            |c| c.platform.environment_mut("staging").unwrap().scale.min_available = Some(2),
+            "staging.podDisruptionBudget.minAvailable: 2 is not below the HPA's minReplicas 2 (node drains would block)",
+        ),
+    ];
+    for (mutate, message) in cases {
+        let mut c = catalogue();
+        mutate(&mut c);
+        let got: Vec<String> = validate(&c).expect_err("refused").0.iter().map(ToString::to_string).collect();
+        let want: Vec<String> = c.services.iter().map(|s| format!("{}: {message}", s.name)).collect();
+        assert_eq!(got, want);
     }
 }

@@ -1,9 +1,9 @@
 //! Production readiness as code: checks the rendered objects of an environment (those of
 //! [`crate::k8s::environment`], the same objects `kubectl kustomize` renders from the overlay)
 //! against the Kubernetes Pod Security Standards, "restricted" profile and the "baseline" rules it
-//! includes, against the production rules of `shared/spec/services.md` (and of `secrets.md`: every
+//! includes, against the production rules of `services.md` (see docs/spec.md) (and of `secrets.md`: every
 //! Secret a pod reads is declared by an ExternalSecret of the output), against the service graph of
-//! `shared/spec/network.md` (the flows of [`crate::netpol::graph`]), and against the node pool the
+//! `network.md` (see docs/spec.md) (the flows of [`crate::netpol::graph`]), and against the node pool the
 //! objects are scheduled on (`production-readiness.md` §10). The pool and the flows come with the
 //! [`Context`]; the rest is read from the objects.
 //!
@@ -13,7 +13,7 @@
 //! once, in [`crate::conventions::SCANNER_EXCEPTIONS`]; they show here as `excepted`, read back from
 //! the Deployment's own `checkov.io/skipN` annotations, so the report shows what the cluster gets.
 //!
-//! PSS source: <https://kubernetes.io/docs/concepts/security/pod-security-standards/> (Kubernetes
+//! PSS source: the Kubernetes documentation, "Pod Security Standards" (Kubernetes
 //! 1.33/1.34). Windows-only relaxations do not apply: these pods run on Linux.
 
 use std::collections::{BTreeMap, BTreeSet};
