@@ -65,6 +65,16 @@ fn in_process(report: &mut Report) -> Result<()> {
         render(&catalogue()).expect("the catalogue is valid");
     });
     report.row(&format!("render the {real} services (with catalogue())"), ms(whole), "≤ 2 ms", Some(whole <= ms_(2.0)));
+    // Each environment's share: the same catalogue with one environment alone.
+    for env in catalogue().platform.environments.iter().map(|e| e.name.clone()) {
+        let mut one = catalogue();
+        one.platform.environments.retain(|e| e.name == env);
+        one.release.environments.retain(|name, _| *name == env);
+        let time = median_of(50, || {
+            render(&one).expect("the catalogue is valid with one environment");
+        });
+        report.row(&format!("  of which: the base and {env} alone"), ms(time), "", None);
+    }
 
     let mut per_service = Vec::new();
     for (n, runs) in [(real, 50), (90, 15), (900, 5)] {
