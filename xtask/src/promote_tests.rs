@@ -91,10 +91,23 @@ struct Case {
     expect: Expect,
 }
 
+/// Tags no real release uses (a `-rehearsal` pre-release), so the committed tags can never equal
+/// them: a release of any tag leaves these tests as they are.
+const AHEAD_1: &str = "0.0.0-rehearsal.1";
+const AHEAD_2: &str = "0.0.0-rehearsal.2";
+const AHEAD_3: &str = "0.0.0-rehearsal.3";
+/// Stands, in an expectation, for production's committed tag of the service.
+const PRODUCTION_TAG: &str = "{production}";
+
+/// The committed production tag of `service`.
+fn production_tag(service: &str) -> String {
+    Release::parse(RELEASE_FILE).unwrap().tag(PRODUCTION, service).expect("a committed tag").to_owned()
+}
+
 /// The second environment leads production in two services.
 fn two_ahead(tags: &mut BTreeMap<&'static str, Option<&'static str>>) {
-    tags.insert("auth-service", Some("1.2.3"));
-    tags.insert("analytics-service", Some("2.0.0"));
+    tags.insert("auth-service", Some(AHEAD_1));
+    tags.insert("analytics-service", Some(AHEAD_2));
 }
 
 const CASES: &[Case] = &[
@@ -104,7 +117,7 @@ const CASES: &[Case] = &[
         from: SECOND,
         to: PRODUCTION,
         services: &[],
-        expect: Expect::Promoted(&[("auth-service", "1.2.3"), ("analytics-service", "2.0.0")]),
+        expect: Expect::Promoted(&[("auth-service", AHEAD_1), ("analytics-service", AHEAD_2)]),
     },
     Case {
         name: "some services: only the named one, though another differs too",
@@ -112,7 +125,7 @@ const CASES: &[Case] = &[
         from: SECOND,
         to: PRODUCTION,
         services: &["analytics-service"],
-        expect: Expect::Promoted(&[("analytics-service", "2.0.0")]),
+        expect: Expect::Promoted(&[("analytics-service", AHEAD_2)]),
     },
     Case {
         name: "named out of order and twice: each once, in the catalogue's order",
@@ -120,7 +133,7 @@ const CASES: &[Case] = &[
         from: SECOND,
         to: PRODUCTION,
         services: &["analytics-service", "auth-service", "analytics-service"],
-        expect: Expect::Promoted(&[("auth-service", "1.2.3"), ("analytics-service", "2.0.0")]),
+        expect: Expect::Promoted(&[("auth-service", AHEAD_1), ("analytics-service", AHEAD_2)]),
     },
     Case {
         name: "the other way round: production's tag back into the second environment",
@@ -128,7 +141,7 @@ const CASES: &[Case] = &[
         from: PRODUCTION,
         to: SECOND,
         services: &["auth-service"],
-        expect: Expect::Promoted(&[("auth-service", "1.0.0")]),
+        expect: Expect::Promoted(&[("auth-service", PRODUCTION_TAG)]),
     },
     Case {
         name: "none to promote: every tag already the same",
@@ -240,7 +253,7 @@ fn promote_cases() {
                     .map(|(service, tag)| TagChange {
                         service: (*service).to_owned(),
                         before: old.tag(case.to, service).map(str::to_owned),
-                        after: (*tag).to_owned(),
+                        after: if *tag == PRODUCTION_TAG { production_tag(service) } else { (*tag).to_owned() },
                     })
                     .collect();
                 assert_eq!(changes, wanted, "{name}");
@@ -299,21 +312,25 @@ fn a_change_prints_as_the_spec_shows_it() {
 fn set_image_then_promote_moves_a_tag_end_to_end() {
     let root = root_with(&release_text(|_| {}));
     let defs = definitions();
-    let previous = crate::release::set_image(root.path(), &defs, SECOND, "auth-service", "1.4.0").unwrap();
-    assert_eq!(previous, "1.0.0");
+    let committed = production_tag("auth-service");
+    let previous = crate::release::set_image(root.path(), &defs, SECOND, "auth-service", AHEAD_3).unwrap();
+    assert_eq!(previous, committed);
     let after_set = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
     let release = Release::parse(&after_set).unwrap();
     assert_eq!(
         (release.tag(SECOND, "auth-service"), release.tag(PRODUCTION, "auth-service")),
-        (Some("1.4.0"), Some("1.0.0"))
+        (Some(AHEAD_3), Some(committed.as_str()))
     );
 
     let outcome = promote(root.path(), &defs, SECOND, PRODUCTION, &[]).unwrap();
     let Outcome::Promoted { changes, .. } = outcome else { panic!("{outcome:?}") };
-    assert_eq!(changes.iter().map(ToString::to_string).collect::<Vec<_>>(), ["auth-service: 1.0.0 → 1.4.0"]);
+    assert_eq!(
+        changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [format!("auth-service: {committed} → {AHEAD_3}")]
+    );
     let kustomization =
         fs::read_to_string(root.path().join(GENERATED_DIR).join(layout::kustomization(PRODUCTION))).unwrap();
-    assert!(kustomization.contains("newTag: 1.4.0") || kustomization.contains("newTag: '1.4.0'"), "{kustomization}");
+    assert!(kustomization.contains(&format!("newTag: {AHEAD_3}")), "{kustomization}");
 
     let now = Catalogue {
         release: Release::parse(&fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap()).unwrap(),

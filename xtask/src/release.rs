@@ -145,7 +145,11 @@ mod tests {
 
             let release = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
             assert_eq!(production_tag(&release, "analytics-service").as_deref(), Some(tag));
-            assert_eq!(production_tag(&release, "auth-service").as_deref(), Some("1.0.0"), "other tags kept");
+            assert_eq!(
+                production_tag(&release, "auth-service").as_deref(),
+                Some(committed["auth-service"].as_str()),
+                "other tags kept"
+            );
 
             let kustomization = &yaml_documents(&root.path().join(OVERLAY).join("kustomization.yaml"))[0];
             let images = kustomization["images"].as_sequence().unwrap();
