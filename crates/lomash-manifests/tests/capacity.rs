@@ -443,7 +443,7 @@ fn the_lint_fails_when_requests_at_maximum_exceed_the_pool() {
         ("memory one byte short", "3920m".to_owned(), (memory - 1).to_string(), true),
     ];
     for (case, node_cpu, node_memory, fails) in rows {
-        let mut c = catalogue();
+        let mut c = the_specs_nine();
         let pool = &mut c.platform.environment_mut("production").unwrap().pool;
         pool.allocatable_cpu = node_cpu;
         pool.allocatable_memory = node_memory;
@@ -452,7 +452,7 @@ fn the_lint_fails_when_requests_at_maximum_exceed_the_pool() {
         assert_eq!(capacity_failures(&model, production(&model)), expected, "{case}");
     }
 
-    let mut c = catalogue();
+    let mut c = the_specs_nine();
     c.platform.environment_mut("production").unwrap().pool.allocatable_cpu = "2000m".into();
     let model = model_of(&c);
     let env = production(&model);
