@@ -180,9 +180,9 @@ const CASES: &[Case] = &[
         second: two_ahead,
         from: SECOND,
         to: PRODUCTION,
-        services: &["search-service", "auth-service", "auth"],
+        services: &["no-such-service", "auth-service", "auth"],
         expect: Expect::Error(
-            "search-service, auth: service: not in the catalogue (known: {services}); nothing was changed",
+            "no-such-service, auth: service: not in the catalogue (known: {services}); nothing was changed",
         ),
     },
     Case {

@@ -217,11 +217,19 @@ mod tests {
 # end
 ";
 
-    /// [`HAND_EDITED`], then the committed tags of every other environment of the platform, so
-    /// the file validates whatever environments there are.
+    /// [`HAND_EDITED`], a production line for every service added since (at its committed tag),
+    /// then the committed tags of every other environment of the platform, so the file validates
+    /// whatever services and environments there are.
     fn hand_edited() -> String {
         let committed = catalogue().release;
         let mut text = HAND_EDITED.to_owned();
+        let written = Release::parse(HAND_EDITED).unwrap();
+        for service in catalogue().services.iter().map(|s| s.name.clone()) {
+            if written.tag("production", &service).is_none() {
+                let tag = committed.tag("production", &service).unwrap();
+                text = Release::with_tag(&text, "production", &service, tag).unwrap();
+            }
+        }
         for env in catalogue().platform.environments.iter().filter(|e| e.name != "production") {
             for (service, tag) in committed.tags_for(&env.name).unwrap() {
                 text = Release::with_tag(&text, &env.name, service, tag).unwrap();
