@@ -336,11 +336,12 @@ mod tests {
         write_release(root.path(), &twice);
         let before = snapshot(root.path());
         let error = set_image(root.path(), "analytics-service", "2.1.0").expect_err("must fail").to_string();
+        let line = twice.lines().position(|l| l == "  auth-service: \"1.0.1\"").unwrap() + 1;
         assert_eq!(
             error,
-            concat!(
-                "release: images.yaml: production: duplicate key \"auth-service\" at line 14 column 3 ",
-                "(each key once: a repeat would silently replace the first); nothing was changed"
+            format!(
+                "release: images.yaml: production: duplicate key \"auth-service\" at line {line} column 3 \
+                 (each key once: a repeat would silently replace the first); nothing was changed"
             )
         );
         assert!(snapshot(root.path()) == before, "set-image changed files");
