@@ -34,7 +34,6 @@ use std::ops::Add;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 
-use crate::k8s::HOSTNAME_KEY;
 use crate::model::{Model, Pool};
 use crate::object::Object;
 use crate::spec::Environment;
@@ -220,12 +219,7 @@ impl Line {
         let namespace = d.metadata.namespace.clone();
         let spec = d.spec.as_ref().ok_or("no spec")?;
         let pod = spec.template.spec.as_ref().ok_or("no pod template spec")?;
-        let hpa = objects.iter().find_map(|o| match o {
-            Object::HorizontalPodAutoscaler(h) if h.metadata.namespace == namespace => h.spec.as_ref().filter(|s| {
-                s.scale_target_ref.kind == crate::object::kind::<Deployment>() && s.scale_target_ref.name == name
-            }),
-            _ => None,
-        });
+        let hpa = crate::object::hpa_of(objects, d);
         let count = |what: &str, n: i32| u64::try_from(n).map_err(|_| format!("{what} {n} is not a number of pods"));
         let (min_replicas, max_replicas) = match hpa {
             // Kubernetes' defaults: an HPA without minReplicas keeps 1, a Deployment without
@@ -236,11 +230,8 @@ impl Line {
                 (n, n)
             }
         };
-        let anti = pod.affinity.as_ref().and_then(|a| a.pod_anti_affinity.as_ref());
         // The selector rules of the policy check that the term selects the pod's own labels.
-        let one_per_node = anti
-            .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())
-            .is_some_and(|terms| terms.iter().any(|t| t.topology_key == HOSTNAME_KEY));
+        let one_per_node = crate::object::one_pod_per_node(pod);
         Ok(Line {
             service: name,
             namespace,

@@ -611,7 +611,7 @@ pub fn config_checksum(data: &BTreeMap<String, String>) -> String {
 }
 
 /// The well-known node labels scheduling spreads over.
-pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
+pub use crate::object::HOSTNAME_KEY;
 pub const ZONE_KEY: &str = "topology.kubernetes.io/zone";
 
 fn written(r: &Resources) -> (String, String) {

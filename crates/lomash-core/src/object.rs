@@ -111,6 +111,33 @@ pub fn kind<T: Resource>() -> &'static str {
     T::KIND
 }
 
+/// The spec of the HorizontalPodAutoscaler among `objects` that scales Deployment `d` (same
+/// namespace, `scaleTargetRef` naming it), if one does.
+pub fn hpa_of<'a>(
+    objects: &'a [Object],
+    d: &Deployment,
+) -> Option<&'a k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerSpec> {
+    let name = d.metadata.name.as_deref().unwrap_or_default();
+    objects.iter().find_map(|o| match o {
+        Object::HorizontalPodAutoscaler(h) if h.metadata.namespace == d.metadata.namespace => {
+            h.spec.as_ref().filter(|s| s.scale_target_ref.kind == Deployment::KIND && s.scale_target_ref.name == name)
+        }
+        _ => None,
+    })
+}
+
+/// Whether the pod's required anti-affinity keeps its pods one a node (on the hostname).
+pub fn one_pod_per_node(pod: &k8s_openapi::api::core::v1::PodSpec) -> bool {
+    pod.affinity
+        .as_ref()
+        .and_then(|a| a.pod_anti_affinity.as_ref())
+        .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())
+        .is_some_and(|terms| terms.iter().any(|t| t.topology_key == HOSTNAME_KEY))
+}
+
+/// The well-known label of a node's name, which anti-affinity spreads over.
+pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
+
 impl Object {
     pub fn name(&self) -> &str {
         self.metadata().name.as_deref().unwrap_or_default()

@@ -27,7 +27,7 @@ pub(super) fn placement(cx: &Context, o: &Object) -> Vec<String> {
     }
 }
 
-const HOSTNAME: &str = crate::k8s::HOSTNAME_KEY;
+use crate::object::HOSTNAME_KEY as HOSTNAME;
 
 /// On each Namespace: the requests of its pods at their maximum replicas, against the pool's
 /// allocatable. The Namespace stands for the environment: the total belongs to no one service.

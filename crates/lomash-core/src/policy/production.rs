@@ -68,17 +68,7 @@ pub(super) fn pdb_below_hpa(cx: &Context, o: &Object) -> Vec<String> {
     let selected = deployments(cx, ns).filter(|(_, l)| selector_problem(spec.selector.as_ref(), l).is_none());
     for (d, _) in selected {
         let name = d.metadata.name.clone().unwrap_or_default();
-        let hpa = cx.objects.iter().find_map(|o| match o {
-            Object::HorizontalPodAutoscaler(h)
-                if h.metadata.namespace.as_deref() == ns
-                    && h.spec.as_ref().is_some_and(|s| {
-                        s.scale_target_ref.kind == Deployment::KIND && s.scale_target_ref.name == name
-                    }) =>
-            {
-                h.spec.as_ref()
-            }
-            _ => None,
-        });
+        let hpa = crate::object::hpa_of(cx.objects, d);
         match hpa {
             None => out.push(format!("no HPA scales Deployment/{name}")),
             Some(h) => {

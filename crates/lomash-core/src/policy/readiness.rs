@@ -7,21 +7,14 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 
 use super::*;
 use crate::k8s::{config_checksum, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY};
+use crate::object::{hpa_of, one_pod_per_node};
 
 /// A Deployment an HPA scales carries no `spec.replicas`: `kubectl apply` would reset the
 /// autoscaled count to it on every deploy.
 pub(super) fn no_replicas_beside_hpa(cx: &Context, o: &Object) -> Vec<String> {
     let Object::Deployment(d) = o else { return vec![] };
     let name = d.metadata.name.as_deref().unwrap_or_default();
-    let scaled = cx.objects.iter().any(|o| match o {
-        Object::HorizontalPodAutoscaler(h) => {
-            h.metadata.namespace == d.metadata.namespace
-                && h.spec
-                    .as_ref()
-                    .is_some_and(|s| s.scale_target_ref.kind == Deployment::KIND && s.scale_target_ref.name == name)
-        }
-        _ => false,
-    });
+    let scaled = hpa_of(cx.objects, d).is_some();
     match d.spec.as_ref().and_then(|s| s.replicas) {
         Some(n) if scaled => vec![format!("replicas {n} beside HorizontalPodAutoscaler/{name}: every apply resets it")],
         _ => vec![],
@@ -34,14 +27,7 @@ pub(super) fn no_replicas_beside_hpa(cx: &Context, o: &Object) -> Vec<String> {
 pub(super) fn rollout_cannot_deadlock(_: &Context, o: &Object) -> Vec<String> {
     let Object::Deployment(d) = o else { return vec![] };
     let Some(spec) = d.spec.as_ref() else { return vec![] };
-    let hard_one_a_node = spec
-        .template
-        .spec
-        .as_ref()
-        .and_then(|p| p.affinity.as_ref())
-        .and_then(|a| a.pod_anti_affinity.as_ref())
-        .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())
-        .is_some_and(|terms| terms.iter().any(|t| t.topology_key == HOSTNAME_KEY));
+    let hard_one_a_node = spec.template.spec.as_ref().is_some_and(one_pod_per_node);
     if !hard_one_a_node {
         return vec![];
     }
