@@ -321,3 +321,30 @@ fn every_file_has_the_generated_header_and_ends_with_a_newline() {
 fn rendering_is_deterministic() {
     assert_eq!(files(), files());
 }
+
+/// Validation's list of the platform's ConfigMap keys is the list the renderer writes: a spec
+/// sheet can then never set (and silently override) a derived key such as `NODE_OPTIONS`. Read on
+/// every service's base ConfigMap, which holds the platform's keys and the gateway's routes only.
+#[test]
+fn the_platform_keys_validation_knows_are_the_ones_rendered() {
+    use lomash_manifests::k8s::base_objects;
+    use lomash_manifests::model::platform_config_keys;
+    use lomash_manifests::{validate, Object};
+
+    let model = validate(&catalogue()).unwrap();
+    for s in &model.services {
+        let data = base_objects(&model.platform, s)
+            .into_iter()
+            .find_map(|o| match o {
+                Object::ConfigMap(cm) => cm.data,
+                _ => None,
+            })
+            .expect("a base ConfigMap");
+        let mut rendered: Vec<&str> =
+            data.keys().map(String::as_str).filter(|k| !s.upstreams.iter().any(|(u, _)| u == k)).collect();
+        let mut known = platform_config_keys(s.uses_postgres(), s.uses_redis());
+        rendered.sort();
+        known.sort();
+        assert_eq!(rendered, known, "{}", s.name);
+    }
+}
