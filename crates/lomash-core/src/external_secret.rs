@@ -1,8 +1,9 @@
-//! The External Secrets Operator's `ExternalSecret` (`external-secrets.io/v1`) as a typed value,
-//! so that it sits in [`crate::object::Object`] beside the k8s-openapi kinds: `kind` and
-//! `apiVersion` come from its [`Resource`] implementation, are written by the type and checked
-//! when it is read, and an unknown field is an error through [`crate::object::strict`], as for
-//! every other kind.
+//! The External Secrets Operator's `ExternalSecret` and namespaced `SecretStore`
+//! (`external-secrets.io/v1`) as typed values, so that they sit in [`crate::object::Object`]
+//! beside the k8s-openapi kinds: `kind` and `apiVersion` come from their [`Resource`]
+//! implementations (one macro, [`custom_resource!`], writes them and the (de)serialisation for
+//! both), are written by the type and checked when read, and an unknown field is an error through
+//! [`crate::object::strict`], as for every other kind.
 //!
 //! Hand-written rather than taken from a crate: kube's `CustomResource` derive would bring
 //! kube-core, kube-derive, schemars and their proc-macro tree into a library that today needs
@@ -10,7 +11,7 @@
 //! (`refreshInterval`, `secretStoreRef`, `target`, `dataFrom[].extract.key`) and nothing else:
 //! a field of ESO's API that we never write (`template`, `find`, `data`, …) is unknown here, so
 //! reading it back is an error rather than a value silently dropped. The closed sets of the API
-//! (store kind, creation and deletion policies) are enums with ESO's spelling. Tests check the
+//! (store kind, creation and deletion policies, the AWS service) are enums with ESO's spelling. Tests check the
 //! rendered objects against ESO's own schema of the API.
 //!
 //! A leaf: it imports nothing of the crate.
@@ -30,26 +31,69 @@ pub struct ExternalSecret {
     pub spec: ExternalSecretSpec,
 }
 
-impl Resource for ExternalSecret {
-    const API_VERSION: &'static str = "external-secrets.io/v1";
-    const GROUP: &'static str = "external-secrets.io";
-    const KIND: &'static str = "ExternalSecret";
-    const VERSION: &'static str = "v1";
-    const URL_PATH_SEGMENT: &'static str = "externalsecrets";
-    type Scope = NamespaceResourceScope;
+/// The [`Resource`] and [`Metadata`] of a custom resource `$kind { metadata, spec: $spec }`, and
+/// its YAML form as the k8s-openapi types have it: written `apiVersion`, `kind`, `metadata`,
+/// `spec`; read back with an `apiVersion` or `kind` other than the type's refused. Unknown fields
+/// are not refused here but reported to [`crate::object::strict`] (serde_ignored), which names
+/// them by their path, as for the k8s-openapi kinds.
+macro_rules! custom_resource {
+    ($kind:ident, $spec:ty, $plural:literal) => {
+        impl Resource for $kind {
+            const API_VERSION: &'static str = "external-secrets.io/v1";
+            const GROUP: &'static str = "external-secrets.io";
+            const KIND: &'static str = stringify!($kind);
+            const VERSION: &'static str = "v1";
+            const URL_PATH_SEGMENT: &'static str = $plural;
+            type Scope = NamespaceResourceScope;
+        }
+
+        impl Metadata for $kind {
+            type Ty = ObjectMeta;
+
+            fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+
+            fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+        }
+
+        impl Serialize for $kind {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut state = serializer.serialize_struct(Self::KIND, 4)?;
+                state.serialize_field("apiVersion", Self::API_VERSION)?;
+                state.serialize_field("kind", Self::KIND)?;
+                state.serialize_field("metadata", &self.metadata)?;
+                state.serialize_field("spec", &self.spec)?;
+                state.end()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $kind {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Written {
+                    api_version: String,
+                    kind: String,
+                    metadata: ObjectMeta,
+                    spec: $spec,
+                }
+                let w = Written::deserialize(deserializer)?;
+                if w.api_version != Self::API_VERSION {
+                    return Err(de::Error::invalid_value(Unexpected::Str(&w.api_version), &Self::API_VERSION));
+                }
+                if w.kind != Self::KIND {
+                    return Err(de::Error::invalid_value(Unexpected::Str(&w.kind), &Self::KIND));
+                }
+                Ok($kind { metadata: w.metadata, spec: w.spec })
+            }
+        }
+    };
 }
 
-impl Metadata for ExternalSecret {
-    type Ty = ObjectMeta;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+custom_resource!(ExternalSecret, ExternalSecretSpec, "externalsecrets");
 
 /// The part of ESO's `ExternalSecretSpec` the overlays write, in the order the spec page reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,42 +172,56 @@ impl ExternalSecret {
     }
 }
 
-/// Written like the k8s-openapi types: `apiVersion` and `kind` from [`Resource`], then the rest.
-impl Serialize for ExternalSecret {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut state = serializer.serialize_struct(Self::KIND, 4)?;
-        state.serialize_field("apiVersion", Self::API_VERSION)?;
-        state.serialize_field("kind", Self::KIND)?;
-        state.serialize_field("metadata", &self.metadata)?;
-        state.serialize_field("spec", &self.spec)?;
-        state.end()
-    }
+/// A store of external secrets that serves the ExternalSecrets of its own namespace only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretStore {
+    pub metadata: ObjectMeta,
+    pub spec: SecretStoreSpec,
 }
 
-/// The object as written, read before its `apiVersion` and `kind` are checked. Unknown fields
-/// are not refused here but reported to [`crate::object::strict`] (serde_ignored), which names
-/// them by their path, as for the k8s-openapi kinds.
-#[derive(Deserialize)]
+custom_resource!(SecretStore, SecretStoreSpec, "secretstores");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretStoreSpec {
+    pub provider: Provider,
+}
+
+/// The one provider the overlays use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provider {
+    pub aws: AwsProvider,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AwsProvider {
+    pub service: AwsService,
+    pub region: String,
+    pub auth: AwsAuth,
+}
+
+/// Which AWS service holds the secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AwsService {
+    SecretsManager,
+    ParameterStore,
+}
+
+/// Authenticates with a ServiceAccount's token (IRSA): no static credentials anywhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AwsAuth {
+    pub jwt: JwtAuth,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Written {
-    api_version: String,
-    kind: String,
-    metadata: ObjectMeta,
-    spec: ExternalSecretSpec,
+pub struct JwtAuth {
+    pub service_account_ref: ServiceAccountRef,
 }
 
-/// Read like the k8s-openapi types: an `apiVersion` or `kind` other than the type's is an error.
-impl<'de> Deserialize<'de> for ExternalSecret {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let w = Written::deserialize(deserializer)?;
-        if w.api_version != Self::API_VERSION {
-            return Err(de::Error::invalid_value(Unexpected::Str(&w.api_version), &Self::API_VERSION));
-        }
-        if w.kind != Self::KIND {
-            return Err(de::Error::invalid_value(Unexpected::Str(&w.kind), &Self::KIND));
-        }
-        Ok(ExternalSecret { metadata: w.metadata, spec: w.spec })
-    }
+/// A ServiceAccount of the store's own namespace, by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAccountRef {
+    pub name: String,
 }
 
 #[cfg(test)]
@@ -223,6 +281,46 @@ spec:
         for (from, to, named) in cases {
             assert!(WRITTEN.contains(from), "{from:?}");
             let error = strict::<ExternalSecret>(value(&WRITTEN.replacen(from, to, 1))).unwrap_err();
+            assert!(error.contains(named), "{to:?}: {error}");
+        }
+    }
+
+    const STORE: &str = "\
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata:
+  name: aws-secrets-manager
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: eu-west-2
+      auth:
+        jwt:
+          serviceAccountRef:
+            name: external-secrets
+";
+
+    #[test]
+    fn a_store_reads_back_what_it_writes() {
+        let read: SecretStore = strict(value(STORE)).unwrap();
+        assert_eq!(read.spec.provider.aws.service, AwsService::SecretsManager);
+        assert_eq!(read.spec.provider.aws.auth.jwt.service_account_ref.name, "external-secrets");
+        assert_eq!(serde_yaml::to_value(&read).unwrap(), value(STORE));
+    }
+
+    /// Each a one-line change of [`STORE`] that must not read: the error names what is wrong.
+    #[test]
+    fn a_store_refuses_unknown_fields_values_and_other_kinds() {
+        let cases = [
+            ("      region: eu-west-2\n", "      region: eu-west-2\n      role: admin\n", "spec.provider.aws.role"),
+            ("service: SecretsManager", "service: secretsmanager", "secretsmanager"),
+            ("kind: SecretStore", "kind: ClusterSecretStore", "ClusterSecretStore"),
+            ("apiVersion: external-secrets.io/v1\n", "apiVersion: external-secrets.io/v1beta1\n", "v1beta1"),
+        ];
+        for (from, to, named) in cases {
+            assert!(STORE.contains(from), "{from:?}");
+            let error = strict::<SecretStore>(value(&STORE.replacen(from, to, 1))).unwrap_err();
             assert!(error.contains(named), "{to:?}: {error}");
         }
     }

@@ -19,7 +19,10 @@ use k8s_openapi::api::core::v1::{
     Service as K8sService, ServiceAccount, ServicePort, ServiceSpec, SleepAction, TopologySpreadConstraint, Volume,
     VolumeMount, WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    IngressTLS, NetworkPolicy, ServiceBackendPort,
+};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -31,9 +34,13 @@ use crate::conventions::{
     TMP_VOLUME,
 };
 use crate::external_secret::{
+    AwsAuth, AwsProvider, AwsService, JwtAuth, Provider, SecretStore, SecretStoreSpec, ServiceAccountRef,
+};
+use crate::external_secret::{
     CreationPolicy, DataFrom, DeletionPolicy, ExternalSecret, ExternalSecretSpec, Extract, SecretStoreKind,
     SecretStoreRef, Target,
 };
+use crate::images::pulled_image;
 use crate::model::{Model, Service};
 use crate::netpol;
 use crate::object::Object;
@@ -61,6 +68,7 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
         b.network_policy(env),
         b.external_secret(env),
     ];
+    objects.extend(b.ingress(env));
     for o in &mut objects {
         o.metadata_mut().namespace = Some(env.namespace.clone());
     }
@@ -69,26 +77,62 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
 
 /// The objects of `env` that belong to no one service: its Namespace first (a first
 /// `kubectl apply -k` on an empty cluster creates it before anything is put in it), then the
-/// network policies of every pod (the default deny, DNS).
+/// network policies of every pod (the default deny, DNS), then the environment's own secret
+/// store and the ServiceAccount it reads as, when the store is namespaced.
 pub fn environment_wide(model: &Model, env: &Environment) -> Vec<Object> {
     let platform = &model.platform;
     let labels = BTreeMap::from([
         ("app.kubernetes.io/part-of".to_owned(), platform.part_of.clone()),
         ("app.kubernetes.io/managed-by".to_owned(), platform.managed_by.clone()),
     ]);
-    let policies = netpol::environment_policies().into_iter().map(|(name, spec)| {
-        Object::NetworkPolicy(NetworkPolicy {
+    let meta = |name: &str| ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(env.namespace.clone()),
+        labels: Some(labels.clone()),
+        ..Default::default()
+    };
+    let policies = netpol::environment_policies()
+        .into_iter()
+        .map(|(name, spec)| Object::NetworkPolicy(NetworkPolicy { metadata: meta(name), spec: Some(spec) }));
+    let mut objects: Vec<Object> = std::iter::once(namespace(env)).chain(policies).collect();
+    let store = &platform.secrets.store;
+    if let (StoreScope::Namespace(identity), Some(aws)) = (&store.scope, &platform.aws) {
+        objects.push(Object::ServiceAccount(ServiceAccount {
             metadata: ObjectMeta {
-                name: Some(name.to_owned()),
-                namespace: Some(env.namespace.clone()),
-                labels: Some(labels.clone()),
-                ..Default::default()
+                // IRSA: the token of this ServiceAccount is exchanged for the environment's role,
+                // which reads the environment's entries only.
+                annotations: Some(BTreeMap::from([(
+                    IRSA_ROLE_ANNOTATION.to_owned(),
+                    aws.role_arn(&identity.role_in(&env.name)),
+                )])),
+                ..meta(&identity.service_account)
             },
-            spec: Some(spec),
-        })
-    });
-    std::iter::once(namespace(env)).chain(policies).collect()
+            // The operator asks for the token itself (a projected token request): no pod mounts it.
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        }));
+        objects.push(Object::SecretStore(SecretStore {
+            metadata: meta(&store.name),
+            spec: SecretStoreSpec {
+                provider: Provider {
+                    aws: AwsProvider {
+                        service: AwsService::SecretsManager,
+                        region: aws.region.clone(),
+                        auth: AwsAuth {
+                            jwt: JwtAuth {
+                                service_account_ref: ServiceAccountRef { name: identity.service_account.clone() },
+                            },
+                        },
+                    },
+                },
+            },
+        }));
+    }
+    objects
 }
+
+/// The annotation that binds a ServiceAccount to an IAM role (EKS's IRSA).
+pub const IRSA_ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 /// Every object of `env`: the environment-wide ones, then service by service.
 pub fn environment(model: &Model, env: &Environment) -> Vec<Object> {
@@ -137,6 +181,15 @@ impl Builder<'_> {
 
     fn tag(&self) -> String {
         self.env.map_or_else(|| BASE_IMAGE_TAG.to_owned(), |e| self.service.tag(&e.name).to_string())
+    }
+
+    /// `image` as this stage pulls it: the base as written, an environment from the platform's
+    /// registry.
+    fn image(&self, image: &str) -> String {
+        match self.env {
+            Some(_) => pulled_image(self.platform, image),
+            None => image.to_owned(),
+        }
     }
 
     fn version_label(&self) -> String {
@@ -202,6 +255,8 @@ impl Builder<'_> {
             // Without the sampler the SDK ignores OTEL_TRACES_SAMPLER_ARG.
             ("OTEL_TRACES_SAMPLER".to_owned(), OTEL_TRACES_SAMPLER.to_owned()),
             ("OTEL_SERVICE_NAME".to_owned(), s.name.clone()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), stage.otel_exporter_endpoint.clone()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(), stage.otel_exporter_protocol.clone()),
             ("OTEL_RESOURCE_ATTRIBUTES".to_owned(), format!("deployment.environment={}", self.stage_name())),
             ("NODE_OPTIONS".to_owned(), node_options(self.memory_limit_bytes())),
             ("PORT".to_owned(), s.port.to_string()),
@@ -412,7 +467,7 @@ impl Builder<'_> {
         let hardened = self.env.is_some();
         Container {
             name: s.name.clone(),
-            image: Some(format!("{}:{}", s.image, self.tag())),
+            image: Some(self.image(&format!("{}:{}", s.image, self.tag()))),
             image_pull_policy: Some(self.stage().image_pull_policy.as_str().into()),
             ports: Some(vec![ContainerPort {
                 name: Some(HTTP_PORT_NAME.into()),
@@ -449,7 +504,7 @@ impl Builder<'_> {
             || resources((init::CPU.0.into(), init::CPU.1.into()), (init::MEMORY.0.into(), init::MEMORY.1.into()));
         let wait = |name: &str, image: &str, script: &str| Container {
             name: name.into(),
-            image: Some(image.into()),
+            image: Some(self.image(image)),
             command: Some(vec!["sh".into(), "-c".into(), script.into()]),
             env_from: Some(config_only.clone()),
             resources: Some(small()),
@@ -465,7 +520,7 @@ impl Builder<'_> {
         if s.uses_postgres() {
             containers.push(Container {
                 name: "run-migrations".into(),
-                image: Some(format!("{}:{}", s.image, self.tag())),
+                image: Some(self.image(&format!("{}:{}", s.image, self.tag()))),
                 command: Some(init::MIGRATE.iter().map(|a| (*a).into()).collect()),
                 // Prisma writes under $HOME; uid 1001 has no home in the image and the root
                 // filesystem is read-only, so home is the writable /tmp.
@@ -522,6 +577,25 @@ impl Builder<'_> {
                 max_replicas: self.service.bounds(env).max_replicas,
                 metrics: Some(vec![metric("cpu", a.cpu_percent), metric("memory", a.memory_percent)]),
                 behavior: Some(HorizontalPodAutoscalerBehavior {
+                    // The larger of the two policies each period: a small service still gains
+                    // whole pods, a large one half again, and never the default doubling every 15 s.
+                    scale_up: Some(HPAScalingRules {
+                        stabilization_window_seconds: Some(a.scale_up.window_seconds),
+                        select_policy: Some("Max".into()),
+                        policies: Some(vec![
+                            HPAScalingPolicy {
+                                type_: "Pods".into(),
+                                value: a.scale_up.pods,
+                                period_seconds: a.scale_up.period_seconds,
+                            },
+                            HPAScalingPolicy {
+                                type_: "Percent".into(),
+                                value: a.scale_up.percent,
+                                period_seconds: a.scale_up.period_seconds,
+                            },
+                        ]),
+                        ..Default::default()
+                    }),
                     scale_down: Some(HPAScalingRules {
                         stabilization_window_seconds: Some(a.scale_down_window_seconds),
                         policies: Some(vec![HPAScalingPolicy {
@@ -531,11 +605,47 @@ impl Builder<'_> {
                         }]),
                         ..Default::default()
                     }),
-                    ..Default::default()
                 }),
             }),
             ..Default::default()
         })
+    }
+
+    /// The environment's Ingress, on its public service: one host, one prefix, TLS for the host.
+    fn ingress(&self, env: &Environment) -> Option<Object> {
+        let def = env.ingress.as_ref().filter(|_| self.service.public.is_some())?;
+        Some(Object::Ingress(Ingress {
+            metadata: ObjectMeta {
+                annotations: Some(def.annotations.iter().cloned().collect()),
+                ..self.meta(self.name())
+            },
+            spec: Some(IngressSpec {
+                ingress_class_name: Some(def.class.clone()),
+                rules: Some(vec![IngressRule {
+                    host: Some(def.host.clone()),
+                    http: Some(HTTPIngressRuleValue {
+                        paths: vec![HTTPIngressPath {
+                            path: Some(def.path.clone()),
+                            path_type: "Prefix".into(),
+                            backend: IngressBackend {
+                                service: Some(IngressServiceBackend {
+                                    name: self.name(),
+                                    port: Some(ServiceBackendPort {
+                                        name: Some(HTTP_PORT_NAME.into()),
+                                        ..Default::default()
+                                    }),
+                                }),
+                                ..Default::default()
+                            },
+                        }],
+                    }),
+                }]),
+                // No secret: the controller finds the certificate for the host itself.
+                tls: Some(vec![IngressTLS { hosts: Some(vec![def.host.clone()]), ..Default::default() }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
     }
 
     fn network_policy(&self, env: &Environment) -> Object {
@@ -571,7 +681,7 @@ impl Builder<'_> {
                 secret_store_ref: SecretStoreRef {
                     kind: match source.store.scope {
                         StoreScope::Cluster => SecretStoreKind::ClusterSecretStore,
-                        StoreScope::Namespace => SecretStoreKind::SecretStore,
+                        StoreScope::Namespace(_) => SecretStoreKind::SecretStore,
                     },
                     name: source.store.name.clone(),
                 },

@@ -4,7 +4,7 @@
 //! crate. Pure: nothing here touches the disk.
 //!
 //! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
-//! [`error`], [`conventions`], [`external_secret`] (a custom resource type) and [`reach`] (a
+//! [`error`], [`conventions`], [`external_secret`] (the custom resource types) and [`reach`] (a
 //! NetworkPolicy evaluator) are leaves; [`catalogue`] gathers a platform, services and a release;
 //! [`model`] checks them; [`netpol`] turns the model's edges into flows and policy specs; [`k8s`]
 //! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
@@ -16,6 +16,7 @@ pub mod conventions;
 pub mod docs;
 pub mod error;
 pub mod external_secret;
+pub mod images;
 pub mod k8s;
 pub mod layout;
 pub mod manifests;

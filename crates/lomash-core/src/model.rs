@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::catalogue::Catalogue;
 use crate::error::Errors;
 use crate::spec::{
-    Autoscaling, Environment, NodePool, Placement, Platform, Probe, Probes, Resources, SecretSource, Security,
-    ServiceDef, Uses,
+    Autoscaling, Aws, Environment, IngressDef, NodePool, Placement, Platform, Probe, Probes, Resources, SecretSource,
+    Security, ServiceDef, StoreScope, Uses, ENVIRONMENT_PLACEHOLDER,
 };
 use crate::values::{
     dns_label_problem, dns_subdomain_problem, duration_problem, image_repository_problem, label_value_problem,
@@ -177,6 +177,8 @@ pub fn platform_config_keys(postgres: bool, redis: bool) -> Vec<&'static str> {
         "OTEL_TRACES_SAMPLER_ARG",
         "OTEL_TRACES_SAMPLER",
         "OTEL_SERVICE_NAME",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
         "OTEL_RESOURCE_ATTRIBUTES",
         "NODE_OPTIONS",
         "PORT",
@@ -269,6 +271,22 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
         service.callers = callers;
     }
     check_bounds(&catalogue.platform, &services, &mut errors);
+    // An Ingress routes to the one public service: with none it routes nowhere, with two it
+    // could not say which.
+    let public: Vec<&str> = catalogue.services.iter().filter(|s| s.public.is_some()).map(|s| s.name.as_str()).collect();
+    for env in catalogue.platform.environments.iter().filter(|e| e.ingress.is_some()) {
+        // An empty catalogue is reported on its own.
+        if public.len() != 1 && !catalogue.services.is_empty() {
+            errors.push(
+                "platform",
+                &format!("{}.ingress", env.name),
+                format!(
+                    "routes to the catalogue's public service, but {} services are public ({public:?})",
+                    public.len()
+                ),
+            );
+        }
+    }
     let pools = catalogue
         .platform
         .environments
@@ -406,6 +424,15 @@ fn check_rollout(env: &Environment, errors: &mut Errors) {
 
 fn check_platform(platform: &Platform, errors: &mut Errors) {
     check_secret_source(&platform.secrets, errors);
+    if let Some(aws) = &platform.aws {
+        check_aws(aws, errors);
+    } else if matches!(platform.secrets.store.scope, StoreScope::Namespace(_)) {
+        errors.push(
+            "platform",
+            "secrets.store.scope",
+            "a namespaced store reads as an IAM role of the platform's account: declare `aws`",
+        );
+    }
     // Every object carries these two as labels.
     for (field, value) in [("partOf", &platform.part_of), ("managedBy", &platform.managed_by)] {
         if let Some(problem) = label_value_problem(value) {
@@ -473,6 +500,20 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
                 }
             }
         }
+        if let Some(ingress) = &env.ingress {
+            check_ingress(env, ingress, errors);
+        }
+        if let Some(c) = &env.collector {
+            if let Some(problem) = dns_label_problem(&c.namespace) {
+                errors.push("platform", &field("collector.namespace"), problem);
+            }
+            if let Some(problem) = label_value_problem(&c.pod_label.1) {
+                errors.push("platform", &field("collector.podLabel"), problem);
+            }
+            if c.port == 0 {
+                errors.push("platform", &field("collector.port"), "0 is outside 1–65535");
+            }
+        }
         // Node affinity matches these against node labels: each must be a label value.
         for (key, value) in &env.scheduling.node_selector {
             if let Some(problem) = label_value_problem(value) {
@@ -493,6 +534,8 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
             ("logLevel", &s.log_level),
             ("corsOrigin", &s.cors_origin),
             ("otelTracesSamplerArg", &s.otel_traces_sampler_arg),
+            ("otelExporterEndpoint", &s.otel_exporter_endpoint),
+            ("otelExporterProtocol", &s.otel_exporter_protocol),
             ("dbHost", &s.db_host),
             ("redisHost", &s.redis_host),
         ];
@@ -525,6 +568,81 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
     }
 }
 
+/// The account the overlays pull from and assume roles in: ECR's host and IAM's ARNs are made of
+/// these, and a wrong shape would render names no registry or role answers to.
+fn check_aws(aws: &Aws, errors: &mut Errors) {
+    if aws.account_id.len() != 12 || !aws.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push("platform", "aws.accountId", format!("{:?} is not an AWS account id (12 digits)", aws.account_id));
+    }
+    if !is_aws_region(&aws.region) {
+        errors.push(
+            "platform",
+            "aws.region",
+            format!(
+                "{:?} is not an AWS region (<area>-<direction>-<digit>, e.g. eu-west-2 or us-gov-east-1)",
+                aws.region
+            ),
+        );
+    }
+    if image_repository_problem(&format!("{}/library/postgres", aws.docker_hub_cache)).is_some()
+        || aws.docker_hub_cache.is_empty()
+    {
+        errors.push(
+            "platform",
+            "aws.dockerHubCache",
+            format!("{:?} is not a repository prefix of the registry", aws.docker_hub_cache),
+        );
+    }
+}
+
+/// `eu-west-2`, `ap-southeast-1`, `us-gov-east-1`: a lower-case area, an optional `gov` or
+/// `iso` partition, a direction, a digit.
+fn is_aws_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let lower = |p: &str| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase());
+    let digit = |p: &str| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit());
+    const DIRECTIONS: [&str; 10] = [
+        "north",
+        "south",
+        "east",
+        "west",
+        "central",
+        "northeast",
+        "northwest",
+        "southeast",
+        "southwest",
+        "northcentral",
+    ];
+    let direction = |p: &str| DIRECTIONS.contains(&p);
+    match parts.as_slice() {
+        [area, dir, n] => lower(area) && direction(dir) && digit(n),
+        [area, partition, dir, n] => lower(area) && ["gov", "iso"].contains(partition) && direction(dir) && digit(n),
+        _ => false,
+    }
+}
+
+/// The Ingress of an environment: it routes to the catalogue's public service, on a host and a
+/// path the API accepts, with a class the controller answers to.
+fn check_ingress(env: &Environment, ingress: &IngressDef, errors: &mut Errors) {
+    let field = |f: &str| format!("{}.ingress.{f}", env.name);
+    if let Some(problem) = dns_subdomain_problem(&ingress.class) {
+        errors.push("platform", &field("class"), problem);
+    }
+    if let Some(problem) = dns_subdomain_problem(&ingress.host) {
+        errors.push("platform", &field("host"), problem);
+    } else if !ingress.host.contains('.') {
+        errors.push("platform", &field("host"), format!("{:?} is not a fully qualified host", ingress.host));
+    }
+    if !ingress.path.starts_with('/') {
+        errors.push("platform", &field("path"), format!("{:?} is not an absolute path", ingress.path));
+    }
+    for (key, value) in &ingress.annotations {
+        if let Some(problem) = uncarried_character_problem(value) {
+            errors.push("platform", &field(&format!("annotations.{key}")), format!("the value {problem}"));
+        }
+    }
+}
+
 /// The settings every ExternalSecret is built from: a store the API accepts by name, a key
 /// prefix AWS Secrets Manager accepts in a secret's name, and an interval that refreshes.
 fn check_secret_source(source: &SecretSource, errors: &mut Errors) {
@@ -544,6 +662,31 @@ fn check_secret_source(source: &SecretSource, errors: &mut Errors) {
                 source.key_prefix
             ),
         );
+    }
+    if let StoreScope::Namespace(identity) = &source.store.scope {
+        if let Some(problem) = dns_subdomain_problem(&identity.service_account) {
+            errors.push("platform", "secrets.store.serviceAccount", problem);
+        }
+        // One role for every environment would let each read the others' entries.
+        let role_ok = |r: &str| {
+            !r.is_empty() && r.len() <= 64 && r.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        };
+        if !identity.role.contains(ENVIRONMENT_PLACEHOLDER) {
+            errors.push(
+                "platform",
+                "secrets.store.role",
+                format!(
+                    "{:?} names one role for every environment: put {ENVIRONMENT_PLACEHOLDER} in it",
+                    identity.role
+                ),
+            );
+        } else if !role_ok(&identity.role_in("production")) {
+            errors.push(
+                "platform",
+                "secrets.store.role",
+                format!("{:?} is not an IAM role name (at most 64 of letters, digits and +=,.@_-)", identity.role),
+            );
+        }
     }
     // An interval of zero would stop ESO refreshing: a rotated secret would never reach the pods.
     if let Some(problem) = duration_problem(&source.refresh_interval) {
@@ -733,6 +876,19 @@ fn check_autoscaling(name: &str, a: &Autoscaling, min_available: i32, errors: &m
             "autoscaling.scaleDownWindowSeconds",
             format!("{} is outside 0–3600", a.scale_down_window_seconds),
         );
+    }
+    let up = &a.scale_up;
+    if !(0..=3600).contains(&up.window_seconds) {
+        errors.push(name, "autoscaling.scaleUp.windowSeconds", format!("{} is outside 0–3600", up.window_seconds));
+    }
+    for (field, value) in [("autoscaling.scaleUp.pods", up.pods), ("autoscaling.scaleUp.percent", up.percent)] {
+        if value < 1 {
+            errors.push(name, field, format!("{value} is below 1: the HPA could never scale up"));
+        }
+    }
+    // The API's bounds of a policy's period.
+    if !(1..=1800).contains(&up.period_seconds) {
+        errors.push(name, "autoscaling.scaleUp.periodSeconds", format!("{} is outside 1–1800", up.period_seconds));
     }
     if min_available < 1 {
         errors.push(name, "podDisruptionBudget.minAvailable", format!("{min_available} is below 1"));

@@ -103,8 +103,8 @@ pub fn ingress(service: &Service) -> Vec<Flow> {
 }
 
 /// What `service` may reach in `env`: each service it calls on that service's port, the data
-/// stores it uses in the environment's data namespace, and the internet over HTTPS when it
-/// declares why.
+/// stores it uses in the environment's data namespace, the internet over HTTPS when it
+/// declares why, and the environment's trace collector.
 pub fn egress(env: &Environment, service: &Service) -> Vec<Flow> {
     let me = || End::Service(service.name.clone());
     let data = || End::Namespace(env.data_namespace.clone());
@@ -130,6 +130,11 @@ pub fn egress(env: &Environment, service: &Service) -> Vec<Flow> {
             }
             Uses::Service(_) | Uses::AllServices => {}
         }
+    }
+    // Every service exports its traces (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    if let Some(c) = &env.collector {
+        let collector = End::Pods { namespace: c.namespace.clone(), label: c.pod_label.clone() };
+        flows.push(flow(me(), collector, vec![tcp(c.port)], "traces (OTLP) to the OpenTelemetry collector"));
     }
     flows
 }

@@ -6,13 +6,14 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
 
-use crate::external_secret::ExternalSecret;
+use crate::external_secret::{ExternalSecret, SecretStore};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -100,9 +101,12 @@ kinds![
     ConfigMap,
     Service,
     Deployment,
+    Job,
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    Ingress,
+    SecretStore,
     ExternalSecret,
 ];
 

@@ -100,6 +100,17 @@ pub struct Autoscaling {
     pub scale_down_percent: i32,
     /// … per this many seconds.
     pub scale_down_period_seconds: i32,
+    pub scale_up: ScaleUp,
+}
+
+/// How fast the HPA may add pods: per period, the larger of a number of pods and a percent of
+/// the replicas (`selectPolicy: Max`), after a stabilisation window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaleUp {
+    pub window_seconds: i32,
+    pub pods: i32,
+    pub percent: i32,
+    pub period_seconds: i32,
 }
 
 /// The three HTTP probes, on the container port named `http`.
@@ -161,6 +172,10 @@ pub struct Platform {
     pub managed_by: String,
     /// Images are `<registry>/<service>`.
     pub registry: String,
+    /// The cloud account every environment runs in: its overlays pull every image from the
+    /// account's container registry, and its pods assume the account's roles. `None`: the
+    /// overlays pull the images by the names the base gives them.
+    pub aws: Option<Aws>,
     /// Where every environment's secrets come from (the base reads none).
     pub secrets: SecretSource,
     /// The base: development values, no namespace, nothing hardened beyond `runAsNonRoot`.
@@ -178,6 +193,44 @@ impl Platform {
 
     pub fn environment_mut(&mut self, name: &str) -> Option<&mut Environment> {
         self.environments.iter_mut().find(|e| e.name == name)
+    }
+}
+
+/// An AWS account and region: where each environment's overlay pulls its images from (ECR) and
+/// whose IAM roles its pods assume (IRSA).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aws {
+    /// The account id: 12 digits.
+    pub account_id: String,
+    /// The region, e.g. `eu-west-2`.
+    pub region: String,
+    /// The prefix of the registry's pull-through cache rule for Docker Hub (e.g. `docker-hub`):
+    /// Docker Hub's `postgres` is then pulled as `<registry>/<prefix>/library/postgres`.
+    pub docker_hub_cache: String,
+}
+
+impl Aws {
+    /// The account's private ECR registry host.
+    pub fn registry(&self) -> String {
+        format!("{}.dkr.ecr.{}.amazonaws.com", self.account_id, self.region)
+    }
+
+    /// The ARN of the account's IAM role `role`.
+    pub fn role_arn(&self, role: &str) -> String {
+        format!("arn:aws:iam::{}:role/{role}", self.account_id)
+    }
+
+    /// Where the registry serves one of the platform's own repositories (`lomashwood/auth-service`):
+    /// under the same path.
+    pub fn own(&self, repository: &str) -> String {
+        format!("{}/{repository}", self.registry())
+    }
+
+    /// Where the registry's pull-through cache serves a Docker Hub repository: official images
+    /// (one path component, `postgres`) under `library/`, as Docker Hub names them.
+    pub fn docker_hub(&self, repository: &str) -> String {
+        let library = if repository.contains('/') { "" } else { "library/" };
+        format!("{}/{}/{library}{repository}", self.registry(), self.docker_hub_cache)
     }
 }
 
@@ -210,12 +263,34 @@ pub struct SecretStore {
 }
 
 /// Whether a store serves the whole cluster (one store for every environment's namespace) or
-/// only its own namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// only its own namespace. A namespaced store is part of each overlay, with the identity it reads
+/// the provider as: one environment can then read only its own entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreScope {
     Cluster,
-    Namespace,
+    Namespace(StoreIdentity),
 }
+
+/// Who a namespaced store reads its provider as: a ServiceAccount of the environment's namespace,
+/// bound to the environment's IAM role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreIdentity {
+    /// The ServiceAccount the store authenticates as (its token is the JWT the provider trusts).
+    pub service_account: String,
+    /// The IAM role of the platform's account it assumes, `{environment}` standing for the
+    /// environment's name, e.g. `acme-{environment}-external-secrets`.
+    pub role: String,
+}
+
+impl StoreIdentity {
+    /// The role's name in `environment`.
+    pub fn role_in(&self, environment: &str) -> String {
+        self.role.replace(ENVIRONMENT_PLACEHOLDER, environment)
+    }
+}
+
+/// Stands for the environment's name in a value written once for every environment.
+pub const ENVIRONMENT_PLACEHOLDER: &str = "{environment}";
 
 /// One overlay: where it deploys, its settings, how strictly it schedules, how it scales.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,6 +312,33 @@ pub struct Environment {
     /// The backend nodes its pods are scheduled on: what [`crate::capacity`] checks the
     /// replicas and requests against.
     pub pool: NodePool,
+    /// How the public service is reached from outside the cluster, when it is.
+    pub ingress: Option<IngressDef>,
+    /// The OpenTelemetry collector the services send traces to (every service may reach it).
+    pub collector: Option<Collector>,
+}
+
+/// An `Ingress` to the catalogue's public service, for the cluster's ingress controller: one
+/// host, one path prefix, TLS for the host (the controller finds the certificate by it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngressDef {
+    /// `ingressClassName`.
+    pub class: String,
+    /// The controller's annotations, as written.
+    pub annotations: Vec<(String, String)>,
+    pub host: String,
+    /// A `Prefix` path.
+    pub path: String,
+}
+
+/// Where the OpenTelemetry collector runs, as the network policies select it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collector {
+    pub namespace: String,
+    /// The label its pods carry.
+    pub pod_label: (String, String),
+    /// Its OTLP port (TCP).
+    pub port: u16,
 }
 
 /// Graceful shutdown of every pod of an environment.
@@ -305,6 +407,10 @@ pub struct Stage {
     pub log_level: String,
     pub cors_origin: String,
     pub otel_traces_sampler_arg: String,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: where the services send their traces.
+    pub otel_exporter_endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`, `http/protobuf`).
+    pub otel_exporter_protocol: String,
     pub db_host: String,
     pub db_port: u32,
     pub redis_host: String,

@@ -8,6 +8,7 @@ use serde_yaml::{Mapping, Value};
 use crate::catalogue::Catalogue;
 use crate::conventions::BASE_IMAGE_TAG;
 use crate::error::Errors;
+use crate::images::{overlay_images, pulled_image, unmap, ImageMapping};
 use crate::k8s::{base_objects, environment_objects, environment_wide};
 use crate::layout::{self, File, BASE_FROM_OVERLAY};
 use crate::model::{validate, Model, Service};
@@ -39,8 +40,11 @@ pub fn render_model(model: &Model) -> Vec<File> {
             File { path: layout::kustomization(&env.name), contents: yaml_file(&[overlay_kustomization(model, env)]) },
             File { path: layout::environment_file(&env.name), contents: yaml_file(&wide) },
         ];
+        let images = overlay_images(model, env);
         overlay.extend(
-            in_parallel(services, |service| overlay_files(&model.platform, env, service)).into_iter().flatten(),
+            in_parallel(services, |service| overlay_files(&model.platform, env, service, &images))
+                .into_iter()
+                .flatten(),
         );
         overlay.push(crate::docs::patches_readme(model, env, &overlay));
         files.extend(overlay);
@@ -55,8 +59,9 @@ fn base_file(platform: &Platform, service: &Service) -> File {
 }
 
 /// A service's two files in an environment's overlay: its patches of the base objects, and the
-/// objects only the environment has.
-fn overlay_files(platform: &Platform, env: &Environment, service: &Service) -> [File; 2] {
+/// objects only the environment has. Both name images as the base does: the overlay's `images:`
+/// maps them to where the environment pulls them.
+fn overlay_files(platform: &Platform, env: &Environment, service: &Service, images: &[ImageMapping]) -> [File; 2] {
     // Each object becomes a YAML value once; the patch diffs share them.
     let key = |o: &Object| (o.kind(), o.name().to_owned());
     let base: Vec<_> = base_objects(platform, service).iter().map(|o| (key(o), o.to_value())).collect();
@@ -66,14 +71,19 @@ fn overlay_files(platform: &Platform, env: &Environment, service: &Service) -> [
         .into_iter()
         .filter_map(|(id, mut value)| {
             let (_, target) = target.iter().find(|(p, _)| *p == id)?;
-            overlay_view(env, service, &mut value);
-            strategic_merge_patch(&value, target)
+            overlay_view(platform, env, service, &mut value);
+            let mut patch = strategic_merge_patch(&value, target)?;
+            unmap(&mut patch, images);
+            Some(patch)
         })
         .collect();
     let added: Vec<Value> = target
         .into_iter()
         .filter(|(id, _)| !base_ids.contains(id))
-        .map(|(_, value)| without_namespace(value))
+        .map(|(_, mut value)| {
+            unmap(&mut value, images);
+            without_namespace(value)
+        })
         .collect();
     [
         File { path: layout::patch_file(&env.name, &service.name), contents: yaml_file(&patches) },
@@ -82,14 +92,15 @@ fn overlay_files(platform: &Platform, env: &Environment, service: &Service) -> [
 }
 
 /// A base object as the overlay's own transformers leave it before patches matter: with the
-/// image tag that `images:` pins. The patches then state only what the transformers do not.
-fn overlay_view(env: &Environment, service: &Service, base: &mut Value) {
+/// repository and tag that `images:` maps it to. The patches then state only what the
+/// transformers do not.
+fn overlay_view(platform: &Platform, env: &Environment, service: &Service, base: &mut Value) {
     let unpinned = format!("{}:{BASE_IMAGE_TAG}", service.image);
     let containers = base.get_mut("spec").and_then(|s| s.get_mut("template")).and_then(|t| t.get_mut("spec"));
     let containers = containers.and_then(|p| p.get_mut("containers")).and_then(Value::as_sequence_mut);
     for c in containers.into_iter().flatten() {
         if c.get("image").and_then(Value::as_str) == Some(&unpinned) {
-            c["image"] = service.image_ref(&env.name).into();
+            c["image"] = pulled_image(platform, &service.image_ref(&env.name)).into();
         }
     }
 }
@@ -133,10 +144,16 @@ fn overlay_kustomization(model: &Model, env: &Environment) -> Value {
         Value::Mapping(p)
     });
     m.insert("patches".into(), Value::Sequence(patches.collect()));
-    let images = services.iter().map(|s| {
+    let images = overlay_images(model, env).into_iter().map(|image| {
         let mut i = Mapping::new();
-        i.insert("name".into(), s.image.clone().into());
-        i.insert("newTag".into(), s.tag(&env.name).to_string().into());
+        i.insert("name".into(), image.name.clone().into());
+        // Kustomize's own default would keep the name: only a mapped repository states one.
+        if image.new_name != image.name {
+            i.insert("newName".into(), image.new_name.into());
+        }
+        if let Some(tag) = image.new_tag {
+            i.insert("newTag".into(), tag.into());
+        }
         Value::Mapping(i)
     });
     m.insert("images".into(), Value::Sequence(images.collect()));

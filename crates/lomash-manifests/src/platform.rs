@@ -5,8 +5,9 @@
 //! `lomash_core::conventions`.
 
 use crate::spec::{
-    Autoscaling, Environment, NodePool, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling,
-    SecretSource, SecretStore, Security, ServiceDef, Shutdown, Stage, StoreScope,
+    Autoscaling, Aws, Collector, Environment, IngressDef, NodePool, Placement, Platform, Probe, Probes, PullPolicy,
+    Resources, Scale, ScaleUp, Scheduling, SecretSource, SecretStore, Security, ServiceDef, Shutdown, Stage,
+    StoreIdentity, StoreScope,
 };
 
 pub fn platform() -> Platform {
@@ -14,11 +15,25 @@ pub fn platform() -> Platform {
         part_of: "lomash-wood".into(),
         managed_by: "kustomize".into(),
         registry: REGISTRY.into(),
+        // go-live.md §1: the account id is the one value the platform team sets on adoption.
+        aws: Some(Aws {
+            account_id: "123456789012".into(),
+            region: "eu-west-2".into(),
+            docker_hub_cache: "docker-hub".into(),
+        }),
         base_name: "development".into(),
         // secrets.md: AWS Secrets Manager through the External Secrets Operator, one entry per
         // service and environment (`lomash-wood/<environment>/<service>`), read again hourly.
+        // go-live.md §6: a store in each environment's namespace, reading as that environment's
+        // role, which reads `lomash-wood/<environment>/*` only.
         secrets: SecretSource {
-            store: SecretStore { name: "aws-secrets-manager".into(), scope: StoreScope::Cluster },
+            store: SecretStore {
+                name: "aws-secrets-manager".into(),
+                scope: StoreScope::Namespace(StoreIdentity {
+                    service_account: "external-secrets".into(),
+                    role: "lomash-wood-{environment}-external-secrets".into(),
+                }),
+            },
             key_prefix: "lomash-wood".into(),
             refresh_interval: "1h".into(),
         },
@@ -29,6 +44,8 @@ pub fn platform() -> Platform {
             log_level: "debug".into(),
             cors_origin: "*".into(),
             otel_traces_sampler_arg: "1.0".into(),
+            otel_exporter_endpoint: "http://otel-collector:4317".into(),
+            otel_exporter_protocol: "grpc".into(),
             db_host: "postgres".into(),
             db_port: 5432,
             redis_host: "redis".into(),
@@ -63,6 +80,8 @@ fn production() -> Environment {
             log_level: "info".into(),
             cors_origin: "https://lomashwood.co.uk".into(),
             otel_traces_sampler_arg: "0.1".into(),
+            otel_exporter_endpoint: format!("http://otel-collector.{COLLECTOR_NAMESPACE}.svc.cluster.local:4317"),
+            otel_exporter_protocol: "grpc".into(),
             db_host,
             db_port: 5432,
             redis_host,
@@ -90,6 +109,37 @@ fn production() -> Environment {
             allocatable_cpu: "3920m".into(),
             allocatable_memory: "14Gi".into(),
         },
+        ingress: Some(gateway_ingress("api.lomashwood.co.uk")),
+        collector: Some(Collector {
+            namespace: COLLECTOR_NAMESPACE.into(),
+            pod_label: ("app.kubernetes.io/name".into(), "opentelemetry-collector".into()),
+            port: 4317,
+        }),
+    }
+}
+
+/// The namespace the OpenTelemetry collector runs in (network.md).
+const COLLECTOR_NAMESPACE: &str = "observability";
+
+/// go-live.md §4: the gateway behind the AWS Load Balancer Controller, TLS 1.3 or 1.2 only, the
+/// certificate found by host (no certificate id in the repository).
+fn gateway_ingress(host: &str) -> IngressDef {
+    let annotations = [
+        ("scheme", "internet-facing"),
+        // The load balancer sends to the pods' addresses, not through node ports.
+        ("target-type", "ip"),
+        ("listen-ports", r#"[{"HTTPS":443}]"#),
+        ("healthcheck-path", "/health/ready"),
+        ("ssl-policy", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+    ];
+    IngressDef {
+        class: "alb".into(),
+        annotations: annotations
+            .into_iter()
+            .map(|(key, value)| (format!("alb.ingress.kubernetes.io/{key}"), value.to_owned()))
+            .collect(),
+        host: host.into(),
+        path: "/".into(),
     }
 }
 
@@ -114,6 +164,8 @@ pub fn service(name: &str, port: u32) -> ServiceDef {
             // At most half the pods a minute: a quiet spell does not drop the service to its floor.
             scale_down_percent: 50,
             scale_down_period_seconds: 60,
+            // go-live.md §8: at most 4 pods or half the replicas a minute, whichever is more.
+            scale_up: ScaleUp { window_seconds: 0, pods: 4, percent: 50, period_seconds: 60 },
         },
         min_available: 2,
         probes: probes(),
@@ -185,6 +237,7 @@ fn staging() -> Environment {
         pool: NodePool { nodes_per_zone: 2, ..production.pool },
         // The spec names production's deploy workflow only.
         deploy_workflow: None,
+        ingress: Some(gateway_ingress("api.staging.lomashwood.co.uk")),
         ..production
     }
 }

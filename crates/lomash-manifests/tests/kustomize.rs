@@ -84,8 +84,11 @@ const SPEC_CONFIG: &[(&str, &[(&str, &str)])] = &[(
 const GATEWAY: &str = "api-gateway";
 
 const NAMESPACE: &str = "lomash-wood-production";
-/// Images are `<registry>/<service>:<tag>`.
-const REGISTRY: &str = "lomashwood";
+/// go-live.md §1: images are `<registry>/lomashwood/<service>:<tag>`, the init images Docker
+/// Hub's through the registry's pull-through cache.
+const REGISTRY: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com";
+const POSTGRES_IMAGE: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/docker-hub/library/postgres:16.4-alpine";
+const REDIS_IMAGE: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/docker-hub/library/redis:7.4-alpine";
 
 /// What the oracle expects of one service of the catalogue: its row of [`SPEC`] when the table
 /// names it, else its own spec sheet's values for what a row fixes; its tag from the release.
@@ -115,7 +118,7 @@ impl Expected {
     }
 
     fn image(&self) -> String {
-        format!("{REGISTRY}/{}:{}", self.name, self.tag)
+        format!("{REGISTRY}/lomashwood/{}:{}", self.name, self.tag)
     }
 }
 
@@ -217,15 +220,17 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
     check("Namespace", "labels", ns.metadata.labels.as_ref(), Some(&want))?;
     let objects = objects.as_slice();
     // Per service: ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB, NetworkPolicy and
-    // ExternalSecret (their values are checked by tests/network.rs and tests/secrets.rs); and the
-    // default-deny and DNS policies.
-    if objects.len() != 8 * expected.len() + 2 {
+    // ExternalSecret (their values are checked by tests/network.rs and tests/secrets.rs); the
+    // gateway's Ingress; and the default-deny and DNS policies, the SecretStore and its
+    // ServiceAccount (go-live.md §6, checked by tests/secrets.rs).
+    let wide = 4;
+    if objects.len() != 8 * expected.len() + 1 + wide {
         return Err(format!(
-            "{} objects rendered beside the Namespace, expected 8 for each of the catalogue's {} services and 2 \
-             environment-wide policies ({})",
+            "{} objects rendered beside the Namespace, expected 8 for each of the catalogue's {} services, the \
+             gateway's Ingress and {wide} environment-wide objects ({})",
             objects.len(),
             expected.len(),
-            8 * expected.len() + 2
+            8 * expected.len() + 1 + wide
         ));
     }
     for o in objects {
@@ -234,9 +239,15 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
         let owner = expected.iter().find(|e| {
             o.name() == e.name || o.name() == format!("{}-config", e.name) || o.name() == format!("{}-secret", e.name)
         });
-        // network.md: the two environment-wide policies belong to no one service.
-        if owner.is_none() && matches!(o, Object::NetworkPolicy(_)) && ["default-deny", "allow-dns"].contains(&o.name())
-        {
+        // network.md: the two environment-wide policies belong to no one service, nor do the
+        // SecretStore and its ServiceAccount (go-live.md §6).
+        let wide = match o {
+            Object::NetworkPolicy(_) => ["default-deny", "allow-dns"].contains(&o.name()),
+            Object::SecretStore(_) => o.name() == "aws-secrets-manager",
+            Object::ServiceAccount(_) => o.name() == "external-secrets",
+            _ => false,
+        };
+        if owner.is_none() && wide {
             continue;
         }
         let owner = owner.ok_or(format!("{}: belongs to no service of the catalogue", o.id()))?;
@@ -322,6 +333,16 @@ fn check_service(objects: &[Object], e: &Expected, all: &[Expected]) -> Result<(
         .map(|p| (p.type_, p.value, p.period_seconds))
         .collect();
     check("HPA", "scaleDown.policies", policies, vec![("Percent".to_owned(), 50, 60)])?;
+    // go-live.md §8: at most 4 pods or half again a minute, whichever is more, without delay.
+    let up = spec.behavior.as_ref().and_then(|b| b.scale_up.as_ref()).ok_or("HPA has no scaleUp")?;
+    check("HPA", "scaleUp.stabilizationWindowSeconds", up.stabilization_window_seconds, Some(0))?;
+    check("HPA", "scaleUp.selectPolicy", up.select_policy.as_deref(), Some("Max"))?;
+    let policies: Vec<(String, i32, i32)> =
+        up.policies.clone().unwrap_or_default().into_iter().map(|p| (p.type_, p.value, p.period_seconds)).collect();
+    check("HPA", "scaleUp.policies", policies, vec![("Pods".to_owned(), 4, 60), ("Percent".to_owned(), 50, 60)])?;
+    if e.name == GATEWAY {
+        check_ingress(find(objects, "Ingress", GATEWAY)?, e)?;
+    }
 
     let Object::PodDisruptionBudget(pdb) = find(objects, "PodDisruptionBudget", &e.name)? else { unreachable!() };
     let spec = pdb.spec.as_ref().ok_or("PDB has no spec")?;
@@ -458,8 +479,8 @@ fn check_deployment(d: &Deployment, e: &Expected) -> Result<(), String> {
         let (wait_image, tool, want_env) = match c.name.as_str() {
             // The scripts are run for real, with stubs, by tests/readiness.rs; here: a shell script
             // that asks the right tool.
-            "wait-for-postgres" => ("postgres:16.4-alpine", "pg_isready", vec![format!("{}-config", e.name)]),
-            "wait-for-redis" => ("redis:7.4-alpine", "redis-cli", vec![format!("{}-config", e.name)]),
+            "wait-for-postgres" => (POSTGRES_IMAGE, "pg_isready", vec![format!("{}-config", e.name)]),
+            "wait-for-redis" => (REDIS_IMAGE, "redis-cli", vec![format!("{}-config", e.name)]),
             _ => ("", "", vec![format!("{}-config", e.name), format!("{}-secret", e.name)]),
         };
         if c.name == "run-migrations" {
@@ -489,6 +510,47 @@ fn check_deployment(d: &Deployment, e: &Expected) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// go-live.md §4: the gateway's Ingress for the AWS Load Balancer Controller.
+fn check_ingress(o: &Object, e: &Expected) -> Result<(), String> {
+    let Object::Ingress(ingress) = o else { unreachable!() };
+    check("Ingress", "labels", ingress.metadata.labels.as_ref(), Some(&labels(e)))?;
+    let want: BTreeMap<String, String> = [
+        ("alb.ingress.kubernetes.io/scheme", "internet-facing"),
+        ("alb.ingress.kubernetes.io/target-type", "ip"),
+        ("alb.ingress.kubernetes.io/listen-ports", r#"[{"HTTPS":443}]"#),
+        ("alb.ingress.kubernetes.io/healthcheck-path", "/health/ready"),
+        ("alb.ingress.kubernetes.io/ssl-policy", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    check("Ingress", "annotations", ingress.metadata.annotations.as_ref(), Some(&want))?;
+    let spec = ingress.spec.as_ref().ok_or("Ingress has no spec")?;
+    check("Ingress", "ingressClassName", spec.ingress_class_name.as_deref(), Some("alb"))?;
+    let rules = spec.rules.as_deref().unwrap_or_default();
+    check("Ingress", "rules", rules.len(), 1)?;
+    check("Ingress", "host", rules[0].host.as_deref(), Some("api.lomashwood.co.uk"))?;
+    let paths = rules[0].http.as_ref().map(|h| h.paths.as_slice()).unwrap_or_default();
+    // (path, type, Service, port name)
+    let got: Vec<[Option<&str>; 4]> = paths
+        .iter()
+        .map(|p| {
+            let service = p.backend.service.as_ref();
+            [
+                p.path.as_deref(),
+                Some(p.path_type.as_str()),
+                service.map(|s| s.name.as_str()),
+                service.and_then(|s| s.port.as_ref()).and_then(|p| p.name.as_deref()),
+            ]
+        })
+        .collect();
+    check("Ingress", "paths", got, vec![[Some("/"), Some("Prefix"), Some(GATEWAY), Some("http")]])?;
+    let tls: Vec<(Option<Vec<String>>, Option<&str>)> =
+        spec.tls.iter().flatten().map(|t| (t.hosts.clone(), t.secret_name.as_deref())).collect();
+    // No certificate in the repository: the controller finds it by host.
+    check("Ingress", "tls", tls, vec![(Some(vec!["api.lomashwood.co.uk".to_owned()]), None)])
 }
 
 fn check_hardened(c: &Container) -> Result<(), String> {
@@ -548,6 +610,9 @@ fn check_environment(objects: &[Object], main: &Container, e: &Expected, all: &[
         ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=production"),
+        // go-live.md §5.
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector.observability.svc.cluster.local:4317"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
     ];
     want.extend(platform.map(|(k, v)| (k.to_owned(), v.to_owned())));
     want.insert("PORT".into(), e.port.to_string());
@@ -676,7 +741,7 @@ fn the_oracle_follows_a_release_and_a_new_service() {
             layout::kustomization("production"),
             "newTag: '1.2.3'".to_owned(),
             "newTag: '1.2.4'".to_owned(),
-            "auth-service: container: image: got Some(\"lomashwood/auth-service:1.2.4\")".to_owned(),
+            format!("auth-service: container: image: got Some(\"{REGISTRY}/lomashwood/auth-service:1.2.4\")"),
         ),
         (
             layout::base_file("api-gateway"),

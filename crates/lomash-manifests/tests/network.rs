@@ -48,6 +48,10 @@ const POSTGRES_PORT: u16 = 5432;
 const REDIS_PORT: u16 = 6379;
 const DNS_PORT: u16 = 53;
 const HTTPS_PORT: u16 = 443;
+/// The OpenTelemetry collector (network.md, go-live.md §5): its namespace, its pods' label, OTLP.
+const COLLECTOR_NAMESPACE: &str = "observability";
+const COLLECTOR_LABEL: (&str, &str) = ("app.kubernetes.io/name", "opentelemetry-collector");
+const OTLP_PORT: u16 = 4317;
 /// A port nobody allows.
 const UNUSED_PORT: u16 = 9999;
 
@@ -71,6 +75,8 @@ enum Who {
     /// A pod of the environment's namespace that belongs to no service.
     Stray,
     Dns,
+    /// The OpenTelemetry collector's pods.
+    Collector,
     /// A pod of the data namespace.
     Data,
     Monitoring,
@@ -101,6 +107,8 @@ fn spec_allows(from: &Who, to: &Who, port: u16, protocol: &str) -> bool {
                     Who::Data => tcp && ((postgres && port == POSTGRES_PORT) || (redis && port == REDIS_PORT)),
                     // HTTPS to the internet, private ranges and the metadata endpoint closed.
                     Who::Outside { public } => external && *public && tcp && port == HTTPS_PORT,
+                    // Every service: traces to the collector on TCP 4317.
+                    Who::Collector => tcp && port == OTLP_PORT,
                     _ => false,
                 }
             }
@@ -167,6 +175,27 @@ fn world(model: &Model, objects: &[Object], env: &Environment, data_namespace: &
             Pod::new(data_namespace, ip()).with_label("app", "redis").with_port(Some("tcp-redis"), 6379, "TCP"),
         ),
         ("prometheus", Who::Monitoring, Pod::new("monitoring", ip()).with_label("app", "prometheus")),
+        (
+            "otel-collector",
+            Who::Collector,
+            Pod::new(COLLECTOR_NAMESPACE, ip()).with_label(COLLECTOR_LABEL.0, COLLECTOR_LABEL.1).with_port(
+                Some("otlp-grpc"),
+                OTLP_PORT,
+                "TCP",
+            ),
+        ),
+        // Another pod of the collector's namespace, and a pod with the collector's label elsewhere:
+        // neither is the collector.
+        (
+            "observability-other",
+            Who::OtherNamespace,
+            Pod::new(COLLECTOR_NAMESPACE, ip()).with_label("app", "jaeger").with_port(Some("otlp"), OTLP_PORT, "TCP"),
+        ),
+        (
+            "collector-label-elsewhere",
+            Who::OtherNamespace,
+            Pod::new("team-x", ip()).with_label(COLLECTOR_LABEL.0, COLLECTOR_LABEL.1),
+        ),
         ("other-namespace", Who::OtherNamespace, Pod::new("team-x", ip()).with_label("app", "api-gateway")),
     ];
     world.extend(pods.into_iter().map(|(n, who, pod)| (n.to_owned(), who, pod.into())));
@@ -195,6 +224,7 @@ fn probes(model: &Model) -> Vec<(u16, &'static str)> {
         (REDIS_PORT, "TCP"),
         (HTTPS_PORT, "TCP"),
         (HTTPS_PORT, "UDP"),
+        (OTLP_PORT, "TCP"),
         (UNUSED_PORT, "TCP"),
     ]);
     probes
@@ -369,6 +399,16 @@ fn the_restated_rules_say_what_network_md_says() {
         ("monitoring scrapes", Who::Monitoring, w("analytics-service", 3008), 3008, "TCP", true),
         ("another namespace does not", Who::OtherNamespace, w("analytics-service", 3008), 3008, "TCP", false),
         ("a service uses Postgres", w("auth-service", 3001), Who::Data, 5432, "TCP", true),
+        ("every service sends traces", w(GATEWAY, 3000), Who::Collector, OTLP_PORT, "TCP", true),
+        ("on OTLP gRPC only", w(GATEWAY, 3000), Who::Collector, 4318, "TCP", false),
+        (
+            "the collector's namespace alone is not the collector",
+            w(GATEWAY, 3000),
+            Who::OtherNamespace,
+            OTLP_PORT,
+            "TCP",
+            false,
+        ),
         ("the gateway does not", w(GATEWAY, 3000), Who::Data, 5432, "TCP", false),
         ("DNS over UDP", w("auth-service", 3001), Who::Dns, 53, "UDP", true),
         ("a stray pod resolves names", Who::Stray, Who::Dns, 53, "TCP", true),
@@ -451,8 +491,9 @@ fn an_added_edge_changes_the_two_policies_and_the_table_only() {
     }
 }
 
-/// A service that declares no edge, and that no edge names, gets its monitoring scrape and DNS,
-/// nothing else: network.md's "no traffic but its monitoring scrape".
+/// A service that declares no edge, and that no edge names, gets its monitoring scrape, DNS and
+/// its traces' way to the collector, nothing else: network.md's "no traffic but its monitoring
+/// scrape", with go-live.md's collector, which every service reaches.
 #[test]
 fn a_service_without_edges_gets_only_its_scrape() {
     let lonely = "analytics-service";
@@ -482,6 +523,7 @@ fn a_service_without_edges_gets_only_its_scrape() {
             flow(lonely, "kube-dns", DNS_PORT, "UDP"),
             flow(lonely, "kube-dns", DNS_PORT, "TCP"),
             flow("prometheus", lonely, port, "TCP"),
+            flow(lonely, "otel-collector", OTLP_PORT, "TCP"),
         ]);
         assert_eq!(touching, expected, "{}", env.name);
     }

@@ -22,11 +22,17 @@ use serde_yaml::Value;
 
 // --- The oracle: secrets.md's values, restated ---
 
-const STORE_KIND: &str = "ClusterSecretStore";
+// go-live.md §6: the store of the ExternalSecret's own namespace (secrets.md's cluster-wide one served both
+// environments).
+const STORE_KIND: &str = "SecretStore";
 const STORE_NAME: &str = "aws-secrets-manager";
 const KEY_PREFIX: &str = "lomash-wood";
 const REFRESH_INTERVAL: &str = "1h";
 const RELOADER: &str = "secret.reloader.stakater.com/reload";
+/// go-live.md §6: the store's identity, in the platform's account and region.
+const STORE_ACCOUNT: &str = "external-secrets";
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "eu-west-2";
 
 /// The spec of `service`'s ExternalSecret in `environment`, as secrets.md writes it.
 fn expected_spec(environment: &str, service: &str) -> Value {
@@ -80,15 +86,27 @@ fn name(doc: &Value) -> &str {
 
 // --- A validator for the subset of OpenAPI v3 schema that a CRD uses ---
 
-const SCHEMA: &str = include_str!("data/external-secrets.io_externalsecrets.v1.schema.yaml");
+/// ESO's own `openAPIV3Schema` of each kind's v1, as the CRDs in ESO's repository serve them
+/// (`data/eso-schemas.SOURCES.txt` says from which file, blob and tag).
+const EXTERNAL_SECRET_SCHEMA: &str = include_str!("data/eso-externalsecret-v1.schema.json");
+const SECRET_STORE_SCHEMA: &str = include_str!("data/eso-secretstore-v1.schema.json");
+
+/// The schema of `kind` (JSON is YAML).
+fn schema_of(kind: &str) -> Value {
+    let text = match kind {
+        "ExternalSecret" => EXTERNAL_SECRET_SCHEMA,
+        "SecretStore" => SECRET_STORE_SCHEMA,
+        other => panic!("no schema for {other}"),
+    };
+    serde_yaml::from_str(text).expect("the schema file is JSON")
+}
 
 fn schema() -> Value {
-    let file: Value = serde_yaml::from_str(SCHEMA).expect("the schema file is YAML");
-    file["openAPIV3Schema"].clone()
+    schema_of("ExternalSecret")
 }
 
 /// The keywords the validator reads; a schema using any other would be checked only in part.
-const KEYWORDS: [&str; 13] = [
+const KEYWORDS: [&str; 17] = [
     "type",
     "properties",
     "required",
@@ -100,9 +118,23 @@ const KEYWORDS: [&str; 13] = [
     "pattern",
     "minProperties",
     "maxProperties",
+    "minItems",
+    "minimum",
+    "nullable",
+    "anyOf",
     "x-kubernetes-preserve-unknown-fields",
-    "x-lomash-not-transcribed",
+    "x-kubernetes-int-or-string",
 ];
+
+/// Keywords that constrain nothing the validator must check: documentation, defaults the API
+/// server fills in, how a list or map merges, and a format that only refines a type already
+/// checked (`int64`, `date-time` on fields we never write).
+const ANNOTATIONS: [&str; 6] =
+    ["description", "default", "example", "x-kubernetes-list-type", "x-kubernetes-map-type", "format"];
+
+/// A keyword the validator cannot evaluate: a node that has it is an error when an object
+/// reaches it, never silently passed.
+const UNEVALUATED: &str = "x-kubernetes-validations";
 
 /// The patterns of the schema, each matched by hand (no regex engine in the dependencies): a
 /// pattern not listed here is an error, never skipped.
@@ -140,8 +172,26 @@ fn type_of(value: &Value) -> &'static str {
 /// takes any keys.
 fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
     let mut error = |problem: String| errors.push(format!("{path}: {problem}"));
-    if schema.get("x-lomash-not-transcribed").is_some() {
-        error("the schema of this field was not transcribed: transcribe it before writing the field".into());
+    if schema.get(UNEVALUATED).is_some() {
+        error("the schema has a CEL rule here, which this validator does not evaluate".into());
+        return;
+    }
+    if value.is_null() && schema["nullable"].as_bool() == Some(true) {
+        return;
+    }
+    if let Some(branches) = schema["anyOf"].as_sequence() {
+        let fits = |branch: &Value| {
+            let mut found = Vec::new();
+            check(branch, value, path, &mut found);
+            found.is_empty()
+        };
+        if !branches.iter().any(fits) {
+            error(format!("fits none of the schema's {} alternatives", branches.len()));
+            return;
+        }
+    }
+    if schema["x-kubernetes-int-or-string"].as_bool() == Some(true) && !matches!(type_of(value), "integer" | "string") {
+        error(format!("is {}, the schema wants an integer or a string", type_of(value)));
         return;
     }
     if let Some(want) = schema["type"].as_str() {
@@ -149,6 +199,11 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
         if got != want && !(want == "number" && got == "integer") {
             error(format!("is {got}, the schema wants {want}"));
             return;
+        }
+    }
+    if let (Some(min), Some(n)) = (schema["minimum"].as_i64(), value.as_i64()) {
+        if n < min {
+            error(format!("{n} is below {min}"));
         }
     }
     if let Some(allowed) = schema["enum"].as_sequence() {
@@ -173,6 +228,9 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
         }
     }
     if let Some(items) = value.as_sequence() {
+        if schema["minItems"].as_u64().is_some_and(|min| (items.len() as u64) < min) {
+            errors.push(format!("{path}: {} items, fewer than the schema's minimum", items.len()));
+        }
         for (i, item) in items.iter().enumerate() {
             check(&schema["items"], item, &format!("{path}[{i}]"), errors);
         }
@@ -206,9 +264,10 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
     }
 }
 
+/// Every way `value` breaks the schema of its kind.
 fn schema_errors(value: &Value) -> Vec<String> {
     let mut errors = Vec::new();
-    check(&schema(), value, "$", &mut errors);
+    check(&schema_of(value["kind"].as_str().unwrap_or_default()), value, "$", &mut errors);
     errors
 }
 
@@ -224,6 +283,11 @@ fn keywords(schema: &Value, path: &str, out: &mut Vec<String>) {
                 }
             }
             "items" | "additionalProperties" => keywords(child, &format!("{path}[]"), out),
+            "anyOf" => {
+                for branch in child.as_sequence().into_iter().flatten() {
+                    keywords(branch, &format!("{path}|"), out);
+                }
+            }
             _ => {}
         }
     }
@@ -232,9 +296,10 @@ fn keywords(schema: &Value, path: &str, out: &mut Vec<String>) {
 // --- The tests ---
 
 #[test]
-fn the_validator_reads_every_keyword_of_the_schema_file() {
+fn the_validator_reads_every_keyword_of_the_schema_files() {
     let mut found = Vec::new();
     keywords(&schema(), "$", &mut found);
+    keywords(&schema_of("SecretStore"), "$store", &mut found);
     // The constraints our objects meet are in the file (a truncated file would validate anything).
     for node in [
         "$.spec.secretStoreRef.kind.enum",
@@ -244,11 +309,16 @@ fn the_validator_reads_every_keyword_of_the_schema_file() {
         "$.spec.target.deletionPolicy.enum",
         "$.spec.refreshInterval.type",
         "$.spec.dataFrom[].extract.required",
+        "$store.spec.provider.maxProperties",
+        "$store.spec.provider.aws.required",
+        "$store.spec.provider.aws.service.enum",
+        "$store.spec.provider.aws.auth.jwt.serviceAccountRef.name.pattern",
     ] {
         assert!(found.iter().any(|k| k == node), "{node} is not in the schema file");
     }
-    let unknown: Vec<&String> =
-        found.iter().filter(|k| !KEYWORDS.iter().any(|w| k.ends_with(&format!(".{w}")))).collect();
+    let known =
+        |k: &&String| KEYWORDS.iter().chain(&ANNOTATIONS).chain([&UNEVALUATED]).any(|w| k.ends_with(&format!(".{w}")));
+    let unknown: Vec<&String> = found.iter().filter(|k| !known(k)).collect();
     assert_eq!(unknown, Vec::<&String>::new(), "keywords the validator would ignore");
 }
 
@@ -265,6 +335,82 @@ fn rendered_external_secrets_are_valid_against_esos_schema() {
             assert_eq!(doc["apiVersion"].as_str(), Some("external-secrets.io/v1"), "{}", name(doc));
             assert_eq!(schema_errors(doc), Vec::<String>::new(), "{}: {}", env.name, name(doc));
         }
+    }
+}
+
+/// go-live.md §6, on kubectl's output of every environment: one namespaced SecretStore, valid
+/// against ESO's v1 SecretStore schema, reading Secrets Manager in the platform's region as the
+/// `external-secrets` ServiceAccount, which carries that environment's own IAM role and no
+/// mounted token; and no ClusterSecretStore anywhere.
+#[test]
+fn each_environment_has_its_own_secret_store_valid_against_esos_schema() {
+    let r = rendered();
+    for (env, docs) in r.model.platform.environments.iter().zip(&r.overlays) {
+        assert_eq!(of_kind(docs, "ClusterSecretStore").len(), 0, "{}", env.name);
+        let stores = of_kind(docs, "SecretStore");
+        let [store] = stores.as_slice() else { panic!("{}: {} SecretStores", env.name, stores.len()) };
+        assert_eq!(store["apiVersion"].as_str(), Some("external-secrets.io/v1"), "{}", env.name);
+        assert_eq!(name(store), STORE_NAME, "{}", env.name);
+        assert_eq!(store["metadata"]["namespace"].as_str(), Some(env.namespace.as_str()), "{}", env.name);
+        let want: Value = serde_yaml::from_str(&format!(
+            "provider: {{aws: {{service: SecretsManager, region: {REGION}, auth: {{jwt: {{serviceAccountRef: \
+             {{name: {STORE_ACCOUNT}}}}}}}}}}}"
+        ))
+        .unwrap();
+        assert_eq!(store["spec"], want, "{}", env.name);
+        assert_eq!(schema_errors(store), Vec::<String>::new(), "{}", env.name);
+        let typed = Object::from_value((*store).clone()).unwrap_or_else(|e| panic!("{}: {e}", env.name));
+        assert!(matches!(typed, Object::SecretStore(_)), "{}", env.name);
+
+        let account = of_kind(docs, "ServiceAccount").into_iter().find(|d| name(d) == STORE_ACCOUNT);
+        let account = account.unwrap_or_else(|| panic!("{}: no ServiceAccount {STORE_ACCOUNT}", env.name));
+        assert_eq!(account["automountServiceAccountToken"].as_bool(), Some(false), "{}", env.name);
+        let role = format!("arn:aws:iam::{ACCOUNT}:role/lomash-wood-{}-external-secrets", env.name);
+        assert_eq!(
+            account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].as_str(),
+            Some(role.as_str()),
+            "{}",
+            env.name
+        );
+    }
+}
+
+/// The SecretStore schema check has teeth too.
+#[test]
+fn the_validator_rejects_a_secret_store_esos_schema_forbids() {
+    let r = rendered();
+    let original = of_kind(&r.overlays[0], "SecretStore")[0].clone();
+    type Mutation = fn(&mut Value);
+    let cases: Vec<(&str, Mutation, &str)> = vec![
+        (
+            "a service outside the enum",
+            |v| v["spec"]["provider"]["aws"]["service"] = "S3".into(),
+            "$.spec.provider.aws.service",
+        ),
+        (
+            "no region",
+            |v| {
+                v["spec"]["provider"]["aws"].as_mapping_mut().unwrap().remove("region");
+            },
+            "$.spec.provider.aws",
+        ),
+        (
+            "two providers",
+            |v| v["spec"]["provider"]["vault"] = serde_yaml::from_str("{server: x, auth: {}}").unwrap(),
+            "$.spec.provider",
+        ),
+        (
+            "a ServiceAccount name that is not a DNS subdomain",
+            |v| v["spec"]["provider"]["aws"]["auth"]["jwt"]["serviceAccountRef"]["name"] = "External_Secrets".into(),
+            "$.spec.provider.aws.auth.jwt.serviceAccountRef.name",
+        ),
+        ("an unknown field", |v| v["spec"]["provider"]["aws"]["regions"] = "x".into(), "$.spec.provider.aws.regions"),
+    ];
+    for (case, mutate, path) in cases {
+        let mut value = original.clone();
+        mutate(&mut value);
+        let errors = schema_errors(&value);
+        assert!(errors.iter().any(|e| e.starts_with(&format!("{path}:"))), "{case}: {errors:?}");
     }
 }
 
@@ -314,9 +460,9 @@ fn the_validator_rejects_what_esos_schema_forbids() {
         ),
         ("dataFrom not a list", |v| v["spec"]["dataFrom"] = "all".into(), "$.spec.dataFrom"),
         (
-            "a template, whose schema was not transcribed",
-            |v| v["spec"]["target"]["template"] = serde_yaml::from_str("{data: {K: v}}").unwrap(),
-            "$.spec.target.template",
+            "a template engine outside the enum",
+            |v| v["spec"]["target"]["template"] = serde_yaml::from_str("{engineVersion: v1}").unwrap(),
+            "$.spec.target.template.engineVersion",
         ),
     ];
     for (case, mutate, path) in cases {

@@ -29,6 +29,10 @@ const CONFIG: [(&str, &str); 7] = [
     ("REDIS_HOST", "redis-master.lomash-wood-data-staging.svc.cluster.local"),
 ];
 
+/// go-live.md §4 and §6, staging's values.
+const STAGING_HOST: &str = "api.staging.lomashwood.co.uk";
+const STAGING_ROLE: &str = "arn:aws:iam::123456789012:role/lomash-wood-staging-external-secrets";
+
 /// kubectl's render of one overlay of `c`.
 fn kubectl(c: &Catalogue, env: &str) -> Vec<Object> {
     let tree = write_tree("staging", &render(c).expect("valid catalogue"));
@@ -49,6 +53,16 @@ fn kubectl_renders_every_staging_value_of_the_spec() {
         assert_eq!(o.metadata().namespace.as_deref(), want, "{}", o.id());
     }
     assert_eq!(find(&objects, "Namespace", NAMESPACE).name(), NAMESPACE);
+    // go-live.md §4 and §6: staging's own host, and its own role (which reads staging's entries).
+    let Object::Ingress(ingress) = find(&objects, "Ingress", "api-gateway") else { unreachable!() };
+    let spec = ingress.spec.as_ref().unwrap();
+    let hosts: Vec<Option<&str>> = spec.rules.iter().flatten().map(|r| r.host.as_deref()).collect();
+    assert_eq!(hosts, vec![Some(STAGING_HOST)], "Ingress host");
+    let tls: Vec<Option<Vec<String>>> = spec.tls.iter().flatten().map(|t| t.hosts.clone()).collect();
+    assert_eq!(tls, vec![Some(vec![STAGING_HOST.to_owned()])], "Ingress TLS host");
+    let Object::ServiceAccount(sa) = find(&objects, "ServiceAccount", "external-secrets") else { unreachable!() };
+    let role = sa.metadata.annotations.as_ref().and_then(|a| a.get("eks.amazonaws.com/role-arn"));
+    assert_eq!(role.map(String::as_str), Some(STAGING_ROLE), "the SecretStore's role");
     for s in &c.services {
         let name = s.name.as_str();
         let Object::ConfigMap(cm) = find(&objects, "ConfigMap", &format!("{name}-config")) else { unreachable!() };
@@ -191,6 +205,10 @@ fn the_overlays_differ_only_where_the_spec_says() {
         ("PodDisruptionBudget", ".spec.minAvailable"),
         ("NetworkPolicy", ".spec.egress[].to[].namespaceSelector.matchLabels.kubernetes.io/metadata.name"),
         ("ExternalSecret", ".spec.dataFrom[].extract.key"),
+        // go-live.md: each environment's role, and the gateway's host.
+        ("ServiceAccount", ".metadata.annotations.eks.amazonaws.com/role-arn"),
+        ("Ingress", ".spec.rules[].host"),
+        ("Ingress", ".spec.tls[].hosts[]"),
     ]
     .into();
     // Each environment pins its own tags: where they differ, the images and version labels do.

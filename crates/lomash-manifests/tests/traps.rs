@@ -49,21 +49,35 @@ fn the_overlay_kustomization_uses_resources_patches_and_images_for_every_service
     for r in &resources[1..] {
         assert!(files.iter().any(|f| f.path == format!("{OVERLAY}/{r}")), "{r} is listed but not generated");
     }
-    let images: Vec<(String, String)> = k["images"]
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let images: Vec<(Option<String>, Option<String>, Option<String>)> = k["images"]
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|i| (i["name"].as_str().unwrap().to_owned(), i["newTag"].as_str().unwrap().to_owned()))
+        .map(|i| (text(&i["name"]), text(&i["newName"]), text(&i["newTag"])))
         .collect();
-    // Every service pinned at its release tag (taken from the release: a release breaks nothing).
+    // go-live.md §1: every service from the company's registry at its release tag (taken from
+    // the release: a release breaks nothing), then the init images through the registry's
+    // pull-through cache of Docker Hub, their tags unchanged.
+    let registry = "123456789012.dkr.ecr.eu-west-2.amazonaws.com";
     let c = catalogue();
     let tags = c.release.tags_for("production").expect("the release pins production");
-    let want: Vec<(String, String)> = c
+    let mut want: Vec<(Option<String>, Option<String>, Option<String>)> = c
         .services
         .iter()
-        .map(|s| (s.image.clone(), tags.get(&s.name).cloned().unwrap_or_else(|| format!("no tag for {}", s.name))))
+        .map(|s| {
+            let tag = tags.get(&s.name).cloned().unwrap_or_else(|| format!("no tag for {}", s.name));
+            (Some(s.image.clone()), Some(format!("{registry}/{}", s.image)), Some(tag))
+        })
         .collect();
-    assert_eq!(images, want, "the overlay's images: one per service, at the release's tag");
+    for hub in ["postgres", "redis"] {
+        want.push((Some(hub.to_owned()), Some(format!("{registry}/docker-hub/library/{hub}")), None));
+    }
+    assert_eq!(images, want, "the overlay's images: one per service, at the release's tag, and the init images");
+    // The base keeps the bare names: development pulls them as they are.
+    let base: String =
+        files.iter().filter(|f| f.path.starts_with("infra/kubernetes/base/")).map(|f| f.contents.clone()).collect();
+    assert!(!base.contains(registry), "the base names no registry");
 }
 
 /// One patch file per service, `<service>.yaml`, the seed's nine among them under the seed's names.

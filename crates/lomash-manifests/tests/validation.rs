@@ -1020,6 +1020,71 @@ const CASES: &[Case] = &[
         )],
     },
     Case {
+        rule: "AWS account id that is not 12 digits",
+        mutate: |c| c.platform.aws.as_mut().unwrap().account_id = "12345678901".into(),
+        expected: &["platform: aws.accountId: \"12345678901\" is not an AWS account id (12 digits)"],
+    },
+    Case {
+        rule: "AWS account id with a letter",
+        mutate: |c| c.platform.aws.as_mut().unwrap().account_id = "12345678901O".into(),
+        expected: &["platform: aws.accountId: \"12345678901O\" is not an AWS account id (12 digits)"],
+    },
+    Case {
+        rule: "AWS region of an unknown shape",
+        mutate: |c| c.platform.aws.as_mut().unwrap().region = "eu-west".into(),
+        expected: &[concat!(
+            "platform: aws.region: \"eu-west\" is not an AWS region (<area>-<direction>-<digit>, e.g. eu-west-2 or ",
+            "us-gov-east-1)"
+        )],
+    },
+    Case {
+        rule: "AWS region written as a zone",
+        mutate: |c| c.platform.aws.as_mut().unwrap().region = "eu-west-2a".into(),
+        expected: &[concat!(
+            "platform: aws.region: \"eu-west-2a\" is not an AWS region (<area>-<direction>-<digit>, e.g. eu-west-2 or ",
+            "us-gov-east-1)"
+        )],
+    },
+    Case {
+        rule: "a namespaced secret store without an account to assume its role in",
+        mutate: |c| c.platform.aws = None,
+        expected: &[
+            "platform: secrets.store.scope: a namespaced store reads as an IAM role of the platform's account: declare `aws`",
+        ],
+    },
+    Case {
+        rule: "one store role for every environment",
+        mutate: |c| {
+            if let lomash_manifests::spec::StoreScope::Namespace(identity) = &mut c.platform.secrets.store.scope {
+                identity.role = "external-secrets".into();
+            }
+        },
+        expected: &[
+            "platform: secrets.store.role: \"external-secrets\" names one role for every environment: put {environment} in it",
+        ],
+    },
+    Case {
+        rule: "an Ingress host that is not a DNS name",
+        mutate: |c| c.platform.environment_mut("staging").unwrap().ingress.as_mut().unwrap().host = "api staging".into(),
+        expected: &[concat!(
+            "platform: staging.ingress.host: \"api staging\" is not a DNS-1123 subdomain (lower-case letters, ",
+            "digits, '-' and '.', each part starting and ending with a letter or digit, at most 253 characters)"
+        )],
+    },
+    Case {
+        rule: "an Ingress with no public service to route to",
+        mutate: |c| service(c, "api-gateway").public = None,
+        expected: &[
+            "platform: production.ingress: routes to the catalogue's public service, but 0 services are public ([])",
+            "platform: staging.ingress: routes to the catalogue's public service, but 0 services are public ([])",
+        ],
+    },
+    Case {
+        rule: "an HPA that could never scale up",
+        mutate: |c| service(c, "auth-service").autoscaling.scale_up.pods = 0,
+        expected: &["auth-service: autoscaling.scaleUp.pods: 0 is below 1: the HPA could never scale up"],
+    },
+    Case {
         rule: "service image that is not an image reference",
         mutate: |c| service(c, "auth-service").image = "LomashWood/auth-service".into(),
         expected: &[concat!(
