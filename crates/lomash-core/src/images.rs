@@ -9,7 +9,6 @@
 
 use serde_yaml::Value;
 
-use crate::conventions::init;
 use crate::model::Model;
 use crate::spec::{Environment, Platform};
 
@@ -25,8 +24,8 @@ pub struct ImageMapping {
     pub new_tag: Option<String>,
 }
 
-/// The `images:` of `env`'s overlay: every service's repository with its tag, then each init
-/// image the services use, mapped to where the environment pulls it. Without a registry to map
+/// The `images:` of `env`'s overlay: every service's repository with its tag, then each data
+/// store's image (its wait containers') the services use, mapped to where the environment pulls it. Without a registry to map
 /// to, the services' tags only.
 pub fn overlay_images(model: &Model, env: &Environment) -> Vec<ImageMapping> {
     let platform = &model.platform;
@@ -35,10 +34,9 @@ pub fn overlay_images(model: &Model, env: &Environment) -> Vec<ImageMapping> {
         new_name: pulled(platform, &s.image),
         new_tag: Some(s.tag(&env.name).to_string()),
     });
-    let postgres = model.services.iter().any(|s| s.uses_postgres()).then_some(init::POSTGRES_IMAGE);
-    let redis = model.services.iter().any(|s| s.uses_redis()).then_some(init::REDIS_IMAGE);
-    let inits = [postgres, redis].into_iter().flatten().filter_map(|image| {
-        let (repository, _) = split(image);
+    let used = platform.stores.iter().filter(|st| model.services.iter().any(|s| s.uses_store(&st.name)));
+    let inits = used.filter_map(|store| {
+        let (repository, _) = split(&store.image);
         let new_name = pulled(platform, repository);
         (new_name != repository).then(|| ImageMapping { name: repository.to_owned(), new_name, new_tag: None })
     });
