@@ -339,6 +339,8 @@ pub fn synthetic_catalogue(n: usize) -> Catalogue {
                 copy.port = first_free_port + synthetic.services.len() as u32;
                 copy.image = format!("{}-{k}", original.image);
                 copy.uses.retain(|edge| *edge != Uses::AllServices);
+                // One public entry point: the Ingress routes to it alone.
+                copy.public = None;
             }
             for (env, tags) in &nine.release.environments {
                 let tag = tags.get(&original.name).cloned().unwrap_or_default();

@@ -63,7 +63,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use lomash_manifests::catalogue;
-    use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
+    use lomash_manifests::k8s_openapi::api::batch::v1::Job;
     use lomash_manifests::k8s_openapi::Resource;
     use serde_yaml::Value;
 
@@ -156,11 +156,12 @@ mod tests {
             let pinned = images.iter().find(|i| i["name"] == "lomashwood/analytics-service").unwrap();
             assert_eq!(pinned["newTag"].as_str(), Some(tag));
 
-            let patch = yaml_documents(&root.path().join(OVERLAY).join("patches/analytics-service.yaml"));
-            let deployment = patch.iter().find(|d| d["kind"] == Deployment::KIND).unwrap();
-            let init = deployment["spec"]["template"]["spec"]["initContainers"].as_sequence().unwrap();
-            let migrations = init.iter().find(|c| c["name"] == "run-migrations").unwrap();
-            assert_eq!(migrations["image"].as_str(), Some(format!("lomashwood/analytics-service:{tag}").as_str()));
+            // The release's migration Job runs the new image (named as the base names it; the
+            // overlay's `images:` maps it).
+            let resources = yaml_documents(&root.path().join(OVERLAY).join("resources/analytics-service.yaml"));
+            let job = resources.iter().find(|d| d["kind"] == Job::KIND).unwrap();
+            let migrate = &job["spec"]["template"]["spec"]["containers"][0];
+            assert_eq!(migrate["image"].as_str(), Some(format!("lomashwood/analytics-service:{tag}").as_str()));
 
             // The whole tree is what the new release renders: no stale file left behind.
             let expected = render(&Catalogue { release: Release::parse(&release).unwrap(), ..catalogue() }).unwrap();

@@ -128,7 +128,8 @@ mod tests {
         let first = text.lines().nth(2).unwrap();
         assert_eq!(first, "apiVersion: v1", "conventional order: apiVersion first");
         for s in &model.services {
-            let image = format!("image: {}", s.image_ref(&env.name));
+            let image =
+                format!("image: {}", lomash_manifests::images::pulled_image(&model.platform, &s.image_ref(&env.name)));
             assert!(text.contains(&image), "{image:?} not rendered");
         }
         assert!(text.contains(&format!("namespace: {}", env.namespace)));

@@ -783,13 +783,20 @@ mod diff_tests {
         ] {
             assert!(diff.contains(&expected), "{expected:?} not in the diff:\n{diff}");
         }
-        // Only the files that mention the limit change: each environment's patch and README.
+        // Only the files that mention the limit change: each environment's patch, README and
+        // resources (the migration Job runs with the service's resources).
         let paths: Vec<&str> = changes.iter().map(Change::path).collect();
         let mut want: Vec<String> = changed
             .platform
             .environments
             .iter()
-            .flat_map(|e| [layout::readme(&e.name), layout::patch_file(&e.name, "analytics-service")])
+            .flat_map(|e| {
+                [
+                    layout::readme(&e.name),
+                    layout::patch_file(&e.name, "analytics-service"),
+                    layout::resource_file(&e.name, "analytics-service"),
+                ]
+            })
             .collect();
         want.sort();
         assert_eq!(paths, want);

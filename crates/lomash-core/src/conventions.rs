@@ -35,6 +35,13 @@ pub const TMP_SIZE_LIMIT: &str = "256Mi";
 /// The selector label, as in the seed's `kubectl get pods -l app=analytics-service`: Services,
 /// Deployments, PDBs and network policies select a service's pods by it.
 pub const APP_LABEL: &str = "app";
+/// The recommended labels every object carries its service's name and, on the pods of a
+/// migration Job, its part in by.
+pub const NAME_LABEL: &str = "app.kubernetes.io/name";
+pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+/// The component of a migration Job's pods: with the service's name, what its NetworkPolicy
+/// selects them by.
+pub const MIGRATION_COMPONENT: &str = "migration";
 /// The name of the container port the Service and the probes use.
 pub const HTTP_PORT_NAME: &str = "http";
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -13,7 +14,7 @@ use k8s_openapi::Resource;
 
 use crate::built::{Built, BuiltEnvironment};
 use crate::conventions::network::{ALLOW_DNS, ANY_ADDRESS, CLOSED_RANGES, DEFAULT_DENY};
-use crate::conventions::{BASE_IMAGE_TAG, RELOADER_SECRET_ANNOTATION};
+use crate::conventions::{BASE_IMAGE_TAG, HTTP_PORT_NAME, RELOADER_SECRET_ANNOTATION};
 use crate::external_secret::ExternalSecret;
 use crate::k8s::{APP_LABEL, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY, ZONE_KEY};
 use crate::layout::{self, File, GENERATED_DIR};
@@ -88,7 +89,7 @@ pub fn patches_readme(built: &Built, b: &BuiltEnvironment, files: &[File]) -> Fi
     sections.iter().for_each(|section| w.push_str(section));
     capacity(w, model, b);
     how_kustomize_applies(w, env, files, &overlay);
-    applying(w, model, env, &overlay);
+    applying(w, model, b, &overlay);
     secrets(w, model, b);
     ci_cd(w, model, env);
     rolling_out(w, model, b);
@@ -119,6 +120,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// `300` → `5 minutes`; `45` → `45 s`.
 fn duration(seconds: i64) -> String {
     match seconds {
+        s if s >= 86_400 && s % 86_400 == 0 => plural((s / 86_400) as usize, "day", "days"),
+        s if s >= 3600 && s % 3600 == 0 => plural((s / 3600) as usize, "hour", "hours"),
         s if s >= 60 && s % 60 == 0 => plural((s / 60) as usize, "minute", "minutes"),
         s => format!("{s} s"),
     }
@@ -446,6 +449,7 @@ fn network(w: &mut String, model: &Model, env: &Environment) {
 fn end(end: &End, env: &Environment) -> String {
     match end {
         End::Service(name) => code(name),
+        End::Migration(name) => format!("the migration Job of {}", code(name)),
         End::EveryPod => format!("every pod of {}", code(&env.namespace)),
         End::Namespace(namespace) => format!("any pod of namespace {}", code(namespace)),
         End::Pods { namespace, label: (key, value) } => {
@@ -810,17 +814,60 @@ fn how_kustomize_applies(w: &mut String, env: &Environment, files: &[File], over
     line(w, "");
 }
 
-fn applying(w: &mut String, model: &Model, env: &Environment, overlay: &str) {
+fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) {
+    let env = b.env;
     let ns = &env.namespace;
+    let jobs: Vec<&Job> = b
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Job(j) => Some(j),
+            _ => None,
+        })
+        .collect();
     line(w, &format!("## Applying to {}", title_case(&env.name)));
     line(w, "");
+    if !jobs.is_empty() {
+        let (key, value) = &model.platform.first_phase_label;
+        line(
+            w,
+            &format!(
+                "A release is applied in two phases. First the migration Jobs of the release (one per service that \
+                 migrates a schema, named after the image it runs) and everything they need, which carries the label \
+                 `{key}={value}`: the Namespace, the environment's network policies, the SecretStore and its \
+                 ServiceAccount, and each such service's ServiceAccount, ConfigMap, ExternalSecret and migration \
+                 NetworkPolicy (`kubectl apply -k DIR -l SELECTOR` applies only the objects that match). Once every \
+                 Job has completed, the whole overlay is applied and the rollouts are watched. A failed migration \
+                 stops the release before any pod rolls: the running pods, of the old release, keep serving."
+            ),
+        );
+        line(w, "");
+    }
     line(w, "```bash");
     line(w, "# Preview the fully merged manifests");
     line(w, &format!("kubectl kustomize {overlay}"));
     line(w, "# … or the same objects computed from the definitions, without kustomize");
     line(w, &format!("cargo xtask render --env {}", env.name));
     line(w, "");
-    line(w, &format!("# Apply to the {} cluster", env.name));
+    if !jobs.is_empty() {
+        let (key, value) = &model.platform.first_phase_label;
+        // The wait outlasts the longest Job: a Job that fails (or runs out of time) never
+        // completes, so the wait ends in a timeout, exit 1, and the release stops there.
+        let deadline = jobs.iter().filter_map(|j| j.spec.as_ref()?.active_deadline_seconds).max().unwrap_or(0);
+        line(w, "# Phase 1: the release's migration Jobs and what they need; wait for each to complete");
+        line(w, &format!("kubectl apply -k {overlay} -l {key}={value}"));
+        let names: Vec<String> =
+            jobs.iter().map(|j| format!("job/{}", j.metadata.name.as_deref().unwrap_or_default())).collect();
+        line(w, &format!("kubectl wait --for=condition=complete --timeout={}s -n {ns} \\", deadline + 60));
+        for (i, name) in names.iter().enumerate() {
+            let end = if i + 1 == names.len() { "" } else { " \\" };
+            line(w, &format!("  {name}{end}"));
+        }
+        line(w, "");
+        line(w, "# Phase 2: the whole overlay, then the rollouts");
+    } else {
+        line(w, &format!("# Apply to the {} cluster", env.name));
+    }
     line(w, &format!("kubectl apply -k {overlay}"));
     line(w, "");
     line(w, "# Verify rollout");
@@ -834,6 +881,64 @@ fn applying(w: &mut String, model: &Model, env: &Environment, overlay: &str) {
     }
     line(w, "```");
     line(w, "");
+    if let (Some(job), Some(m)) = (jobs.first(), model.platform.stores.iter().find_map(|st| st.migration.as_ref())) {
+        let spec = job.spec.as_ref();
+        line(w, "### The Migration Jobs");
+        line(w, "");
+        line(
+            w,
+            &format!(
+                "Each service that owns a schema has, per release, one `batch/v1` Job `<service>-{}-<h>`, `<h>` the \
+                 first 10 hex digits of the SHA-256 of the image it runs: a new release is a new Job (a Job's pod \
+                 template cannot change), the same release the same Job, which a second apply leaves alone. It waits \
+                 for its store, then runs `{}` in the service's image, with the service's ConfigMap and Secret, its \
+                 resources, its ServiceAccount and the hardened security context. It is retried {} times at most, \
+                 fails after {}, and is deleted {} after it finishes. Its pods carry the service's name and \
+                 `app.kubernetes.io/component: migration`, not `{APP_LABEL}`: no Service, PodDisruptionBudget, \
+                 HorizontalPodAutoscaler, anti-affinity or spread selector of the service counts them; their own \
+                 NetworkPolicy `<service>-{}` lets them reach DNS and the store, nothing else, and nothing reaches them.",
+                m.name,
+                m.command.join(" "),
+                spec.and_then(|s| s.backoff_limit).unwrap_or_default(),
+                duration(spec.and_then(|s| s.active_deadline_seconds).unwrap_or_default()),
+                duration(spec.and_then(|s| s.ttl_seconds_after_finished).map(i64::from).unwrap_or_default()),
+                m.name,
+            ),
+        );
+        line(w, "");
+        line(
+            w,
+            &format!(
+                "No pod of a Deployment runs `{}` (`cargo xtask lint` fails on one that does): {}",
+                m.command.join(" "),
+                m.notes
+            ),
+        );
+        line(w, "");
+    }
+    if let Some(ingress) = &env.ingress {
+        let public = model.services.iter().find(|s| s.public.is_some());
+        line(w, "### Ingress");
+        line(w, "");
+        line(
+            w,
+            &format!(
+                "`{}` is reached from outside the cluster through the Ingress `{}` (class `{}`): host `{}`, path `{}` \
+                 (`Prefix`) to its Service's port `{HTTP_PORT_NAME}`, TLS for the host. The controller finds the \
+                 certificate by host: no certificate id is in this repository. Its annotations:",
+                public.map_or("—", |s| s.name.as_str()),
+                public.map_or("—", |s| s.name.as_str()),
+                ingress.class,
+                ingress.host,
+                ingress.path,
+            ),
+        );
+        line(w, "");
+        for (key, value) in &ingress.annotations {
+            line(w, &format!("- `{key}: {value}`"));
+        }
+        line(w, "");
+    }
     line(w, "---");
     line(w, "");
 }
@@ -1036,7 +1141,14 @@ fn rolling_out(w: &mut String, model: &Model, b: &BuiltEnvironment) {
     );
     let stores = &model.platform.stores;
     for m in stores.iter().filter_map(|st| st.migration.as_ref()) {
-        line(w, &format!("- **Migrations:** `{}` {}", m.name, m.notes));
+        line(
+            w,
+            &format!(
+                "- **Migrations run once per release:** in the Job `<service>-{}-<h>` of the release, applied and \
+                 waited for before the rollouts (see \"Applying\" above); a failed one stops the release, not the pods.",
+                m.name
+            ),
+        );
     }
     let waits: Vec<String> = stores.iter().map(|st| format!("`wait-for-{}`", st.name)).collect();
     if !waits.is_empty() {

@@ -11,6 +11,7 @@ use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HPAScalingPolicy, HPAScalingRules, HorizontalPodAutoscaler,
     HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget, ResourceMetricSource,
 };
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
     EnvFromSource, EnvVar, HTTPGetAction, Lifecycle, LifecycleHandler, Namespace, NodeAffinity, NodeSelector,
@@ -31,8 +32,8 @@ use k8s_openapi::Resource;
 
 use crate::conventions::{
     init::{self, bounded_wait},
-    scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, RELOADER_SECRET_ANNOTATION, TMP_PATH, TMP_SIZE_LIMIT,
-    TMP_VOLUME,
+    scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, NAME_LABEL, RELOADER_SECRET_ANNOTATION, TMP_PATH,
+    TMP_SIZE_LIMIT, TMP_VOLUME,
 };
 use crate::external_secret::{
     AwsAuth, AwsProvider, AwsService, JwtAuth, Provider, SecretStore, SecretStoreSpec, ServiceAccountRef,
@@ -45,7 +46,9 @@ use crate::images::pulled_image;
 use crate::model::{Model, Service};
 use crate::netpol;
 use crate::object::Object;
-use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Setting, Stage, StoreScope};
+use crate::spec::{
+    DataStore, Environment, Migration, Placement, Platform, Probe, Resources, Security, Setting, Stage, StoreScope,
+};
 use crate::values::Quantity;
 
 /// The base objects of a service: ConfigMap, Service, Deployment (no namespace).
@@ -70,6 +73,7 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
         b.external_secret(env),
     ];
     objects.extend(b.ingress(env));
+    objects.extend(b.migration_jobs(env));
     for o in &mut objects {
         o.metadata_mut().namespace = Some(env.namespace.clone());
     }
@@ -128,6 +132,14 @@ pub fn environment_wide(model: &Model, env: &Environment) -> Vec<Object> {
                 },
             },
         }));
+    }
+    // The migration Jobs need every one of these (their namespace, its policies, the store their
+    // Secret comes from): they are applied with the Jobs, before the rollouts.
+    if model.services.iter().any(|s| s.migrations().next().is_some()) {
+        let (key, value) = &platform.first_phase_label;
+        for o in &mut objects {
+            o.metadata_mut().labels.get_or_insert_with(BTreeMap::new).insert(key.clone(), value.clone());
+        }
     }
     objects
 }
@@ -201,7 +213,7 @@ impl Builder<'_> {
         let name = self.name();
         BTreeMap::from([
             (APP_LABEL.to_owned(), name.clone()),
-            ("app.kubernetes.io/name".to_owned(), name),
+            (NAME_LABEL.to_owned(), name),
             ("app.kubernetes.io/part-of".to_owned(), self.platform.part_of.clone()),
             ("app.kubernetes.io/version".to_owned(), self.version_label()),
             ("app.kubernetes.io/managed-by".to_owned(), self.platform.managed_by.clone()),
@@ -235,9 +247,20 @@ impl Builder<'_> {
         }
     }
 
+    /// `meta`, with the first phase's label in an environment where the service has a migration
+    /// Job: its pods read this object, so it is applied with the Job, before the rollouts.
+    fn first_phase_meta(&self, name: String) -> ObjectMeta {
+        let mut meta = self.meta(name);
+        if self.env.is_some() && self.service.migrations().next().is_some() {
+            let (key, value) = &self.platform.first_phase_label;
+            meta.labels.get_or_insert_with(BTreeMap::new).insert(key.clone(), value.clone());
+        }
+        meta
+    }
+
     fn service_account(&self) -> Object {
         Object::ServiceAccount(ServiceAccount {
-            metadata: self.meta(self.name()),
+            metadata: self.first_phase_meta(self.name()),
             // The services do not call the Kubernetes API: no token, here or in the pod.
             automount_service_account_token: Some(false),
             ..Default::default()
@@ -282,7 +305,7 @@ impl Builder<'_> {
 
     fn config_map(&self) -> Object {
         Object::ConfigMap(ConfigMap {
-            metadata: self.meta(self.service.config_map_name()),
+            metadata: self.first_phase_meta(self.service.config_map_name()),
             data: Some(self.config_data()),
             ..Default::default()
         })
@@ -366,16 +389,7 @@ impl Builder<'_> {
             service_account_name: Some(self.name()),
             termination_grace_period_seconds: Some(env.shutdown.termination_grace_period_seconds),
             automount_service_account_token: Some(sec.automount_service_account_token),
-            security_context: Some(PodSecurityContext {
-                run_as_non_root: Some(sec.run_as_non_root),
-                run_as_user: Some(sec.run_as_user),
-                run_as_group: Some(sec.run_as_group),
-                fs_group: Some(sec.fs_group),
-                seccomp_profile: sec
-                    .seccomp_runtime_default
-                    .then(|| SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
-                ..Default::default()
-            }),
+            security_context: Some(pod_security(sec)),
             affinity: Some(self.affinity(env)),
             topology_spread_constraints: Some(vec![TopologySpreadConstraint {
                 max_skew: env.scheduling.max_skew,
@@ -393,44 +407,19 @@ impl Builder<'_> {
             // A service that uses neither store has none: no `initContainers: []` noise.
             init_containers: Some(self.init_containers()).filter(|c| !c.is_empty()),
             containers: vec![main],
-            volumes: Some(vec![Volume {
-                name: TMP_VOLUME.into(),
-                empty_dir: Some(EmptyDirVolumeSource {
-                    size_limit: Some(K8sQuantity(TMP_SIZE_LIMIT.into())),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
+            volumes: Some(vec![tmp_volume()]),
             ..Default::default()
         }
     }
 
     fn affinity(&self, env: &Environment) -> Affinity {
-        let expressions = env
-            .scheduling
-            .node_selector
-            .iter()
-            .map(|(key, value)| NodeSelectorRequirement {
-                key: key.clone(),
-                operator: "In".into(),
-                values: Some(vec![value.clone()]),
-            })
-            .collect();
         let one_a_node = PodAffinityTerm {
             label_selector: Some(self.label_selector()),
             topology_key: HOSTNAME_KEY.into(),
             ..Default::default()
         };
         Affinity {
-            node_affinity: Some(NodeAffinity {
-                required_during_scheduling_ignored_during_execution: Some(NodeSelector {
-                    node_selector_terms: vec![NodeSelectorTerm {
-                        match_expressions: Some(expressions),
-                        ..Default::default()
-                    }],
-                }),
-                ..Default::default()
-            }),
+            node_affinity: Some(node_affinity(env)),
             pod_anti_affinity: Some(match env.scheduling.anti_affinity {
                 Placement::Required => PodAntiAffinity {
                     required_during_scheduling_ignored_during_execution: Some(vec![one_a_node]),
@@ -498,30 +487,66 @@ impl Builder<'_> {
         }
     }
 
+    /// One wait container per store the service uses. No migration step: it runs once per
+    /// release, in the Job of [`Builder::migration_jobs`].
     fn init_containers(&self) -> Vec<Container> {
-        let s = self.service;
+        self.service.stores.iter().map(|store| self.wait_container(store)).collect()
+    }
+
+    /// `wait-for-<store>`: the store's own client, polling until it answers (bounded).
+    fn wait_container(&self, store: &DataStore) -> Container {
         let config_only = vec![EnvFromSource {
-            config_map_ref: Some(ConfigMapEnvSource { name: s.config_map_name(), ..Default::default() }),
+            config_map_ref: Some(ConfigMapEnvSource { name: self.service.config_map_name(), ..Default::default() }),
             ..Default::default()
         }];
-        let small =
-            || resources((init::CPU.0.into(), init::CPU.1.into()), (init::MEMORY.0.into(), init::MEMORY.1.into()));
-        let wait = |name: &str, image: &str, script: &str| Container {
-            name: name.into(),
-            image: Some(self.image(image)),
-            command: Some(vec!["sh".into(), "-c".into(), script.into()]),
-            env_from: Some(config_only.clone()),
-            resources: Some(small()),
+        // The message names the address the pod waits on, as its config gives it.
+        let what = format!("{} at ${}:${}", store.name, store.host_key, store.port_key);
+        Container {
+            name: format!("wait-for-{}", store.name),
+            image: Some(self.image(&store.image)),
+            command: Some(vec!["sh".into(), "-c".into(), bounded_wait(&store.ready, &what)]),
+            env_from: Some(config_only),
+            resources: Some(resources(
+                (init::CPU.0.into(), init::CPU.1.into()),
+                (init::MEMORY.0.into(), init::MEMORY.1.into()),
+            )),
             ..self.hardened_init()
-        };
-        let waits = s.stores.iter().map(|store| {
-            // The message names the address the pod waits on, as its config gives it.
-            let what = format!("{} at ${}:${}", store.name, store.host_key, store.port_key);
-            wait(&format!("wait-for-{}", store.name), &store.image, &bounded_wait(&store.ready, &what))
-        });
-        let migrations = s.migrations().map(|m| Container {
+        }
+    }
+
+    /// The Job of each of the service's migration steps in `env`, for this release, and the
+    /// NetworkPolicy of its pods.
+    fn migration_jobs(&self, env: &Environment) -> Vec<Object> {
+        let s = self.service;
+        let stores = s.stores.iter().filter_map(|st| Some((st, st.migration.as_ref()?)));
+        stores
+            .flat_map(|(store, m)| {
+                let policy = Object::NetworkPolicy(NetworkPolicy {
+                    metadata: self.first_phase_meta(format!("{}-{}", s.name, m.name)),
+                    spec: Some(netpol::migration_spec(env, s, store)),
+                });
+                [self.migration_job(env, store, m), policy]
+            })
+            .collect()
+    }
+
+    /// One run of `m` for this release: named after the image it runs, so a new release is a new
+    /// Job (a Job's pod template cannot change) and the same release the same Job. Its pods carry
+    /// the service's name but not its `app` label: no Service, PDB, HPA or scheduling selector of
+    /// the service counts them.
+    fn migration_job(&self, env: &Environment, store: &DataStore, m: &Migration) -> Object {
+        let s = self.service;
+        let image = self.image(&format!("{}:{}", s.image, self.tag()));
+        let mut pod_labels = self.labels();
+        pod_labels.remove(APP_LABEL);
+        pod_labels.extend(netpol::migration_pods(&s.name));
+        let mut labels = pod_labels.clone();
+        let (key, value) = &self.platform.first_phase_label;
+        labels.insert(key.clone(), value.clone());
+        let sec = &s.security;
+        let main = Container {
             name: m.name.clone(),
-            image: Some(self.image(&format!("{}:{}", s.image, self.tag()))),
+            image: Some(image.clone()),
             command: Some(m.command.clone()),
             // The tool may write under $HOME; the service's user has no home in the image and
             // the root filesystem is read-only, so the catalogue points it at the writable /tmp.
@@ -539,8 +564,37 @@ impl Builder<'_> {
             env_from: Some(self.env_from()),
             resources: Some(resources(quantities(&s.cpu), quantities(&s.memory))),
             ..self.hardened_init()
-        });
-        waits.chain(migrations).collect()
+        };
+        Object::Job(Job {
+            metadata: ObjectMeta {
+                name: Some(migration_job_name(&s.name, &m.name, &image)),
+                labels: Some(labels),
+                // The same scanner checks as the Deployment's pods, for the same reasons.
+                annotations: Some(scanner_annotations(&self.platform.scanner_exceptions)),
+                ..Default::default()
+            },
+            spec: Some(JobSpec {
+                backoff_limit: Some(m.backoff_limit),
+                active_deadline_seconds: Some(m.active_deadline_seconds),
+                ttl_seconds_after_finished: Some(m.ttl_seconds_after_finished),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta { labels: Some(pod_labels), ..Default::default() }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("Never".into()),
+                        service_account_name: Some(self.name()),
+                        automount_service_account_token: Some(sec.automount_service_account_token),
+                        security_context: Some(pod_security(sec)),
+                        affinity: Some(Affinity { node_affinity: Some(node_affinity(env)), ..Default::default() }),
+                        init_containers: Some(vec![self.wait_container(store)]),
+                        containers: vec![main],
+                        volumes: Some(vec![tmp_volume()]),
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
     }
 
     fn hardened_init(&self) -> Container {
@@ -676,7 +730,7 @@ impl Builder<'_> {
         let source = &self.platform.secrets;
         let secret = self.service.secret_name();
         Object::ExternalSecret(ExternalSecret {
-            metadata: self.meta(secret.clone()),
+            metadata: self.first_phase_meta(secret.clone()),
             spec: ExternalSecretSpec {
                 refresh_interval: source.refresh_interval.clone(),
                 secret_store_ref: SecretStoreRef {
@@ -769,6 +823,66 @@ fn container_security(s: &Security) -> SecurityContext {
             .then(|| Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
         ..Default::default()
     }
+}
+
+/// The hardened pod-level security context.
+fn pod_security(sec: &Security) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(sec.run_as_non_root),
+        run_as_user: Some(sec.run_as_user),
+        run_as_group: Some(sec.run_as_group),
+        fs_group: Some(sec.fs_group),
+        seccomp_profile: sec
+            .seccomp_runtime_default
+            .then(|| SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// The nodes of the environment's pool: a required match of each of its node labels.
+fn node_affinity(env: &Environment) -> NodeAffinity {
+    let expressions = env
+        .scheduling
+        .node_selector
+        .iter()
+        .map(|(key, value)| NodeSelectorRequirement {
+            key: key.clone(),
+            operator: "In".into(),
+            values: Some(vec![value.clone()]),
+        })
+        .collect();
+    NodeAffinity {
+        required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+            node_selector_terms: vec![NodeSelectorTerm { match_expressions: Some(expressions), ..Default::default() }],
+        }),
+        ..Default::default()
+    }
+}
+
+fn tmp_volume() -> Volume {
+    Volume {
+        name: TMP_VOLUME.into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(K8sQuantity(TMP_SIZE_LIMIT.into())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Kubernetes' limit on a Job's name: its pods carry it as a label value.
+pub const JOB_NAME_LIMIT: usize = 63;
+/// How many hex digits of the image's SHA-256 name a migration Job.
+pub const JOB_HASH_DIGITS: usize = 10;
+
+/// `<service>-<step>-<h>`, `h` the first [`JOB_HASH_DIGITS`] hex digits of the SHA-256 of the
+/// image reference the Job runs. A service name too long to fit is cut (its end, then any
+/// trailing `-`): the hash of an image that names the whole service keeps the names apart.
+pub fn migration_job_name(service: &str, step: &str, image: &str) -> String {
+    let hash = &crate::sha256::hex_digest(image.as_bytes())[..JOB_HASH_DIGITS];
+    let room = JOB_NAME_LIMIT.saturating_sub(step.len() + JOB_HASH_DIGITS + 2);
+    let service = service[..service.len().min(room)].trim_end_matches('-');
+    format!("{service}-{step}-{hash}")
 }
 
 fn tmp_mount() -> Vec<VolumeMount> {

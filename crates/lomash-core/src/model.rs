@@ -657,6 +657,10 @@ fn check_ingress(env: &Environment, ingress: &IngressDef, errors: &mut Errors) {
     }
 }
 
+/// The longest migration step name: a Job `<service>-<name>-<10 hex>` then keeps at least 11
+/// characters of the service's name within 63.
+const MIGRATION_NAME_LIMIT: usize = 40;
+
 /// Each data store: a name the wait container's name can carry, an image, a port, address keys
 /// and a wait; at most one of a name.
 fn check_stores(platform: &Platform, errors: &mut Errors) {
@@ -689,6 +693,30 @@ fn check_stores(platform: &Platform, errors: &mut Errors) {
             }
             if let Some(problem) = dns_label_problem(&m.name) {
                 errors.push("platform", &field("migration.name"), problem);
+            } else if m.name.len() > MIGRATION_NAME_LIMIT {
+                // `<service>-<name>-<hash>` must keep room for a service name within 63 characters.
+                errors.push(
+                    "platform",
+                    &field("migration.name"),
+                    format!("{:?} is longer than {MIGRATION_NAME_LIMIT} characters", m.name),
+                );
+            }
+            if m.backoff_limit < 0 {
+                errors.push("platform", &field("migration.backoffLimit"), format!("{} is negative", m.backoff_limit));
+            }
+            if m.active_deadline_seconds < 1 {
+                errors.push(
+                    "platform",
+                    &field("migration.activeDeadlineSeconds"),
+                    format!("{} is below 1: the Job could never run", m.active_deadline_seconds),
+                );
+            }
+            if m.ttl_seconds_after_finished < 0 {
+                errors.push(
+                    "platform",
+                    &field("migration.ttlSecondsAfterFinished"),
+                    format!("{} is negative", m.ttl_seconds_after_finished),
+                );
             }
         }
     }

@@ -27,16 +27,19 @@ use crate::conventions::network::{
     ALLOW_DNS, ANY_ADDRESS, CLOSED_RANGES, DEFAULT_DENY, DNS_NAMESPACE, DNS_POD_LABEL, DNS_PORT, HTTPS_PORT,
     MONITORING_NAMESPACE,
 };
-use crate::conventions::APP_LABEL;
+use crate::conventions::{APP_LABEL, COMPONENT_LABEL, MIGRATION_COMPONENT, NAME_LABEL};
 use crate::model::{upstream_key, Model, Service};
 use crate::reach::NAMESPACE_NAME_LABEL;
-use crate::spec::{Environment, Uses};
+use crate::spec::{DataStore, Environment, Uses};
 
 /// One end of an allowed flow, as a policy selects it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
     /// The pods of a service of the catalogue (`app: <name>`), in the environment's namespace.
     Service(String),
+    /// The pods of a service's migration Jobs ([`migration_pods`]), which no selector of the
+    /// service counts.
+    Migration(String),
     /// Every pod of the environment's namespace.
     EveryPod,
     /// Every pod of a namespace, selected by its name.
@@ -140,16 +143,53 @@ fn store_port(port: u32) -> Port {
     tcp(u16::try_from(port).unwrap_or_default())
 }
 
+/// What the migration Job of `service` for `store` may reach in `env`: DNS and the store, in the
+/// data namespace. Nothing reaches it.
+pub fn migration_egress(env: &Environment, service: &Service, store: &DataStore) -> Vec<Flow> {
+    let me = || End::Migration(service.name.clone());
+    let dns = environment_flows().into_iter().map(|f| Flow { from: me(), ..f });
+    let data = End::Namespace(env.data_namespace.clone());
+    let why = format!("{} (`{}`): the release's migrations", store.title, store.host_key);
+    dns.chain([flow(me(), data, vec![store_port(store.port)], why)]).collect()
+}
+
 /// The whole graph of `env`, each flow once: DNS for every pod, then service by service what
-/// reaches it from outside the catalogue (any source, monitoring) and what it reaches. A flow
-/// between two services is listed once, at its caller, which declares it.
+/// reaches it from outside the catalogue (any source, monitoring), what it reaches, and what its
+/// migration Jobs reach. A flow between two services is listed once, at its caller, which
+/// declares it.
 pub fn graph(model: &Model, env: &Environment) -> Vec<Flow> {
     let mut flows = environment_flows();
     for service in &model.services {
         flows.extend(ingress(service).into_iter().filter(|f| !matches!(f.from, End::Service(_))));
         flows.extend(egress(env, service));
+        for store in service.stores.iter().filter(|st| st.migration.is_some()) {
+            // DNS is every pod's already (the first flow): listed once.
+            flows.extend(
+                migration_egress(env, service, store).into_iter().filter(|f| !matches!(f.to, End::Pods { .. })),
+            );
+        }
     }
     flows
+}
+
+/// The labels of the pods of `service`'s migration Jobs: the service's name and the migration
+/// component, and not the `app` label every selector of the service reads.
+pub fn migration_pods(service: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (NAME_LABEL.to_owned(), service.to_owned()),
+        (COMPONENT_LABEL.to_owned(), MIGRATION_COMPONENT.to_owned()),
+    ])
+}
+
+/// The policy of `service`'s migration Job for `store` in `env`: its pods, no ingress, egress to
+/// DNS and the store only.
+pub fn migration_spec(env: &Environment, service: &Service, store: &DataStore) -> NetworkPolicySpec {
+    NetworkPolicySpec {
+        pod_selector: Some(LabelSelector { match_labels: Some(migration_pods(&service.name)), ..Default::default() }),
+        policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+        ingress: None,
+        egress: Some(migration_egress(env, service, store).iter().map(egress_rule).collect()),
+    }
 }
 
 /// The environment-wide policies, by name: the default deny (every pod selected, both
@@ -200,6 +240,10 @@ fn peers(end: &End) -> Option<Vec<NetworkPolicyPeer>> {
     let peer = match end {
         End::AnySource => return None,
         End::Service(name) => NetworkPolicyPeer { pod_selector: Some(pods(APP_LABEL, name)), ..Default::default() },
+        End::Migration(name) => NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector { match_labels: Some(migration_pods(name)), ..Default::default() }),
+            ..Default::default()
+        },
         End::EveryPod => NetworkPolicyPeer { pod_selector: Some(LabelSelector::default()), ..Default::default() },
         End::Namespace(namespace) => {
             NetworkPolicyPeer { namespace_selector: Some(pods(NAMESPACE_NAME_LABEL, namespace)), ..Default::default() }

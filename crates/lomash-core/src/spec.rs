@@ -89,16 +89,24 @@ pub struct DataStore {
 }
 
 /// The step that brings a store's schema up to the service's release: a command of the service's
-/// own image, run with the service's config and secret.
+/// own image, run with the service's config and secret, once per release, in a `batch/v1` Job of
+/// each deployed environment (`<service>-<name>-<hash of the image>`), before the release's pods
+/// roll. No pod of a Deployment runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
-    /// The container's name, e.g. `run-migrations`.
+    /// The Job's container, and the middle of the Job's and its NetworkPolicy's names, e.g. `migrate`.
     pub name: String,
     pub command: Vec<String>,
     /// Environment variables the command needs beyond the service's config and secret.
     pub env: Vec<(String, String)>,
-    /// What the docs say of it: the tool, and how concurrent runs behave.
+    /// What the docs say of it: the tool, and what a failed run does.
     pub notes: String,
+    /// How often a failed pod is retried before the Job fails.
+    pub backoff_limit: i32,
+    /// The Job fails when it has run this long, retries included.
+    pub active_deadline_seconds: i64,
+    /// How long a finished Job (and its pods' logs) is kept.
+    pub ttl_seconds_after_finished: i32,
 }
 
 /// The runtime every service runs on, as the catalogue declares it: the config keys each
@@ -282,6 +290,9 @@ pub struct Platform {
     pub scanner_exceptions: Vec<(String, String)>,
     /// What the generated docs say of the project.
     pub docs: ProjectDocs,
+    /// The label (key, value) on every object a release applies before its rollouts: the
+    /// migration Jobs and what they need (`kubectl apply -k <overlay> -l key=value`).
+    pub first_phase_label: (String, String),
     /// Where every environment's secrets come from (the base reads none).
     pub secrets: SecretSource,
     /// The base: development values, no namespace, nothing hardened beyond `runAsNonRoot`.

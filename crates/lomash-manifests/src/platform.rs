@@ -25,6 +25,9 @@ pub fn platform() -> Platform {
         runtime: runtime(),
         scanner_exceptions: scanner_exceptions(),
         docs: docs(),
+        // go-live.md §2: `kubectl apply -k <overlay> -l lomashwood.co.uk/apply-phase=migrate`
+        // applies the migration Jobs and what they need, before the rollouts.
+        first_phase_label: ("lomashwood.co.uk/apply-phase".into(), "migrate".into()),
         base_name: "development".into(),
         // secrets.md: AWS Secrets Manager through the External Secrets Operator, one entry per
         // service and environment (`lomash-wood/<environment>/<service>`), read again hourly.
@@ -109,18 +112,29 @@ fn postgres_store() -> DataStore {
         ready: "pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3".into(),
         ready_means: "until PostgreSQL accepts connections".into(),
         config: Vec::new(),
+        // go-live.md §2: once per release, in a Job, before the pods roll: a failed migration
+        // (P3009) stops the release instead of every later pod of the service, and no two pods
+        // race for Prisma's advisory lock (P1002).
         migration: Some(Migration {
-            name: "run-migrations".into(),
+            name: "migrate".into(),
             // The Prisma CLI the service image ships, never `npx` (which would install the latest
             // Prisma from the registry at pod start when the image lacks it).
             command: ["node_modules/.bin/prisma", "migrate", "deploy"].map(String::from).to_vec(),
             // Prisma writes under $HOME (the read-only root leaves only /tmp), and must not phone
             // home for update checks.
             env: vec![("HOME".into(), "/tmp".into()), ("CHECKPOINT_DISABLE".into(), "1".into())],
-            notes: "runs the Prisma CLI shipped in the image (never `npx`, which would download the latest Prisma at \
-                    pod start). Several pods starting at once each run it; Prisma's advisory lock on the database \
-                    serialises them, and the later runs find nothing to apply."
+            notes: "a deliberate change to the seed, whose every pod ran the migrations in a `run-migrations` init \
+                    container: a migration that failed once (Prisma P3009) then stopped every later pod of the \
+                    service from starting, old release or new, drain replacements included, and pods starting \
+                    together raced for Prisma's advisory lock, which gives up after 10 s (P1002). The Job runs the \
+                    Prisma CLI shipped in the image (never `npx`, which would download the latest Prisma at pod \
+                    start); a failed migration fails the Job (P3009 then needs a person: `prisma migrate resolve`), \
+                    and the release stops before any pod rolls."
                 .into(),
+            backoff_limit: 2,
+            active_deadline_seconds: 600,
+            // A week: the finished Job and its logs stay for the release's post-mortem.
+            ttl_seconds_after_finished: 604_800,
         }),
     }
 }

@@ -356,7 +356,7 @@ fn init_containers_count_only_when_they_ask_more() {
     );
 }
 
-/// Should `run-migrations` ever ask more than its service, the table counts it and says so.
+/// Should an init container (a wait) ever ask more than its service, the table counts it and says so.
 #[test]
 fn a_larger_init_container_shows_in_the_table() {
     let model = model_of(&catalogue());
@@ -371,8 +371,8 @@ fn a_larger_init_container_shows_in_the_table() {
         })
         .and_then(|s| s.template.spec.as_mut())
         .and_then(|p| p.init_containers.as_mut())
-        .and_then(|c| c.iter_mut().find(|c| c.name == "run-migrations"))
-        .expect("run-migrations");
+        .and_then(|c| c.iter_mut().find(|c| c.name == "wait-for-postgres"))
+        .expect("wait-for-postgres");
     let r = migrations.resources.as_mut().unwrap();
     for map in [r.requests.as_mut().unwrap(), r.limits.as_mut().unwrap()] {
         map.insert("cpu".into(), K8sQuantity("3".into()));

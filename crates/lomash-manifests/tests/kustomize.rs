@@ -88,6 +88,8 @@ const NAMESPACE: &str = "lomash-wood-production";
 /// Hub's through the registry's pull-through cache.
 const REGISTRY: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com";
 const POSTGRES_IMAGE: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/docker-hub/library/postgres:16.4-alpine";
+/// go-live.md §2: the label that carries the first phase of a release.
+const PHASE_LABEL: (&str, &str) = ("lomashwood.co.uk/apply-phase", "migrate");
 const REDIS_IMAGE: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/docker-hub/library/redis:7.4-alpine";
 
 /// What the oracle expects of one service of the catalogue: its row of [`SPEC`] when the table
@@ -213,6 +215,8 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
         ("pod-security.kubernetes.io/enforce-version", "v1.33"),
         ("pod-security.kubernetes.io/audit", "restricted"),
         ("pod-security.kubernetes.io/warn", "restricted"),
+        // go-live.md §2: the Jobs need their namespace, so it is applied with them.
+        PHASE_LABEL,
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -221,16 +225,19 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
     let objects = objects.as_slice();
     // Per service: ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB, NetworkPolicy and
     // ExternalSecret (their values are checked by tests/network.rs and tests/secrets.rs); the
-    // gateway's Ingress; and the default-deny and DNS policies, the SecretStore and its
-    // ServiceAccount (go-live.md §6, checked by tests/secrets.rs).
+    // gateway's Ingress; a migration Job and its NetworkPolicy per Postgres user (go-live.md §2);
+    // and the default-deny and DNS policies, the SecretStore and its ServiceAccount (go-live.md §6,
+    // checked by tests/secrets.rs).
     let wide = 4;
-    if objects.len() != 8 * expected.len() + 1 + wide {
+    let migrating = expected.iter().filter(|e| e.postgres).count();
+    let want = 8 * expected.len() + 1 + 2 * migrating + wide;
+    if objects.len() != want {
         return Err(format!(
             "{} objects rendered beside the Namespace, expected 8 for each of the catalogue's {} services, the \
-             gateway's Ingress and {wide} environment-wide objects ({})",
+             gateway's Ingress, 2 for each of its {migrating} Postgres users and {wide} environment-wide objects \
+             ({want})",
             objects.len(),
             expected.len(),
-            8 * expected.len() + 1 + wide
         ));
     }
     for o in objects {
@@ -239,6 +246,21 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
         let owner = expected.iter().find(|e| {
             o.name() == e.name || o.name() == format!("{}-config", e.name) || o.name() == format!("{}-secret", e.name)
         });
+        // go-live.md §2: each migration Job (checked with its service) and its policy (checked
+        // by tests/network.rs) carry the phase label.
+        let migration = expected.iter().find(|e| {
+            o.name() == format!("{}-migrate", e.name) || o.name().starts_with(&format!("{}-migrate-", e.name))
+        });
+        if let (None, Some(e)) = (owner, migration) {
+            let mut want = labels(e);
+            want.insert(PHASE_LABEL.0.into(), PHASE_LABEL.1.into());
+            if matches!(o, Object::Job(_)) {
+                want.remove("app");
+                want.insert("app.kubernetes.io/component".into(), "migration".into());
+            }
+            check(&o.id(), "labels", meta.labels.as_ref(), Some(&want))?;
+            continue;
+        }
         // network.md: the two environment-wide policies belong to no one service, nor do the
         // SecretStore and its ServiceAccount (go-live.md §6).
         let wide = match o {
@@ -251,7 +273,12 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
             continue;
         }
         let owner = owner.ok_or(format!("{}: belongs to no service of the catalogue", o.id()))?;
-        check(&o.id(), "labels", meta.labels.as_ref(), Some(&labels(owner)))?;
+        let mut want = labels(owner);
+        // What a Postgres user's migration Job reads is applied with it, in the first phase.
+        if owner.postgres && matches!(o, Object::ServiceAccount(_) | Object::ConfigMap(_) | Object::ExternalSecret(_)) {
+            want.insert(PHASE_LABEL.0.into(), PHASE_LABEL.1.into());
+        }
+        check(&o.id(), "labels", meta.labels.as_ref(), Some(&want))?;
     }
     for e in &expected {
         check_service(objects, e, &expected).map_err(|err| format!("{}: {err}", e.name))?;
@@ -342,6 +369,9 @@ fn check_service(objects: &[Object], e: &Expected, all: &[Expected]) -> Result<(
     check("HPA", "scaleUp.policies", policies, vec![("Pods".to_owned(), 4, 60), ("Percent".to_owned(), 50, 60)])?;
     if e.name == GATEWAY {
         check_ingress(find(objects, "Ingress", GATEWAY)?, e)?;
+    }
+    if e.postgres {
+        check_migration_job(objects, e)?;
     }
 
     let Object::PodDisruptionBudget(pdb) = find(objects, "PodDisruptionBudget", &e.name)? else { unreachable!() };
@@ -465,51 +495,125 @@ fn check_deployment(d: &Deployment, e: &Expected) -> Result<(), String> {
 
     let init = pod.init_containers.as_deref().unwrap_or_default();
     let names: Vec<&str> = init.iter().map(|c| c.name.as_str()).collect();
-    // Each waits for what the service uses, then the migrations of a Postgres user run.
-    let want: Vec<&str> =
-        [(e.postgres, "wait-for-postgres"), (e.redis, "wait-for-redis"), (e.postgres, "run-migrations")]
-            .into_iter()
-            .filter_map(|(used, name)| used.then_some(name))
-            .collect();
+    // Each waits for what the service uses; go-live.md §2: no pod of a Deployment runs the
+    // migrations any more (the Job of the release does).
+    let want: Vec<&str> = [(e.postgres, "wait-for-postgres"), (e.redis, "wait-for-redis")]
+        .into_iter()
+        .filter_map(|(used, name)| used.then_some(name))
+        .collect();
     check("pod", "initContainers (in order)", names, want)?;
     for c in init {
-        check_hardened(c)?;
-        let command = c.command.clone().unwrap_or_default();
-        let sh = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
-        let (wait_image, tool, want_env) = match c.name.as_str() {
-            // The scripts are run for real, with stubs, by tests/readiness.rs; here: a shell script
-            // that asks the right tool.
-            "wait-for-postgres" => (POSTGRES_IMAGE, "pg_isready", vec![format!("{}-config", e.name)]),
-            "wait-for-redis" => (REDIS_IMAGE, "redis-cli", vec![format!("{}-config", e.name)]),
-            _ => ("", "", vec![format!("{}-config", e.name), format!("{}-secret", e.name)]),
-        };
-        if c.name == "run-migrations" {
-            check(&c.name, "image", c.image.as_deref(), Some(image.as_str()))?;
-            // production-readiness.md §8: the image's own Prisma CLI, never npx.
-            let want: Vec<String> = ["node_modules/.bin/prisma", "migrate", "deploy"].map(String::from).to_vec();
-            check(&c.name, "command", command, want)?;
-        } else {
-            check(&c.name, "image", c.image.as_deref(), Some(wait_image))?;
-            check(&c.name, "command[..2]", &command[..2.min(command.len())], &sh("")[..2])?;
-            let script = command.get(2).cloned().unwrap_or_default();
-            check(&c.name, &format!("script calls {tool}"), script.contains(tool), true)?;
-        }
-        // The wait containers read DB_HOST/REDIS_HOST from the ConfigMap; migrations need the secret.
-        check(&c.name, "envFrom", env_from_names(c), want_env)?;
-        if c.name == "run-migrations" {
-            check_resources(c, &e.cpu, &e.memory)?;
-            let env: Vec<(String, Option<String>)> =
-                c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone())).collect();
-            let want = vec![
-                ("HOME".to_owned(), Some("/tmp".to_owned())),
-                ("CHECKPOINT_DISABLE".to_owned(), Some("1".to_owned())),
-            ];
-            check(&c.name, "env (HOME writable under a read-only root; no update checks)", env, want)?;
-        } else {
-            check_resources(c, &("50m".into(), "200m".into()), &("64Mi".into(), "128Mi".into()))?;
-        }
+        check_wait(c, e)?;
     }
     Ok(())
+}
+
+/// A wait container: the store's own client image, a shell script that asks the right tool, the
+/// ConfigMap for the address, small resources, hardened.
+fn check_wait(c: &Container, e: &Expected) -> Result<(), String> {
+    check_hardened(c)?;
+    let command = c.command.clone().unwrap_or_default();
+    let sh = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
+    // The scripts are run for real, with stubs, by tests/readiness.rs; here: a shell script
+    // that asks the right tool.
+    let (wait_image, tool) = match c.name.as_str() {
+        "wait-for-postgres" => (POSTGRES_IMAGE, "pg_isready"),
+        "wait-for-redis" => (REDIS_IMAGE, "redis-cli"),
+        other => return Err(format!("{other}: not a wait container of the spec")),
+    };
+    check(&c.name, "image", c.image.as_deref(), Some(wait_image))?;
+    check(&c.name, "command[..2]", &command[..2.min(command.len())], &sh("")[..2])?;
+    let script = command.get(2).cloned().unwrap_or_default();
+    check(&c.name, &format!("script calls {tool}"), script.contains(tool), true)?;
+    // The wait containers read DB_HOST/REDIS_HOST from the ConfigMap.
+    check(&c.name, "envFrom", env_from_names(c), vec![format!("{}-config", e.name)])?;
+    check_resources(c, &("50m".into(), "200m".into()), &("64Mi".into(), "128Mi".into()))
+}
+
+/// go-live.md §2: the Job of this release, for a Postgres user: named after its image, its pods
+/// uncounted by the service's selectors, the spec's limits, one `migrate` container running the
+/// image's own Prisma, after `wait-for-postgres`.
+fn check_migration_job(objects: &[Object], e: &Expected) -> Result<(), String> {
+    let jobs: Vec<&Object> = objects
+        .iter()
+        .filter(|o| matches!(o, Object::Job(_)))
+        .filter(|o| o.name().starts_with(&format!("{}-migrate-", e.name)))
+        .collect();
+    let [Object::Job(job)] = jobs.as_slice() else {
+        return Err(format!("{} migration Jobs, want 1", jobs.len()));
+    };
+    let image = e.image();
+    let hash = sha256_hex(&image);
+    let name = format!("{}-migrate-{}", e.name, &hash[..10]);
+    check("Job", "name", job.metadata.name.as_deref(), Some(name.as_str()))?;
+    let mut want_labels = labels(e);
+    want_labels.remove("app");
+    want_labels.insert("app.kubernetes.io/component".into(), "migration".into());
+    let pod_labels = want_labels.clone();
+    want_labels.insert(PHASE_LABEL.0.into(), PHASE_LABEL.1.into());
+    check("Job", "labels", job.metadata.labels.as_ref(), Some(&want_labels))?;
+    let spec = job.spec.as_ref().ok_or("Job has no spec")?;
+    check("Job", "backoffLimit", spec.backoff_limit, Some(2))?;
+    check("Job", "activeDeadlineSeconds", spec.active_deadline_seconds, Some(600))?;
+    check("Job", "ttlSecondsAfterFinished", spec.ttl_seconds_after_finished, Some(604800))?;
+    let template = &spec.template;
+    check("Job pod", "labels", template.metadata.as_ref().and_then(|m| m.labels.as_ref()), Some(&pod_labels))?;
+    let pod = template.spec.as_ref().ok_or("the Job has no pod spec")?;
+    check("Job pod", "restartPolicy", pod.restart_policy.as_deref(), Some("Never"))?;
+    check("Job pod", "serviceAccountName", pod.service_account_name.as_deref(), Some(e.name.as_str()))?;
+    check("Job pod", "automountServiceAccountToken", pod.automount_service_account_token, Some(false))?;
+    let psc = pod.security_context.as_ref().ok_or("no pod securityContext")?;
+    check("Job pod", "runAsUser", psc.run_as_user, Some(1001))?;
+    check("Job pod", "runAsNonRoot", psc.run_as_non_root, Some(true))?;
+    check("Job pod", "seccompProfile", psc.seccomp_profile.as_ref().map(|s| s.type_.as_str()), Some("RuntimeDefault"))?;
+    let node = pod.affinity.as_ref().and_then(|a| a.node_affinity.as_ref());
+    let expressions: Vec<(String, Vec<String>)> = node
+        .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref())
+        .map(|s| {
+            s.node_selector_terms
+                .iter()
+                .flat_map(|t| t.match_expressions.iter().flatten())
+                .map(|x| (x.key.clone(), x.values.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let want = vec![
+        ("node-role".to_owned(), vec!["backend".to_owned()]),
+        ("environment".to_owned(), vec!["production".to_owned()]),
+    ];
+    check("Job pod", "nodeAffinity", expressions, want)?;
+    let init: Vec<&str> = pod.init_containers.iter().flatten().map(|c| c.name.as_str()).collect();
+    check("Job pod", "initContainers", init, vec!["wait-for-postgres"])?;
+    for c in pod.init_containers.iter().flatten() {
+        check_wait(c, e)?;
+    }
+    let [c] = pod.containers.as_slice() else { return Err(format!("{} Job containers, want 1", pod.containers.len())) };
+    check("Job", "container", c.name.as_str(), "migrate")?;
+    check("migrate", "image", c.image.as_deref(), Some(image.as_str()))?;
+    // production-readiness.md §8: the image's own Prisma CLI, never npx.
+    let want: Vec<String> = ["node_modules/.bin/prisma", "migrate", "deploy"].map(String::from).to_vec();
+    check("migrate", "command", c.command.clone(), Some(want))?;
+    let env: Vec<(String, Option<String>)> =
+        c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone())).collect();
+    let want =
+        vec![("HOME".to_owned(), Some("/tmp".to_owned())), ("CHECKPOINT_DISABLE".to_owned(), Some("1".to_owned()))];
+    check("migrate", "env (HOME writable under a read-only root; no update checks)", env, want)?;
+    check("migrate", "envFrom", env_from_names(c), vec![format!("{}-config", e.name), format!("{}-secret", e.name)])?;
+    check_resources(c, &e.cpu, &e.memory)?;
+    check_hardened(c)
+}
+
+/// The lowercase hex SHA-256 of `text`, by `sha256sum` (the oracle does not borrow the code's).
+fn sha256_hex(text: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap_or_default().to_owned()
 }
 
 /// go-live.md §4: the gateway's Ingress for the AWS Load Balancer Controller.

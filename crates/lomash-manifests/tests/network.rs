@@ -72,6 +72,8 @@ fn graph_row(service: &str) -> (&'static str, bool, bool, bool, bool) {
 enum Who {
     /// A service's pod, with its port.
     Workload(String, u16),
+    /// A pod of a service's migration Job (go-live.md §2).
+    Migration(String),
     /// A pod of the environment's namespace that belongs to no service.
     Stray,
     Dns,
@@ -93,7 +95,7 @@ enum Who {
 /// have policies, so every other end is open on its own side.
 fn spec_allows(from: &Who, to: &Who, port: u16, protocol: &str) -> bool {
     let tcp = protocol == "TCP";
-    let ours = |w: &Who| matches!(w, Who::Workload(..) | Who::Stray);
+    let ours = |w: &Who| matches!(w, Who::Workload(..) | Who::Migration(_) | Who::Stray);
     let egress = !ours(from)
         // Every pod: kube-dns on UDP and TCP 53.
         || (*to == Who::Dns && port == DNS_PORT)
@@ -112,8 +114,11 @@ fn spec_allows(from: &Who, to: &Who, port: u16, protocol: &str) -> bool {
                     _ => false,
                 }
             }
+            // A migration Job's pods: DNS (above) and Postgres in the data namespace, nothing else.
+            Who::Migration(name) => *to == Who::Data && tcp && port == POSTGRES_PORT && graph_row(name).2,
             _ => false,
         };
+    // No ingress to a migration Job's pods: the arm below matches workloads only.
     let ingress = !ours(to)
         || match to {
             Who::Workload(name, own_port) if tcp && port == *own_port => {
@@ -153,6 +158,17 @@ fn world(model: &Model, objects: &[Object], env: &Environment, data_namespace: &
         }
         let port = model.services.iter().find(|s| s.name == name).map(|s| s.port).expect("a Deployment a service");
         world.push((name.clone(), Who::Workload(name, port), pod.into()));
+    }
+    // Each migration Job's pod, as kubectl rendered its template (labels only: it listens on
+    // nothing).
+    for o in objects {
+        let Object::Job(job) = o else { continue };
+        let template = &job.spec.as_ref().unwrap().template;
+        let labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+        let service = labels["app.kubernetes.io/name"].clone();
+        let pod =
+            Pod::new(job.metadata.namespace.clone().expect("kubectl sets the namespace"), ip()).with_labels(labels);
+        world.push((format!("{service}-migration"), Who::Migration(service), pod.into()));
     }
     let pods = [
         ("stray", Who::Stray, Pod::new(env.namespace.clone(), ip()).with_label("run", "debug")),
@@ -336,8 +352,14 @@ fn kubectl_renders_the_policies_and_they_read_back_strictly() {
         rendered.sort();
         let mut expected: Vec<String> = ["default-deny", "allow-dns"].map(str::to_owned).to_vec();
         expected.extend(names.iter().map(|n| (*n).to_owned()));
+        // go-live.md §2: one for each Postgres user's migration Job.
+        expected.extend(names.iter().filter(|n| graph_row(n).2).map(|n| format!("{n}-migrate")));
         expected.sort();
-        assert_eq!(rendered, expected, "{}: one policy a service, the default deny and DNS", env.name);
+        assert_eq!(
+            rendered, expected,
+            "{}: one policy a service and a migration Job, the default deny and DNS",
+            env.name
+        );
     }
 }
 
@@ -348,6 +370,8 @@ fn the_rendered_policies_allow_exactly_what_network_md_allows() {
         let policies = Policies::new(&network_policies(&objects)).unwrap_or_else(|e| panic!("{}: {e}", env.name));
         let world = world(&model, &objects, &env, data);
         assert_eq!(world.iter().filter(|(_, w, _)| matches!(w, Who::Workload(..))).count(), model.services.len());
+        let migrating = model.services.iter().filter(|s| s.uses_store("postgres")).count();
+        assert_eq!(world.iter().filter(|(_, w, _)| matches!(w, Who::Migration(_))).count(), migrating);
         let allowed =
             check_connectivity(&policies, &world, &probes(&model)).unwrap_or_else(|e| panic!("{}: {e}", env.name));
         println!("{}: {allowed} flows allowed, as network.md says", env.name);
@@ -400,6 +424,12 @@ fn the_restated_rules_say_what_network_md_says() {
         ("another namespace does not", Who::OtherNamespace, w("analytics-service", 3008), 3008, "TCP", false),
         ("a service uses Postgres", w("auth-service", 3001), Who::Data, 5432, "TCP", true),
         ("every service sends traces", w(GATEWAY, 3000), Who::Collector, OTLP_PORT, "TCP", true),
+        ("a migration Job reaches Postgres", Who::Migration("auth-service".into()), Who::Data, 5432, "TCP", true),
+        ("and not Redis", Who::Migration("auth-service".into()), Who::Data, 6379, "TCP", false),
+        ("nor its service", Who::Migration("auth-service".into()), w("auth-service", 3001), 3001, "TCP", false),
+        ("nor the collector", Who::Migration("auth-service".into()), Who::Collector, OTLP_PORT, "TCP", false),
+        ("nothing reaches it", w(GATEWAY, 3000), Who::Migration("auth-service".into()), 3001, "TCP", false),
+        ("a migration Job resolves names", Who::Migration("auth-service".into()), Who::Dns, 53, "UDP", true),
         ("on OTLP gRPC only", w(GATEWAY, 3000), Who::Collector, 4318, "TCP", false),
         (
             "the collector's namespace alone is not the collector",

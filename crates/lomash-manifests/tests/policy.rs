@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
     AppArmorProfile, ConfigMapKeySelector, Container, EnvFromSource, EnvVar, EnvVarSource, EphemeralContainer,
     HostPathVolumeSource, LocalObjectReference, NFSVolumeSource, PodSecurityContext, PodSpec, SELinuxOptions,
@@ -67,6 +68,19 @@ fn main_container(objects: &mut [Object]) -> &mut Container {
 
 fn init<'a>(objects: &'a mut [Object], name: &str) -> &'a mut Container {
     pod(objects).init_containers.as_mut().unwrap().iter_mut().find(|c| c.name == name).expect("init container exists")
+}
+
+/// The migration Job of [`SVC`].
+fn job(objects: &mut [Object]) -> &mut Job {
+    objects
+        .iter_mut()
+        .find_map(|o| match o {
+            Object::Job(j) if j.metadata.name.as_deref().is_some_and(|n| n.starts_with(&format!("{SVC}-migrate-"))) => {
+                Some(j)
+            }
+            _ => None,
+        })
+        .expect("the service has a migration Job")
 }
 
 fn sc(c: &mut Container) -> &mut SecurityContext {
@@ -212,7 +226,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
         ),
         (
             "pss.proc-mount",
-            |o| sc(init(o, "run-migrations")).proc_mount = Some("Unmasked".into()),
+            |o| sc(init(o, "wait-for-postgres")).proc_mount = Some("Unmasked".into()),
             vec![("pss.proc-mount", DEP)],
         ),
         (
@@ -245,7 +259,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
         ),
         (
             "pss.privilege-escalation",
-            |o| sc(init(o, "run-migrations")).allow_privilege_escalation = None,
+            |o| sc(init(o, "wait-for-postgres")).allow_privilege_escalation = None,
             vec![("pss.privilege-escalation", DEP)],
         ),
         (
@@ -303,7 +317,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
         (
             // A registry port is not a tag.
             "spec.image-tag",
-            |o| init(o, "run-migrations").image = Some("registry.local:5000/lomashwood/auth-service".into()),
+            |o| init(o, "wait-for-postgres").image = Some("registry.local:5000/docker-hub/library/postgres".into()),
             vec![("spec.image-tag", DEP)],
         ),
         (
@@ -538,10 +552,30 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
         (
             "readiness.no-npx",
             |o| {
-                init(o, "run-migrations").command =
+                init(o, "wait-for-postgres").command =
                     Some(["npx", "prisma", "migrate", "deploy"].map(String::from).to_vec())
             },
             vec![("readiness.no-npx", DEP)],
+        ),
+        // --- go-live.md: releases ---
+        (
+            // The seed's way back: the release's migrations run again in every pod.
+            "release.no-migrations-in-pods",
+            |o| {
+                let migrate = job(o).spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0].clone();
+                pod(o).init_containers.as_mut().unwrap().push(migrate);
+            },
+            vec![("release.no-migrations-in-pods", DEP)],
+        ),
+        (
+            // A Job's pods labelled like the service's: its Service, PDB and scheduling count them.
+            "release.job-pods-uncounted",
+            |o| {
+                let template = &mut job(o).spec.as_mut().unwrap().template;
+                let labels = template.metadata.as_mut().unwrap().labels.as_mut().unwrap();
+                labels.insert("app".into(), SVC.into());
+            },
+            vec![("release.job-pods-uncounted", "JOB")],
         ),
         // --- production-readiness.md: capacity (the pool's own mutations are in tests/capacity.rs) ---
         (
@@ -661,9 +695,16 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
 fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
     let (objects, flows) = production();
     let before = policy::check(&objects, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions);
+    // `JOB` stands for the service's migration Job, whose name carries its image's hash.
+    let job_id = {
+        let mut objects = objects.clone();
+        Object::Job(job(&mut objects).clone()).id()
+    };
+    let resolve = |object: &str| if object == "JOB" { job_id.clone() } else { object.to_owned() };
     for (rule, mutate, expected) in cases() {
         for (r, object) in &expected {
-            let finding = before.iter().find(|f| f.rule == *r && f.object == *object);
+            let object = resolve(object);
+            let finding = before.iter().find(|f| f.rule == *r && f.object == object);
             assert_eq!(
                 finding.map(|f| f.outcome),
                 Some(Outcome::Pass),
@@ -675,7 +716,7 @@ fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
         let after =
             policy::check(&mutated, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions);
         let expected: BTreeSet<(String, String)> =
-            expected.iter().map(|(r, o)| ((*r).to_owned(), (*o).to_owned())).collect();
+            expected.iter().map(|(r, o)| ((*r).to_owned(), resolve(o))).collect();
         assert_eq!(failures(&after), expected, "case {rule}");
         let message = &after.iter().find(|f| f.rule == rule && f.outcome == Outcome::Fail).unwrap().message;
         assert!(!message.is_empty(), "case {rule}: a failure says what is wrong");
@@ -706,12 +747,16 @@ fn exceptions_are_annotations_on_each_production_deployment() {
     let deployments: Vec<&Object> = objects.iter().filter(|o| o.kind() == "Deployment").collect();
     let services = catalogue().services.len();
     assert_eq!(deployments.len(), services, "one production Deployment for each of the {services} services");
-    for d in &deployments {
+    // go-live.md §2: the migration Jobs' pods are scanned too, and miss the same checks.
+    let jobs: Vec<&Object> = objects.iter().filter(|o| o.kind() == "Job").collect();
+    let workloads: Vec<&Object> = deployments.iter().chain(&jobs).copied().collect();
+    for d in &workloads {
         let annotations = d.metadata().annotations.clone().unwrap_or_default();
         for (i, (id, reason)) in catalogue().platform.scanner_exceptions.iter().enumerate() {
             assert_eq!(annotations.get(&format!("checkov.io/skip{}", i + 1)), Some(&format!("{id}={reason}")));
         }
-        // The checkov annotations are exactly the recorded exceptions (Reloader's is the other one).
+        // The checkov annotations are exactly the recorded exceptions (Reloader's is the other one
+        // of a Deployment).
         let checkov: BTreeMap<String, String> =
             annotations.into_iter().filter(|(k, _)| k.starts_with(SCANNER_SKIP_PREFIX)).collect();
         assert_eq!(checkov, scanner_annotations(&catalogue().platform.scanner_exceptions), "{}", d.id());
@@ -724,8 +769,8 @@ fn exceptions_are_annotations_on_each_production_deployment() {
             .collect();
     assert_eq!(
         excepted.len(),
-        deployments.len() * catalogue().platform.scanner_exceptions.len(),
-        "each scanner exception listed as excepted once per Deployment"
+        workloads.len() * catalogue().platform.scanner_exceptions.len(),
+        "each scanner exception listed as excepted once per Deployment and migration Job"
     );
 }
 

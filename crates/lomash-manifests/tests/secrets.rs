@@ -31,6 +31,8 @@ const REFRESH_INTERVAL: &str = "1h";
 const RELOADER: &str = "secret.reloader.stakater.com/reload";
 /// go-live.md §6: the store's identity, in the platform's account and region.
 const STORE_ACCOUNT: &str = "external-secrets";
+/// go-live.md §2: what a release applies before its rollouts carries this label.
+const PHASE_LABEL: (&str, &str) = ("lomashwood.co.uk/apply-phase", "migrate");
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "eu-west-2";
 
@@ -488,7 +490,13 @@ fn every_service_has_its_external_secret_with_the_specs_values() {
             let [doc] = found.as_slice() else { panic!("{id}: {} ExternalSecrets named {secret_name}", found.len()) };
             assert_eq!(doc["metadata"]["namespace"].as_str(), Some(env.namespace.as_str()), "{id}");
             let deployment = of_kind(docs, "Deployment").into_iter().find(|d| name(d) == service.name).unwrap();
-            assert_eq!(doc["metadata"]["labels"], deployment["metadata"]["labels"], "{id}: the service's labels");
+            // The service's labels; and for a service with a migration Job, the first phase's
+            // (go-live.md §2: the Job reads this Secret, so it is applied with it).
+            let mut labels = deployment["metadata"]["labels"].clone();
+            if service.migrations().next().is_some() {
+                labels[PHASE_LABEL.0] = PHASE_LABEL.1.into();
+            }
+            assert_eq!(doc["metadata"]["labels"], labels, "{id}: the service's labels");
             assert_eq!(doc["metadata"]["labels"]["app"].as_str(), Some(service.name.as_str()), "{id}");
             assert_eq!(doc["spec"], expected_spec(&env.name, &service.name), "{id}");
             let typed = Object::from_value((*doc).clone()).unwrap_or_else(|e| panic!("{id}: {e}"));

@@ -209,6 +209,8 @@ fn the_overlays_differ_only_where_the_spec_says() {
         ("ServiceAccount", ".metadata.annotations.eks.amazonaws.com/role-arn"),
         ("Ingress", ".spec.rules[].host"),
         ("Ingress", ".spec.tls[].hosts[]"),
+        // The migration Jobs run on each environment's own nodes, like the Deployments.
+        ("Job", ".spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[].matchExpressions[].values[]"),
     ]
     .into();
     // Each environment pins its own tags: where they differ, the images and version labels do.
@@ -227,8 +229,8 @@ fn the_overlays_differ_only_where_the_spec_says() {
         for (path, a, b) in found {
             let key = allowed.iter().find(|(kind, at)| (*kind == "*" || *kind == p.kind()) && *at == path);
             let released = release_paths.contains(&path.as_str())
-                && c.release.tag(PRODUCTION, &p.metadata().labels.as_ref().unwrap()["app"])
-                    != c.release.tag(STAGING, &p.metadata().labels.as_ref().unwrap()["app"]);
+                && c.release.tag(PRODUCTION, &p.metadata().labels.as_ref().unwrap()["app.kubernetes.io/name"])
+                    != c.release.tag(STAGING, &p.metadata().labels.as_ref().unwrap()["app.kubernetes.io/name"]);
             assert!(key.is_some() || released, "{}: {path} differs where the spec says nothing: {a} / {b}", p.id());
             if let Some(key) = key {
                 seen.insert(*key);

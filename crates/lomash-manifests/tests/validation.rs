@@ -1080,6 +1080,14 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        rule: "a migration Job that could never run",
+        mutate: |c| {
+            let store = c.platform.stores.iter_mut().find(|s| s.migration.is_some()).unwrap();
+            store.migration.as_mut().unwrap().active_deadline_seconds = 0;
+        },
+        expected: &["platform: stores.postgres.migration.activeDeadlineSeconds: 0 is below 1: the Job could never run"],
+    },
+    Case {
         rule: "an HPA that could never scale up",
         mutate: |c| service(c, "auth-service").autoscaling.scale_up.pods = 0,
         expected: &["auth-service: autoscaling.scaleUp.pods: 0 is below 1: the HPA could never scale up"],
@@ -1341,5 +1349,46 @@ fn an_environments_bounds_are_checked_for_every_service() {
         let got: Vec<String> = validate(&c).expect_err("refused").0.iter().map(ToString::to_string).collect();
         let want: Vec<String> = c.services.iter().map(|s| format!("{}: {message}", s.name)).collect();
         assert_eq!(got, want);
+    }
+}
+
+/// go-live.md §2: a migration Job's name is at most 63 characters (its pods carry it as a label
+/// value) by construction, for the longest service names validation allows: 63 characters, one
+/// cut where a `-` would end the Job's name, and two that share their first 44 characters (the
+/// hash of their images keeps their Jobs apart).
+#[test]
+fn a_migration_jobs_name_fits_63_characters_for_the_longest_service_names() {
+    let names = [
+        "a".repeat(63),
+        format!("{}-{}", "b".repeat(43), "c".repeat(19)),
+        format!("{}-x", "d".repeat(60)),
+        format!("{}-y", "d".repeat(60)),
+    ];
+    let mut c = catalogue();
+    let port = c.services.iter().map(|s| s.port).max().unwrap();
+    for (i, name) in names.iter().enumerate() {
+        let def = lomash_manifests::platform::service(name, port + 1 + i as u32)
+            .cpu("250m", "1000m")
+            .memory("256Mi", "1Gi")
+            .uses(lomash_manifests::platform::postgres());
+        c.services.push(def);
+        c.release.set_tag_everywhere(name, "1.0.0");
+    }
+    let model = validate(&c).expect("63-character service names are valid");
+    for env in &model.platform.environments {
+        let jobs: Vec<String> = lomash_manifests::k8s::environment(&model, env)
+            .iter()
+            .filter(|o| {
+                o.kind() == lomash_manifests::object::kind::<lomash_manifests::k8s_openapi::api::batch::v1::Job>()
+            })
+            .map(|o| o.name().to_owned())
+            .collect();
+        assert_eq!(jobs.len(), model.services.iter().filter(|s| s.migrations().next().is_some()).count());
+        for job in &jobs {
+            assert!(job.len() <= 63, "{}: {job} is {} characters", env.name, job.len());
+            assert_eq!(lomash_manifests::values::dns_label_problem(job), None, "{}: {job}", env.name);
+        }
+        let unique: std::collections::BTreeSet<&String> = jobs.iter().collect();
+        assert_eq!(unique.len(), jobs.len(), "{}: two Jobs share a name: {jobs:?}", env.name);
     }
 }

@@ -32,6 +32,7 @@ fn platform() -> Platform {
         registry: "registry.fernhill.example/bakery".into(),
         // No cloud account: the images are pulled by the names the base gives them.
         aws: None,
+        first_phase_label: ("fernhill.example/phase".into(), "before-rollout".into()),
         stores: vec![DataStore {
             name: MYSQL.into(),
             title: "MySQL".into(),
@@ -47,6 +48,9 @@ fn platform() -> Platform {
                 command: ["python", "-m", "alembic", "upgrade", "head"].map(String::from).to_vec(),
                 env: Vec::new(),
                 notes: "runs Alembic from the image; Alembic's version table makes a second run a no-op.".into(),
+                backoff_limit: 1,
+                active_deadline_seconds: 300,
+                ttl_seconds_after_finished: 86_400,
             }),
         }],
         runtime: Runtime {

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
     Capabilities, ContainerPort, EnvFromSource, EnvVar, Lifecycle, PodSpec, Probe, ResourceRequirements,
     SecurityContext,
@@ -41,6 +42,7 @@ mod production;
 mod pss;
 mod readiness;
 mod references;
+mod release;
 mod selectors;
 
 use crate::object::Object;
@@ -51,6 +53,7 @@ use production::*;
 use pss::*;
 use readiness::*;
 use references::*;
+use release::*;
 use selectors::*;
 
 /// The result of one rule on one object.
@@ -93,6 +96,8 @@ pub enum Source {
     Readiness,
     /// `network.md`: the service graph and the policies derived from it.
     Network,
+    /// `go-live.md`: how a release runs, what the database can take.
+    GoLive,
 }
 
 impl Source {
@@ -103,6 +108,7 @@ impl Source {
             Source::Spec => "services.md",
             Source::Readiness => "production-readiness.md",
             Source::Network => "network.md",
+            Source::GoLive => "go-live.md",
         }
     }
 }
@@ -427,6 +433,19 @@ pub const RULES: &[Rule] = &[
         Source::Network,
         "every flow of the graph allowed at both ends (egress of the source, ingress of the destination)",
         Check::Object(Deployment::KIND, edges),
+    ),
+    // --- go-live.md: releases and the database ---
+    rule(
+        "release.no-migrations-in-pods",
+        Source::GoLive,
+        "no Deployment's pod runs a migration Job's command: migrations run once per release",
+        Check::Pod(no_migrations_in_pods),
+    ),
+    rule(
+        "release.job-pods-uncounted",
+        Source::GoLive,
+        "no Service, PDB or Deployment selector (own, anti-affinity, spread) counts a Job's pods",
+        Check::Object(Job::KIND, job_pods_uncounted),
     ),
 ];
 

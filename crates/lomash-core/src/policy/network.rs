@@ -139,6 +139,11 @@ fn endpoint(cx: &Context, end: &End, namespace: &str) -> Result<(String, Endpoin
             let pod = pod(cx, d).ok_or_else(|| format!("Deployment/{name} has no pod template spec"))?;
             (name.clone(), pod.into())
         }
+        End::Migration(name) => {
+            let labels = crate::netpol::migration_pods(name).into_iter();
+            let pod = labels.fold(ReachPod::new(namespace, OTHER_POD_ADDRESS), |p, (k, v)| p.with_label(k, v));
+            (format!("the migration Job of {name}"), pod.into())
+        }
         End::EveryPod => (format!("a pod of {namespace}"), ReachPod::new(namespace, OTHER_POD_ADDRESS).into()),
         End::Namespace(ns) => (format!("a pod of namespace {ns}"), ReachPod::new(ns.clone(), OTHER_POD_ADDRESS).into()),
         End::Pods { namespace, label: (key, value) } => (
