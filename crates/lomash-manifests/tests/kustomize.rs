@@ -525,6 +525,9 @@ fn check_wait(c: &Container, e: &Expected) -> Result<(), String> {
     check(&c.name, "command[..2]", &command[..2.min(command.len())], &sh("")[..2])?;
     let script = command.get(2).cloned().unwrap_or_default();
     check(&c.name, &format!("script calls {tool}"), script.contains(tool), true)?;
+    // go-live.md §3: every attempt bounded to 3 s (redis-cli has no timeout of its own).
+    let bounded = if tool == "redis-cli" { "timeout 3 redis-cli " } else { "--timeout=3" };
+    check(&c.name, &format!("each attempt bounded ({bounded})"), script.contains(bounded), true)?;
     // The wait containers read DB_HOST/REDIS_HOST from the ConfigMap.
     check(&c.name, "envFrom", env_from_names(c), vec![format!("{}-config", e.name)])?;
     check_resources(c, &("50m".into(), "200m".into()), &("64Mi".into(), "128Mi".into()))

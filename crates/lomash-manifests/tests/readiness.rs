@@ -143,6 +143,13 @@ fn stub(dir: &Path, name: &str, script: &str) {
 /// the script runs as uid 1001 with an unwritable HOME, as in the pod. Returns the exit code, the
 /// number of calls to the tool and stderr.
 fn run_wait(container: &Container, tool: &str, down: Option<u32>) -> (i32, u32, String) {
+    run_wait_hanging(container, tool, down, 0)
+}
+
+/// [`run_wait`], the tool's first `hang` calls hanging for an hour (as a client does on a dropped
+/// packet, with no timeout of its own) before it answers at all. The run itself is given a
+/// minute: a wait that does not bound its attempts fails the test instead of hanging it.
+fn run_wait_hanging(container: &Container, tool: &str, down: Option<u32>, hang: u32) -> (i32, u32, String) {
     let dir = Scratch::new("wait");
     let count = dir.0.join("calls");
     std::fs::write(&count, "").unwrap();
@@ -155,11 +162,17 @@ fn run_wait(container: &Container, tool: &str, down: Option<u32>) -> (i32, u32, 
         _ => "echo 'Could not connect to Redis'; exit 1",
     };
     let limit = down.map_or(u32::MAX, |n| n);
+    // The real sleep, by its path: the stub `sleep` below returns at once.
+    let real_sleep = String::from_utf8(Command::new("sh").args(["-c", "command -v sleep"]).output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
     stub(
         &dir.0,
         tool,
         &format!(
-            "echo x >> {}; n=$(wc -l < {}); if [ \"$n\" -gt {limit} ]; then {up}; fi; {down_answer}",
+            "echo x >> {}; n=$(wc -l < {}); if [ \"$n\" -le {hang} ]; then exec {real_sleep} 3600; fi; \
+             if [ \"$n\" -gt {limit} ]; then {up}; fi; {down_answer}",
             count.display(),
             count.display()
         ),
@@ -178,13 +191,24 @@ fn run_wait(container: &Container, tool: &str, down: Option<u32>) -> (i32, u32, 
         c.args(["-c", &command[2]]);
         c
     };
-    let out = cmd
+    let mut child = cmd
         .env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", dir.0.display()))
         .env("HOME", "/nonexistent")
         .envs([("DB_HOST", "postgres"), ("DB_PORT", "5432"), ("REDIS_HOST", "redis"), ("REDIS_PORT", "6379")])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("sh runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("{}: still waiting after a minute: an attempt of {tool} is not bounded", container.name);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
     let calls = std::fs::read_to_string(&count).unwrap().lines().count() as u32;
     (out.status.code().unwrap_or(-1), calls, String::from_utf8_lossy(&out.stderr).into_owned())
 }
@@ -206,4 +230,23 @@ fn the_wait_scripts_end_either_way() {
         assert_eq!((code, calls), (1, 60), "{name}: never up: 60 attempts, then exit 1");
         assert!(stderr.contains("gave up"), "{name}: says why it failed: {stderr:?}");
     }
+}
+
+/// go-live.md §3: every attempt is bounded to 3 s. redis-cli has no connect timeout of its own,
+/// so a stub that hangs for an hour on its first two calls (a dropped packet) must cost two
+/// bounded attempts, and the wait still end with 0 once Redis answers; pg_isready bounds its own
+/// attempts (`--timeout=3`).
+#[test]
+fn a_hanging_tool_costs_one_bounded_attempt() {
+    let inits = init_containers();
+    let redis = inits.iter().find(|c| c.name == "wait-for-redis").expect("wait-for-redis");
+    let started = std::time::Instant::now();
+    let (code, calls, _) = run_wait_hanging(redis, "redis-cli", Some(2), 2);
+    let took = started.elapsed();
+    assert_eq!((code, calls), (0, 3), "hung twice, then up");
+    assert!(took >= std::time::Duration::from_secs(6), "each hung attempt lasts its 3 s: {took:?}");
+    assert!(took < std::time::Duration::from_secs(20), "and no more: {took:?}");
+    let postgres = inits.iter().find(|c| c.name == "wait-for-postgres").expect("wait-for-postgres");
+    let script = &postgres.command.as_ref().unwrap()[2];
+    assert!(script.contains("pg_isready") && script.contains("--timeout=3"), "{script}");
 }
