@@ -1,5 +1,6 @@
 //! `cargo xtask capacity [--env ENV]`: validates the catalogue and prints the capacity table of
-//! [`lomash_manifests::capacity`] for one environment (the same table as its overlay README).
+//! [`lomash_manifests::capacity`] for one environment (the same table as its overlay README), and
+//! the connections its pods open to each store against the store's budget.
 //! Exits 0 whatever the table says: `cargo xtask lint` is the gate.
 
 use std::process::ExitCode;
@@ -14,8 +15,16 @@ use crate::environment;
 pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let model = validate(catalogue).map_err(|e| anyhow!("the catalogue is invalid:\n{e}"))?;
     let env = environment(&model.platform, env)?;
-    let plan = BuiltEnvironment::new(&model, env).capacity().map_err(|e| anyhow!(e))?;
+    let built = BuiltEnvironment::new(&model, env);
+    let plan = built.capacity().map_err(|e| anyhow!(e))?;
     println!("Capacity of {} (namespace {})\n", env.name, env.namespace);
     print!("{}", capacity::table(&plan));
+    print!("{}", connection_lines(&built));
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per store the environment budgets (go-live.md §7), after a blank line; nothing when
+/// it budgets none.
+pub fn connection_lines(built: &BuiltEnvironment) -> String {
+    built.connections().iter().map(|b| format!("\n{}\n", b.line())).collect()
 }

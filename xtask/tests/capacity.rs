@@ -24,10 +24,14 @@ fn capacity_prints_each_environment_s_table() {
     }
     for (args, env_name) in runs {
         let env = model.platform.environment(env_name).unwrap();
-        let plan = lomash_manifests::built::BuiltEnvironment::new(&model, env).capacity().unwrap();
+        let built = lomash_manifests::built::BuiltEnvironment::new(&model, env);
+        let plan = built.capacity().unwrap();
         let out = xtask(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
-        let expected = format!("Capacity of {} (namespace {})\n\n{}", env.name, env.namespace, table(&plan));
+        let connections: String = built.connections().iter().map(|b| format!("\n{}\n", b.line())).collect();
+        assert!(connections.contains("connections"), "{args:?}: a line that says connections");
+        let expected =
+            format!("Capacity of {} (namespace {})\n\n{}{connections}", env.name, env.namespace, table(&plan));
         assert_eq!(text(&out.stdout), expected, "{args:?}");
     }
 }

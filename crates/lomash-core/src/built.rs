@@ -7,6 +7,7 @@
 use std::ops::Range;
 
 use crate::capacity::Plan;
+use crate::connections::{self, Budget, Declared};
 use crate::k8s::{base_objects, environment_objects, environment_wide};
 use crate::model::{Model, Pool, Service};
 use crate::netpol::{self, Flow};
@@ -36,6 +37,8 @@ pub struct BuiltEnvironment<'m> {
     spans: Vec<Range<usize>>,
     /// The service graph the environment's network policies allow ([`netpol::graph`]).
     pub flows: Vec<Flow>,
+    /// The connection limits of its stores ([`connections::declared`]).
+    pub budgets: Vec<Declared>,
 }
 
 impl<'m> Built<'m> {
@@ -66,7 +69,8 @@ impl<'m> BuiltEnvironment<'m> {
             objects.extend(service_objects);
             spans.push(start..objects.len());
         }
-        BuiltEnvironment { env, pool, objects, spans, flows: netpol::graph(model, env) }
+        let budgets = connections::declared(&model.platform, env);
+        BuiltEnvironment { env, pool, objects, spans, flows: netpol::graph(model, env), budgets }
     }
 
     /// The objects of the `index`th service of the catalogue in this environment.
@@ -92,6 +96,11 @@ impl<'m> BuiltEnvironment<'m> {
 
     /// Every lint rule on these objects ([`policy::check`]).
     pub fn lint(&self, model: &Model) -> Vec<Finding> {
-        policy::check(&self.objects, self.pool, &self.flows, &model.platform.scanner_exceptions)
+        policy::check(&self.objects, self.pool, &self.flows, &model.platform.scanner_exceptions, &self.budgets)
+    }
+
+    /// The connections these objects open to each store the environment budgets.
+    pub fn connections(&self) -> Vec<Budget> {
+        self.budgets.iter().map(|d| connections::count(&self.objects, d)).collect()
     }
 }

@@ -783,6 +783,34 @@ fn capacity(w: &mut String, model: &Model, b: &BuiltEnvironment) {
         Err(e) => line(w, &format!("The capacity could not be computed: {e}")),
     }
     line(w, "");
+    for budget in b.connections() {
+        let d = &budget.declared;
+        line(w, "### Connection Budget");
+        line(w, "");
+        line(w, &format!("- {}", budget.line()));
+        line(
+            w,
+            &format!(
+                "- Each pod of a {} user reads `{}` from its ConfigMap, and the service passes it to its database client \
+                 as the pool's limit (Prisma's `connection_limit`): that is the contract the budget rests on. A \
+                 service with no such setting would open the client's default pool, which grows with the node's CPUs.",
+                d.store, d.pool_key
+            ),
+        );
+        line(
+            w,
+            &format!(
+                "- `cargo xtask lint` fails when the connections at maximum replicas exceed {} (`max_connections` {} less \
+                 {} reserved); set a service's own pool with `.pool_size(n)` in its spec sheet, the limits in \
+                 `{}/src/platform.rs`.",
+                budget.available(),
+                d.limit.max_connections,
+                d.limit.reserved,
+                model.platform.docs.catalogue_dir
+            ),
+        );
+        line(w, "");
+    }
     line(w, "---");
     line(w, "");
 }

@@ -295,6 +295,9 @@ impl Builder<'_> {
             data.insert(store.host_key.clone(), stage.store_host(&store.name).unwrap_or_default().to_owned());
             data.insert(store.port_key.clone(), store.port.to_string());
             data.extend(store.config.iter().cloned());
+            if let (Some(pool), Some(size)) = (&store.pool, s.pool_size_for(store)) {
+                data.insert(pool.config_key.clone(), size.to_string());
+            }
         }
         data.extend(s.upstreams.iter().cloned());
         if self.env.is_some() {

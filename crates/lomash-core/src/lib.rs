@@ -10,11 +10,12 @@
 //! NetworkPolicy evaluator) are leaves; [`catalogue`] gathers a platform, services and a release;
 //! [`model`] checks them; [`netpol`] turns the model's edges into flows and policy specs; [`k8s`]
 //! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
-//! [`capacity`] and [`policy`] read those objects.
+//! [`capacity`], [`connections`] and [`policy`] read those objects.
 
 pub mod built;
 pub mod capacity;
 pub mod catalogue;
+pub mod connections;
 pub mod conventions;
 pub mod docs;
 pub mod error;

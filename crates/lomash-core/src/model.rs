@@ -106,6 +106,8 @@ pub struct Service {
     /// every environment).
     pub upstreams: Vec<(String, String)>,
     pub security: Security,
+    /// The size of its connection pools, when its sheet sets one ([`Service::pool_size_for`]).
+    pub pool_size: Option<u32>,
 }
 
 /// A service's replica bounds in one environment: the environment's overrides, else its own.
@@ -139,6 +141,12 @@ impl Service {
 
     pub fn uses_store(&self, store: &str) -> bool {
         self.stores.iter().any(|s| s.name == store)
+    }
+
+    /// How many connections each of its pods opens to `store`: its sheet's pool size, else the
+    /// store's default; `None` for a store without a pool.
+    pub fn pool_size_for(&self, store: &DataStore) -> Option<u32> {
+        store.pool.as_ref().map(|p| self.pool_size.unwrap_or(p.default_size))
     }
 
     /// The migration steps of its stores, in the stores' order.
@@ -178,6 +186,7 @@ pub fn platform_config_keys<'a>(platform: &'a Platform, uses: &[Uses]) -> Vec<&'
     for store in platform.stores.iter().filter(|st| uses.contains(&Uses::Store(st.name.clone()))) {
         keys.extend([store.host_key.as_str(), store.port_key.as_str()]);
         keys.extend(store.config.iter().map(|(k, _)| k.as_str()));
+        keys.extend(store.pool.iter().map(|p| p.config_key.as_str()));
     }
     keys
 }
@@ -261,6 +270,7 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
         service.callers = callers;
     }
     check_bounds(&catalogue.platform, &services, &mut errors);
+    check_pools(catalogue, &mut errors);
     // An Ingress routes to the one public service: with none it routes nowhere, with two it
     // could not say which.
     let public: Vec<&str> = catalogue.services.iter().filter(|s| s.public.is_some()).map(|s| s.name.as_str()).collect();
@@ -657,6 +667,59 @@ fn check_ingress(env: &Environment, ingress: &IngressDef, errors: &mut Errors) {
     }
 }
 
+/// Each service's pool size, and each environment's connection limits: a pool of 0 would leave
+/// the service no connection at all, a size set for a service without a pooled store would be
+/// read by nothing, and a limit must leave room after what it reserves.
+fn check_pools(catalogue: &Catalogue, errors: &mut Errors) {
+    let platform = &catalogue.platform;
+    for def in &catalogue.services {
+        let pooled = platform.stores.iter().any(|st| st.pool.is_some() && def.uses_store(&st.name));
+        match def.pool_size {
+            Some(0) => errors.push(&def.name, "poolSize", "0 is below 1: its pods could open no connection"),
+            Some(n) if !pooled => errors.push(
+                &def.name,
+                "poolSize",
+                format!("{n} is set, but the service uses no store with a connection pool"),
+            ),
+            _ => {}
+        }
+    }
+    for store in &platform.stores {
+        if store.pool.as_ref().is_some_and(|p| p.default_size == 0) {
+            errors.push(
+                "platform",
+                &format!("stores.{}.pool.defaultSize", store.name),
+                "0 is below 1: its users could open no connection",
+            );
+        }
+        if let Some(problem) = store.pool.as_ref().and_then(|p| config_key_problem(&p.config_key)) {
+            errors.push("platform", &format!("stores.{}.pool.configKey", store.name), problem);
+        }
+    }
+    for env in &platform.environments {
+        for (name, limit) in &env.connection_limits {
+            let field = format!("{}.connectionLimits.{name}", env.name);
+            match platform.store(name) {
+                None => errors.push("platform", &field, format!("{name} is not a data store of the platform")),
+                Some(st) if st.pool.is_none() => errors.push(
+                    "platform",
+                    &field,
+                    format!("{name} declares no connection pool: there is nothing to budget"),
+                ),
+                Some(_) if limit.reserved >= limit.max_connections => errors.push(
+                    "platform",
+                    &field,
+                    format!(
+                        "reserved {} leaves nothing of max_connections {} for the services",
+                        limit.reserved, limit.max_connections
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
 /// The longest migration step name: a Job `<service>-<name>-<10 hex>` then keeps at least 11
 /// characters of the service's name within 63.
 const MIGRATION_NAME_LIMIT: usize = 40;
@@ -872,6 +935,7 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
         config: def.config.clone(),
         upstreams,
         security: def.security,
+        pool_size: def.pool_size,
     })
 }
 

@@ -38,6 +38,9 @@ pub struct ServiceDef {
     /// reads (`(key, reason)`); see [`ServiceDef::config_not_secret`].
     pub not_secret: Vec<(String, String)>,
     pub security: Security,
+    /// The size of each connection pool the service opens (its stores' [`ConnectionPool`]),
+    /// when not the store's default.
+    pub pool_size: Option<u32>,
 }
 
 /// An edge of the service graph: something a service needs to reach.
@@ -86,6 +89,27 @@ pub struct DataStore {
     pub config: Vec<(String, String)>,
     /// What each user runs against the store before it serves, where the store has a schema.
     pub migration: Option<Migration>,
+    /// The connection pool each user opens, where the store limits its connections.
+    pub pool: Option<ConnectionPool>,
+}
+
+/// How many connections one pod of a store's user opens: the config key that tells the service
+/// its pool's size, and the size a service gets unless its sheet sets its own
+/// ([`ServiceDef::pool_size`]). Each deployed environment budgets the sum
+/// ([`Environment::connection_limits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionPool {
+    /// e.g. `DATABASE_POOL_SIZE`: the services pass it to their client as its pool's limit.
+    pub config_key: String,
+    pub default_size: u32,
+}
+
+/// What a store of an environment accepts: `max_connections`, of which `reserved` are kept for
+/// administration and replication; the services' pools share the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimit {
+    pub max_connections: u32,
+    pub reserved: u32,
 }
 
 /// The step that brings a store's schema up to the service's release: a command of the service's
@@ -437,6 +461,9 @@ pub struct Environment {
     pub ingress: Option<IngressDef>,
     /// The OpenTelemetry collector the services send traces to (every service may reach it).
     pub collector: Option<Collector>,
+    /// Each store's connection limit in this environment, by store name: what the pools of its
+    /// users at their maximum replicas, and the migration Jobs, must fit in.
+    pub connection_limits: Vec<(String, ConnectionLimit)>,
 }
 
 /// An `Ingress` to the catalogue's public service, for the cluster's ingress controller: one
@@ -579,6 +606,12 @@ impl ServiceDef {
     /// How long a cold start may take; the startup probe must allow at least this.
     pub fn cold_start_seconds(mut self, seconds: i32) -> Self {
         self.cold_start_seconds = seconds;
+        self
+    }
+
+    /// Each pod's connection pool, when not the store's default, e.g. `.pool_size(10)`.
+    pub fn pool_size(mut self, connections: u32) -> Self {
+        self.pool_size = Some(connections);
         self
     }
 

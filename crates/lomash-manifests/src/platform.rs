@@ -5,9 +5,10 @@
 //! `lomash_core::conventions`.
 
 use crate::spec::{
-    Autoscaling, Aws, Collector, DataStore, Environment, IngressDef, Migration, NodePool, Placement, Platform, Probe,
-    Probes, ProjectDocs, PullPolicy, Resources, Runtime, Scale, ScaleUp, Scheduling, SecretSource, SecretStore,
-    Security, ServiceDef, Setting, Shutdown, Stage, StoreIdentity, StoreScope, Uses,
+    Autoscaling, Aws, Collector, ConnectionLimit, ConnectionPool, DataStore, Environment, IngressDef, Migration,
+    NodePool, Placement, Platform, Probe, Probes, ProjectDocs, PullPolicy, Resources, Runtime, Scale, ScaleUp,
+    Scheduling, SecretSource, SecretStore, Security, ServiceDef, Setting, Shutdown, Stage, StoreIdentity, StoreScope,
+    Uses,
 };
 
 pub fn platform() -> Platform {
@@ -136,6 +137,9 @@ fn postgres_store() -> DataStore {
             // A week: the finished Job and its logs stay for the release's post-mortem.
             ttl_seconds_after_finished: 604_800,
         }),
+        // go-live.md §7: Prisma's default pool grows with the node's CPUs; the services pass this
+        // key to Prisma as `connection_limit`, so each pod opens at most this many.
+        pool: Some(ConnectionPool { config_key: "DATABASE_POOL_SIZE".into(), default_size: 5 }),
     }
 }
 
@@ -155,6 +159,7 @@ fn redis_store() -> DataStore {
         ready_means: "until Redis answers `PONG`".into(),
         config: Vec::new(),
         migration: None,
+        pool: None,
     }
 }
 
@@ -277,6 +282,8 @@ fn production() -> Environment {
             pod_label: ("app.kubernetes.io/name".into(), "opentelemetry-collector".into()),
             port: 4317,
         }),
+        // go-live.md §7: what production's PostgreSQL takes.
+        connection_limits: vec![(POSTGRES.into(), ConnectionLimit { max_connections: 600, reserved: 50 })],
     }
 }
 
@@ -342,6 +349,7 @@ pub fn service(name: &str, port: u32) -> ServiceDef {
         config: Vec::new(),
         not_secret: Vec::new(),
         security: HARDENED,
+        pool_size: None,
     }
 }
 
@@ -401,6 +409,7 @@ fn staging() -> Environment {
         // The spec names production's deploy workflow only.
         deploy_workflow: None,
         ingress: Some(gateway_ingress("api.staging.lomashwood.co.uk")),
+        connection_limits: vec![(POSTGRES.into(), ConnectionLimit { max_connections: 200, reserved: 20 })],
         ..production
     }
 }

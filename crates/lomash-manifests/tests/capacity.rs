@@ -91,6 +91,7 @@ fn capacity_failures(model: &Model, env: &Environment) -> BTreeSet<(String, Stri
         pool,
         &lomash_manifests::netpol::graph(model, env),
         &lomash_manifests::catalogue().platform.scanner_exceptions,
+        &lomash_manifests::connections::declared(&model.platform, env),
     )
     .into_iter()
     .filter(|f| f.outcome == Outcome::Fail)
@@ -412,6 +413,7 @@ fn the_lint_fails_when_the_pool_shrinks_to_6_nodes_per_zone() {
         model.pool(env).unwrap(),
         &lomash_manifests::netpol::graph(&model, env),
         &lomash_manifests::catalogue().platform.scanner_exceptions,
+        &lomash_manifests::connections::declared(&model.platform, env),
     );
     let message = &findings
         .iter()
@@ -472,6 +474,7 @@ fn the_lint_fails_when_requests_at_maximum_exceed_the_pool() {
         model.pool(env).unwrap(),
         &lomash_manifests::netpol::graph(&model, env),
         &lomash_manifests::catalogue().platform.scanner_exceptions,
+        &lomash_manifests::connections::declared(&model.platform, env),
     );
     let message = &findings.iter().find(|f| f.object == namespace && f.rule == "capacity.requests").unwrap().message;
     assert_eq!(
@@ -525,4 +528,81 @@ fn the_readme_carries_the_capacity_table() {
     let text = readme(&c, "production");
     assert!(text.contains("| yes (20 ≤ 24) "));
     assert!(!text.contains("| yes (20 ≤ 21) "));
+}
+
+/// go-live.md §7 on the real objects of every environment: Σ replicas × `DATABASE_POOL_SIZE` (5,
+/// unless a sheet sets its own) over the Postgres users, + 1 for each migration Job, at the HPAs'
+/// minimum and maximum, against `max_connections − reserved` (production 600 − 50, staging
+/// 200 − 20). Counts come from the catalogue; with the committed one that is 508 of 550 and 168
+/// of 180, as the page says.
+#[test]
+fn the_connection_budget_is_the_spec_s_arithmetic() {
+    let c = catalogue();
+    let model = model_of(&c);
+    let limits: [(&str, u64, u64); 2] = [("production", 600, 50), ("staging", 200, 20)];
+    for env in &model.platform.environments {
+        let (_, max_connections, reserved) =
+            limits.iter().find(|(n, ..)| *n == env.name).unwrap_or_else(|| panic!("{}: no limit restated", env.name));
+        let users: Vec<&lomash_manifests::model::Service> =
+            model.services.iter().filter(|s| s.uses_store("postgres")).collect();
+        let pool = |s: &lomash_manifests::model::Service| u64::from(s.pool_size.unwrap_or(5));
+        let bound = |s: &lomash_manifests::model::Service, max: bool| {
+            let b = s.bounds(env);
+            u64::try_from(if max { b.max_replicas } else { b.min_replicas }).unwrap()
+        };
+        let jobs = users.len() as u64;
+        let at_max: u64 = users.iter().map(|s| bound(s, true) * pool(s)).sum::<u64>() + jobs;
+        let at_min: u64 = users.iter().map(|s| bound(s, false) * pool(s)).sum::<u64>() + jobs;
+        let built = lomash_manifests::built::BuiltEnvironment::new(&model, env);
+        let [budget] = built.connections().try_into().unwrap_or_else(|b: Vec<_>| panic!("{} budgets", b.len()));
+        assert_eq!((budget.at_min, budget.at_max, budget.jobs), (at_min, at_max, jobs), "{}", env.name);
+        assert_eq!(budget.available(), max_connections - reserved, "{}", env.name);
+        let line = budget.line();
+        assert!(line.starts_with("connections to PostgreSQL"), "{line}");
+        assert!(
+            line.contains(&format!("{at_max} at maximum"))
+                && line.contains(&format!("of {}", max_connections - reserved)),
+            "{line}"
+        );
+    }
+    let figures: Vec<(String, u64, u64)> = model
+        .platform
+        .environments
+        .iter()
+        .map(|env| {
+            let b = lomash_manifests::built::BuiltEnvironment::new(&model, env).connections().remove(0);
+            (env.name.clone(), b.at_max, b.available())
+        })
+        .collect();
+    if c.services.len() == 9 {
+        // The page's own figures, for the nine services it names.
+        assert_eq!(figures, vec![("production".to_owned(), 508, 550), ("staging".to_owned(), 168, 180)]);
+    }
+}
+
+/// The lint fails, naming the environment and the figures, when the maximum exceeds the budget:
+/// production's `max_connections` lowered to 500 leaves 450 for the 508 the services open.
+#[test]
+fn the_lint_fails_when_the_connections_exceed_the_budget() {
+    let mut c = catalogue();
+    let production = c.platform.environment_mut("production").unwrap();
+    production.connection_limits[0].1.max_connections = 500;
+    let model = model_of(&c);
+    for env in &model.platform.environments {
+        let built = lomash_manifests::built::BuiltEnvironment::new(&model, env);
+        let at_max = built.connections()[0].at_max;
+        let failed: Vec<_> = built.lint(&model).into_iter().filter(|f| f.outcome == Outcome::Fail).collect();
+        if env.name == "production" {
+            let [f] = failed.as_slice() else { panic!("{failed:#?}") };
+            assert_eq!(
+                (f.rule.as_str(), f.object.as_str()),
+                ("db.connection-budget", "Namespace/lomash-wood-production")
+            );
+            for figure in ["production", &format!("{at_max}"), "450", "max_connections 500", "reserved 50"] {
+                assert!(f.message.contains(figure), "{figure:?} not in {:?}", f.message);
+            }
+        } else {
+            assert!(failed.is_empty(), "{}: {failed:#?}", env.name);
+        }
+    }
 }

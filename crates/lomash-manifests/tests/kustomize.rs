@@ -111,6 +111,8 @@ struct Expected {
     config: BTreeMap<String, String>,
     /// The production tag, from the release.
     tag: String,
+    /// go-live.md §7: `DATABASE_POOL_SIZE` of a Postgres user, 5 unless its sheet sets its own.
+    pool: u32,
 }
 
 impl Expected {
@@ -161,6 +163,7 @@ fn expectations(c: &Catalogue) -> Result<Vec<Expected>, String> {
                     routes: r.name == GATEWAY,
                     config,
                     tag,
+                    pool: def.pool_size.unwrap_or(5),
                 },
                 None => Expected {
                     name: def.name.clone(),
@@ -175,6 +178,7 @@ fn expectations(c: &Catalogue) -> Result<Vec<Expected>, String> {
                     routes: def.uses.contains(&Uses::AllServices),
                     config,
                     tag,
+                    pool: def.pool_size.unwrap_or(5),
                 },
             })
         })
@@ -735,6 +739,7 @@ fn check_environment(objects: &[Object], main: &Container, e: &Expected, all: &[
     if e.postgres {
         want.insert("DB_HOST".into(), "postgres-primary.lomash-wood-data.svc.cluster.local".into());
         want.insert("DB_PORT".into(), "5432".into());
+        want.insert("DATABASE_POOL_SIZE".into(), e.pool.to_string());
     }
     if e.redis {
         want.insert("REDIS_HOST".into(), "redis-master.lomash-wood-data.svc.cluster.local".into());

@@ -32,6 +32,12 @@ fn production() -> (Vec<Object>, Vec<Flow>) {
     (k8s::environment(&model, env), netpol::graph(&model, env))
 }
 
+/// Production's connection limits.
+fn budgets() -> Vec<lomash_manifests::connections::Declared> {
+    let platform = catalogue().platform;
+    lomash_manifests::connections::declared(&platform, &platform.environments[0])
+}
+
 /// The node pool production is scheduled on.
 fn pool() -> Pool {
     let model = validate(&catalogue()).expect("the catalogue is valid");
@@ -577,6 +583,28 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("release.job-pods-uncounted", "JOB")],
         ),
+        (
+            // A pool of 40 for one service: 15 pods × 40 = 600 alone, over production's 550 (the
+            // checksum follows the ConfigMap, as a regenerated tree's would).
+            "db.connection-budget",
+            |o| {
+                let data = match object_of_kind_named(o, "ConfigMap", &format!("{SVC}-config")) {
+                    Object::ConfigMap(cm) => {
+                        let data = cm.data.as_mut().unwrap();
+                        data.insert("DATABASE_POOL_SIZE".into(), "40".into());
+                        data.clone()
+                    }
+                    _ => unreachable!(),
+                };
+                let template = deployment(o).spec.as_mut().unwrap().template.metadata.as_mut().unwrap();
+                template
+                    .annotations
+                    .as_mut()
+                    .unwrap()
+                    .insert("checksum/config".into(), lomash_manifests::k8s::config_checksum(&data));
+            },
+            vec![("db.connection-budget", NAMESPACE)],
+        ),
         // --- production-readiness.md: capacity (the pool's own mutations are in tests/capacity.rs) ---
         (
             // 22 pods, one a node, on 3 zones × 7 nodes.
@@ -694,7 +722,13 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
 #[test]
 fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
     let (objects, flows) = production();
-    let before = policy::check(&objects, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions);
+    let before = policy::check(
+        &objects,
+        &pool(),
+        &flows,
+        &lomash_manifests::catalogue().platform.scanner_exceptions,
+        &budgets(),
+    );
     // `JOB` stands for the service's migration Job, whose name carries its image's hash.
     let job_id = {
         let mut objects = objects.clone();
@@ -713,8 +747,13 @@ fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
         }
         let mut mutated = objects.clone();
         mutate(&mut mutated);
-        let after =
-            policy::check(&mutated, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions);
+        let after = policy::check(
+            &mutated,
+            &pool(),
+            &flows,
+            &lomash_manifests::catalogue().platform.scanner_exceptions,
+            &budgets(),
+        );
         let expected: BTreeSet<(String, String)> =
             expected.iter().map(|(r, o)| ((*r).to_owned(), resolve(o))).collect();
         assert_eq!(failures(&after), expected, "case {rule}");
@@ -733,7 +772,13 @@ fn every_rule_has_a_failing_case() {
 #[test]
 fn generated_production_objects_have_no_violation() {
     let (objects, flows) = production();
-    let findings = policy::check(&objects, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions);
+    let findings = policy::check(
+        &objects,
+        &pool(),
+        &flows,
+        &lomash_manifests::catalogue().platform.scanner_exceptions,
+        &budgets(),
+    );
     assert_eq!(failures(&findings), BTreeSet::new());
     // Every rule looked at something: a rule whose kind is absent would pass vacuously.
     for rule in RULES {
@@ -761,12 +806,17 @@ fn exceptions_are_annotations_on_each_production_deployment() {
             annotations.into_iter().filter(|(k, _)| k.starts_with(SCANNER_SKIP_PREFIX)).collect();
         assert_eq!(checkov, scanner_annotations(&catalogue().platform.scanner_exceptions), "{}", d.id());
     }
-    let excepted: Vec<(String, String)> =
-        policy::check(&objects, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions)
-            .into_iter()
-            .filter(|f| f.outcome == Outcome::Excepted)
-            .map(|f| (f.rule, f.object))
-            .collect();
+    let excepted: Vec<(String, String)> = policy::check(
+        &objects,
+        &pool(),
+        &flows,
+        &lomash_manifests::catalogue().platform.scanner_exceptions,
+        &budgets(),
+    )
+    .into_iter()
+    .filter(|f| f.outcome == Outcome::Excepted)
+    .map(|f| (f.rule, f.object))
+    .collect();
     assert_eq!(
         excepted.len(),
         workloads.len() * catalogue().platform.scanner_exceptions.len(),

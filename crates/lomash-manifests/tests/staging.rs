@@ -274,6 +274,7 @@ fn the_policy_holds_on_every_environment() {
             model.pool(env).unwrap(),
             &netpol::graph(&model, env),
             &lomash_manifests::catalogue().platform.scanner_exceptions,
+            &lomash_manifests::connections::declared(&model.platform, env),
         );
         let failed: Vec<_> = findings.iter().filter(|f| f.outcome == policy::Outcome::Fail).collect();
         assert!(failed.is_empty(), "{}: {failed:#?}", env.name);

@@ -1088,6 +1088,23 @@ const CASES: &[Case] = &[
         expected: &["platform: stores.postgres.migration.activeDeadlineSeconds: 0 is below 1: the Job could never run"],
     },
     Case {
+        rule: "a connection pool of 0",
+        mutate: |c| service(c, "auth-service").pool_size = Some(0),
+        expected: &["auth-service: poolSize: 0 is below 1: its pods could open no connection"],
+    },
+    Case {
+        rule: "a pool size for a service without a database",
+        mutate: |c| service(c, "api-gateway").pool_size = Some(10),
+        expected: &["api-gateway: poolSize: 10 is set, but the service uses no store with a connection pool"],
+    },
+    Case {
+        rule: "a connection limit that reserves everything",
+        mutate: |c| c.platform.environment_mut("staging").unwrap().connection_limits[0].1.reserved = 200,
+        expected: &[
+            "platform: staging.connectionLimits.postgres: reserved 200 leaves nothing of max_connections 200 for the services",
+        ],
+    },
+    Case {
         rule: "an HPA that could never scale up",
         mutate: |c| service(c, "auth-service").autoscaling.scale_up.pods = 0,
         expected: &["auth-service: autoscaling.scaleUp.pods: 0 is below 1: the HPA could never scale up"],

@@ -52,6 +52,7 @@ fn platform() -> Platform {
                 active_deadline_seconds: 300,
                 ttl_seconds_after_finished: 86_400,
             }),
+            pool: None,
         }],
         runtime: Runtime {
             keys: vec![
@@ -132,6 +133,7 @@ fn live() -> Environment {
         // The storefront is reached through the bakery's own proxy; no trace collector yet.
         ingress: None,
         collector: None,
+        connection_limits: Vec::new(),
     }
 }
 
@@ -166,6 +168,7 @@ fn service(name: &str, port: u32, summary: &str) -> ServiceDef {
         public: None,
         config: Vec::new(),
         not_secret: Vec::new(),
+        pool_size: None,
         security: Security {
             run_as_user: 10001,
             run_as_group: 10001,

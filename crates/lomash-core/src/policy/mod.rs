@@ -32,6 +32,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 use serde_yaml::Value;
 
+use crate::connections::Declared;
 use crate::conventions::SCANNER_SKIP_PREFIX;
 use crate::model::Pool;
 use crate::netpol::Flow;
@@ -138,6 +139,8 @@ pub struct Context<'a> {
     pub flows: &'a [Flow],
     /// The scanner checks the platform knowingly does not meet: (check id, reason).
     pub exceptions: &'a [(String, String)],
+    /// Each store's connection limit in the environment, for the connection budget.
+    pub budgets: &'a [Declared],
 }
 
 /// The pod template of a Deployment, as a rule sees it.
@@ -149,10 +152,17 @@ pub struct Pod<'a> {
 }
 
 /// Runs every rule of [`RULES`] on `objects`, scheduled on `pool`, with `flows` the service graph
-/// of their environment ([`crate::netpol::graph`]) and `exceptions` the platform's declared
-/// scanner exceptions, then lists the recorded ones.
-pub fn check(objects: &[Object], pool: &Pool, flows: &[Flow], exceptions: &[(String, String)]) -> Vec<Finding> {
-    let cx = Context { objects, pool, flows, exceptions };
+/// of their environment ([`crate::netpol::graph`]), `exceptions` the platform's declared scanner
+/// exceptions and `budgets` its stores' connection limits ([`crate::connections::declared`]),
+/// then lists the recorded exceptions.
+pub fn check(
+    objects: &[Object],
+    pool: &Pool,
+    flows: &[Flow],
+    exceptions: &[(String, String)],
+    budgets: &[Declared],
+) -> Vec<Finding> {
+    let cx = Context { objects, pool, flows, exceptions, budgets };
     let mut findings = Vec::new();
     for rule in RULES {
         for object in objects {
@@ -446,6 +456,12 @@ pub const RULES: &[Rule] = &[
         Source::GoLive,
         "no Service, PDB or Deployment selector (own, anti-affinity, spread) counts a Job's pods",
         Check::Object(Job::KIND, job_pods_uncounted),
+    ),
+    rule(
+        "db.connection-budget",
+        Source::GoLive,
+        "the connections at maximum replicas (pools and migration Jobs) fit each store's max_connections less reserved",
+        Check::Object(Namespace::KIND, connection_budget),
     ),
 ];
 

@@ -1,7 +1,8 @@
 //! How a release runs its migrations (`go-live.md` §2): once, in a Job of the release, never in
 //! the pods of a Deployment; and the Job's pods are nobody's replicas: no Service, PDB, Deployment
 //! or scheduling selector of the service may count them. Read from the objects alone: a migration
-//! is what the output's Jobs run.
+//! is what the output's Jobs run. And what the database takes (§7): the connections the objects
+//! open at their maximum replicas fit each store's budget.
 
 use super::*;
 
@@ -88,4 +89,30 @@ pub(super) fn job_pods_uncounted(cx: &Context, o: &Object) -> Vec<String> {
 fn job_pod_labels(job: &Job) -> BTreeMap<String, String> {
     let template = job.spec.as_ref().map(|s| &s.template);
     template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default()
+}
+
+/// `go-live.md` §7: for each store the environment budgets, the connections at maximum replicas
+/// (each Deployment's HPA maximum × the pool size its ConfigMap gives, + 1 per migration Job) fit
+/// in `max_connections` less the reserved ones.
+pub(super) fn connection_budget(cx: &Context, _: &Object) -> Vec<String> {
+    cx.budgets
+        .iter()
+        .map(|d| crate::connections::count(cx.objects, d))
+        .filter(|b| !b.fits())
+        .map(|b| {
+            let d = &b.declared;
+            format!(
+                "{}: {} connections at maximum replicas, {} ({} of them migration Jobs'), exceed the budget of {} \
+                 (max_connections {} − reserved {}): lower a pool ({}) or a maximum, or raise the limit",
+                d.environment,
+                d.store,
+                b.at_max,
+                b.jobs,
+                b.available(),
+                d.limit.max_connections,
+                d.limit.reserved,
+                d.pool_key
+            )
+        })
+        .collect()
 }
