@@ -200,12 +200,12 @@ fn scanner_exceptions() -> Vec<(String, String)> {
         (
             "CKV_K8S_35",
             "the spec passes secrets by envFrom from <service>-secret, which an ExternalSecret writes from AWS \
-             Secrets Manager",
+             Secrets Manager through the environment's own SecretStore",
         ),
         (
             "CKV_K8S_43",
-            "images are pinned by tag, not digest: the services' in images.yaml, the postgres and redis init images \
-             in the conventions; all are pulled Always and the release owns the tags",
+            "images are pinned by tag, not digest: the services' in images.yaml, the postgres and redis wait images \
+             in the platform's data stores; all are pulled Always from ECR and the release owns the tags",
         ),
     ]
     .map(|(id, reason)| (id.to_owned(), reason.to_owned()))

@@ -185,3 +185,44 @@ fn no_document_links_outside_the_repository() {
     }
     assert!(texts.len() >= 4, "the README, BENCHMARKS.md, docs/ and the generated READMEs were read");
 }
+
+/// go-live.md: each overlay README gives the two-phase apply with the exact commands (the phase's
+/// selector, a wait on each of the release's migration Jobs, then the whole overlay and the
+/// rollouts), says why the migrations left the pods, describes the Ingress of the environment and
+/// the connection budget with its contract with the services. Names come from the objects.
+#[test]
+fn readme_gives_the_two_phase_apply_the_ingress_and_the_connection_budget() {
+    let c = catalogue();
+    let model = lomash_manifests::validate(&c).unwrap();
+    let files = render(&c).unwrap();
+    for env in &model.platform.environments {
+        let text = &files.iter().find(|f| f.path == layout::readme(&env.name)).unwrap().contents;
+        let applying = text.split("## Applying to ").nth(1).expect("an Applying section");
+        let applying = applying.split("\n## ").next().unwrap();
+        let overlay = format!("generated/{}", layout::overlay_dir(&env.name));
+        let phase = format!("kubectl apply -k {overlay} -l lomashwood.co.uk/apply-phase=migrate");
+        let wait = format!("kubectl wait --for=condition=complete --timeout=660s -n {}", env.namespace);
+        let whole = format!("kubectl apply -k {overlay}\n");
+        let (p, w, a) = (applying.find(&phase), applying.find(&wait), applying.find(&whole));
+        assert!(p.is_some() && w.is_some() && a.is_some(), "{}: the three commands:\n{applying}", env.name);
+        assert!(p < w && w < a, "{}: in that order", env.name);
+        let jobs = lomash_manifests::k8s::environment(&model, env)
+            .into_iter()
+            .filter(|o| matches!(o, lomash_manifests::Object::Job(_)))
+            .map(|o| format!("job/{}", o.name()))
+            .collect::<Vec<_>>();
+        assert!(!jobs.is_empty());
+        for job in &jobs {
+            assert!(applying.contains(job.as_str()), "{}: {job} is not waited for", env.name);
+        }
+        for words in ["a deliberate change to the seed", "run-migrations", "P3009", "advisory lock"] {
+            assert!(applying.contains(words), "{}: {words:?} not in the Applying section", env.name);
+        }
+        let host = env.ingress.as_ref().unwrap().host.as_str();
+        assert!(applying.contains("### Ingress") && applying.contains(host), "{}: the Ingress and {host}", env.name);
+        let capacity = text.split("## Capacity").nth(1).unwrap().split("\n## ").next().unwrap();
+        for words in ["### Connection Budget", "connections to PostgreSQL", "DATABASE_POOL_SIZE", "connection_limit"] {
+            assert!(capacity.contains(words), "{}: {words:?} not in the Capacity section", env.name);
+        }
+    }
+}
