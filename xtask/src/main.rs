@@ -9,6 +9,7 @@ use lomash_manifests::spec::{Environment, Platform};
 
 mod bench;
 mod capacity;
+mod checkout;
 mod lint;
 mod new_service;
 mod promote;
@@ -61,6 +62,13 @@ fn main() -> ExitCode {
         }
     };
     let env = line.env.unwrap_or(DEFAULT_ENV);
+    // Every command but help reads the compiled-in definitions: none may act for another checkout.
+    if !matches!(line.command, None | Some("help" | "--help" | "-h")) {
+        if let Err(e) = checkout::ensure(&checkout::running_for()) {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match (line.command, line.env, line.rest.as_slice()) {
         (Some("generate"), None, []) => sync::run(&project_root(), &catalogue(), sync::Mode::Write),
         (Some("check"), None, []) => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
@@ -169,19 +177,15 @@ pub fn environment<'a>(platform: &'a Platform, name: &str) -> Result<&'a Environ
 /// The workspace root, found from this crate's manifest, never from the current directory. Read
 /// at run time: `cargo run` sets `CARGO_MANIFEST_DIR` for the checkout it runs in, while the
 /// compiled-in `env!` value names the checkout the binary was built in, which differs when two
-/// checkouts share a target directory (a global `CARGO_TARGET_DIR`, git worktrees).
+/// checkouts share a target directory (a global `CARGO_TARGET_DIR`, git worktrees); `checkout`
+/// then refuses to run at all.
 ///
 /// The tests of the binary set `XTASK_ROOT` to point it at a temporary project root instead.
 pub fn project_root() -> PathBuf {
     if let Some(root) = std::env::var_os("XTASK_ROOT") {
         return PathBuf::from(root);
     }
-    root_from(std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from))
-}
-
-fn root_from(manifest_dir: Option<PathBuf>) -> PathBuf {
-    let dir = manifest_dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    dir.parent().expect("xtask lives in the workspace root").to_path_buf()
+    checkout::running_for()
 }
 
 #[cfg(test)]

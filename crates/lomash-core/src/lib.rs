@@ -32,6 +32,11 @@ pub mod tree;
 pub mod values;
 pub mod yaml;
 
+/// The folder this crate was compiled from. Two checkouts sharing one target directory can hand
+/// one of them the other's build (cargo judges freshness by modification times, not by
+/// checkout), so `xtask` compares this with the checkout it runs for and refuses on a mismatch.
+pub const CORE_BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");
+
 pub use catalogue::{Catalogue, Release};
 pub use error::{Error, Errors};
 /// The k8s-openapi this crate builds on, for users that name its types (one version everywhere).
