@@ -10,6 +10,29 @@ pub const BASE_IMAGE_TAG: &str = "latest";
 pub mod init {
     pub const POSTGRES_IMAGE: &str = "postgres:16.4-alpine";
     pub const REDIS_IMAGE: &str = "redis:7.4-alpine";
+    /// The multi-architecture index digests of those two tags, for a pod whose release is pinned
+    /// by digest: everything it runs is then pinned by digest. Re-read them when a tag changes
+    /// (`docker buildx imagetools inspect postgres:16.4-alpine`).
+    pub const POSTGRES_DIGEST: &str = "sha256:5660c2cbfea50c7a9127d17dc4e48543eedd3d7a41a595a2dfa572471e37e64c";
+    pub const REDIS_DIGEST: &str = "sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf";
+
+    /// The wait-for-postgres image: by tag, or by tag and digest beside a release pinned by digest.
+    pub fn postgres_image(by_digest: bool) -> String {
+        pinned(POSTGRES_IMAGE, POSTGRES_DIGEST, by_digest)
+    }
+
+    /// The wait-for-redis image, like [`postgres_image`].
+    pub fn redis_image(by_digest: bool) -> String {
+        pinned(REDIS_IMAGE, REDIS_DIGEST, by_digest)
+    }
+
+    fn pinned(image: &str, digest: &str, by_digest: bool) -> String {
+        if by_digest {
+            format!("{image}@{digest}")
+        } else {
+            image.to_owned()
+        }
+    }
     /// Requests and limits of the two wait containers (run-migrations uses the service's own).
     pub const CPU: (&str, &str) = ("50m", "200m");
     pub const MEMORY: (&str, &str) = ("64Mi", "128Mi");
@@ -116,9 +139,24 @@ pub const SCANNER_EXCEPTIONS: [(&str, &str); 3] = [
 /// The annotation key prefix checkov reads for a skipped check: `checkov.io/skip1`, `skip2`, …
 pub const SCANNER_SKIP_PREFIX: &str = "checkov.io/skip";
 
-/// [`SCANNER_EXCEPTIONS`] as the annotations of an environment's Deployment.
-pub fn scanner_annotations() -> std::collections::BTreeMap<String, String> {
-    SCANNER_EXCEPTIONS
+/// The exception that only a pod running some image by tag needs: one whose every image is pinned
+/// by digest meets the check on its own merits.
+pub const DIGEST_CHECK: &str = "CKV_K8S_43";
+
+/// The exceptions of [`SCANNER_EXCEPTIONS`] a Deployment running `images` needs: all of them, but
+/// [`DIGEST_CHECK`] when every image is pinned by digest.
+pub fn scanner_exceptions_for<'a>(images: impl IntoIterator<Item = &'a str>) -> Vec<(&'static str, &'static str)> {
+    let mut images = images.into_iter().peekable();
+    let by_digest = images.peek().is_some() && images.all(|image| image.contains("@sha256:"));
+    SCANNER_EXCEPTIONS.iter().copied().filter(|(id, _)| !(by_digest && *id == DIGEST_CHECK)).collect()
+}
+
+/// The exceptions a Deployment running `images` needs (see [`scanner_exceptions_for`]), as its
+/// annotations.
+pub fn scanner_annotations<'a>(
+    images: impl IntoIterator<Item = &'a str>,
+) -> std::collections::BTreeMap<String, String> {
+    scanner_exceptions_for(images)
         .iter()
         .enumerate()
         .map(|(i, (id, reason))| (format!("{SCANNER_SKIP_PREFIX}{}", i + 1), format!("{id}={reason}")))

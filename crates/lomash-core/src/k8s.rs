@@ -135,8 +135,16 @@ impl Builder<'_> {
         self.service.name.clone()
     }
 
-    fn tag(&self) -> String {
-        self.env.map_or_else(|| BASE_IMAGE_TAG.to_owned(), |e| self.service.tag(&e.name).to_string())
+    /// The service's image as this stage runs it (the base's is unpinned).
+    fn image(&self) -> String {
+        let s = self.service;
+        self.env.map_or_else(|| format!("{}:{BASE_IMAGE_TAG}", s.image), |e| s.image_ref(&e.name))
+    }
+
+    /// Whether this stage runs the service pinned by digest: its init images are then pinned by
+    /// digest too, so that everything the pod runs is.
+    fn by_digest(&self) -> bool {
+        self.env.is_some_and(|e| self.service.tag(&e.name).digest().is_some())
     }
 
     fn version_label(&self) -> String {
@@ -250,11 +258,12 @@ impl Builder<'_> {
 
     fn deployment(&self) -> Object {
         let stage = self.stage();
+        let pod = self.pod_spec();
         Object::Deployment(Deployment {
             // Deployed environments only: the scanner exceptions describe the hardened pod, and
             // only they read a Secret; the development base carries neither annotation.
             metadata: ObjectMeta {
-                annotations: self.env.map(|_| self.deployment_annotations()),
+                annotations: self.env.map(|_| self.deployment_annotations(&pod)),
                 ..self.meta(self.name())
             },
             spec: Some(DeploymentSpec {
@@ -278,7 +287,7 @@ impl Builder<'_> {
                         )])),
                         ..Default::default()
                     }),
-                    spec: Some(self.pod_spec()),
+                    spec: Some(pod),
                 },
                 ..Default::default()
             }),
@@ -286,8 +295,10 @@ impl Builder<'_> {
         })
     }
 
-    fn deployment_annotations(&self) -> BTreeMap<String, String> {
-        let mut annotations = scanner_annotations();
+    fn deployment_annotations(&self, pod: &PodSpec) -> BTreeMap<String, String> {
+        let images =
+            pod.containers.iter().chain(pod.init_containers.iter().flatten()).filter_map(|c| c.image.as_deref());
+        let mut annotations = scanner_annotations(images);
         annotations.insert(RELOADER_SECRET_ANNOTATION.to_owned(), self.service.secret_name());
         annotations
     }
@@ -412,7 +423,7 @@ impl Builder<'_> {
         let hardened = self.env.is_some();
         Container {
             name: s.name.clone(),
-            image: Some(format!("{}:{}", s.image, self.tag())),
+            image: Some(self.image()),
             image_pull_policy: Some(self.stage().image_pull_policy.as_str().into()),
             ports: Some(vec![ContainerPort {
                 name: Some(HTTP_PORT_NAME.into()),
@@ -457,15 +468,19 @@ impl Builder<'_> {
         };
         let mut containers = Vec::new();
         if s.uses_postgres() {
-            containers.push(wait("wait-for-postgres", init::POSTGRES_IMAGE, &init::wait_for_postgres()));
+            containers.push(wait(
+                "wait-for-postgres",
+                &init::postgres_image(self.by_digest()),
+                &init::wait_for_postgres(),
+            ));
         }
         if s.uses_redis() {
-            containers.push(wait("wait-for-redis", init::REDIS_IMAGE, &init::wait_for_redis()));
+            containers.push(wait("wait-for-redis", &init::redis_image(self.by_digest()), &init::wait_for_redis()));
         }
         if s.uses_postgres() {
             containers.push(Container {
                 name: "run-migrations".into(),
-                image: Some(format!("{}:{}", s.image, self.tag())),
+                image: Some(self.image()),
                 command: Some(init::MIGRATE.iter().map(|a| (*a).into()).collect()),
                 // Prisma writes under $HOME; uid 1001 has no home in the image and the root
                 // filesystem is read-only, so home is the writable /tmp.

@@ -130,9 +130,10 @@ impl Service {
         &self.tags[environment]
     }
 
-    /// The image reference `environment` runs, `repository:tag`.
+    /// The image reference `environment` runs: `repository:tag`, or `repository@sha256:…` for a
+    /// release pinned by digest.
     pub fn image_ref(&self, environment: &str) -> String {
-        format!("{}:{}", self.image, self.tag(environment))
+        self.tag(environment).reference(&self.image)
     }
 
     pub fn uses_postgres(&self) -> bool {

@@ -136,7 +136,13 @@ fn overlay_kustomization(model: &Model, env: &Environment) -> Value {
     let images = services.iter().map(|s| {
         let mut i = Mapping::new();
         i.insert("name".into(), s.image.clone().into());
-        i.insert("newTag".into(), s.tag(&env.name).to_string().into());
+        // A release pinned by digest runs `name@sha256:…`: Kustomize writes that form from
+        // `digest`, and from `newTag` only `name:tag@sha256:…`.
+        let tag = s.tag(&env.name);
+        match tag.digest() {
+            Some(digest) => i.insert("digest".into(), digest.into()),
+            None => i.insert("newTag".into(), tag.to_string().into()),
+        };
         Value::Mapping(i)
     });
     m.insert("images".into(), Value::Sequence(images.collect()));

@@ -31,7 +31,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 use serde_yaml::Value;
 
-use crate::conventions::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
+use crate::conventions::{scanner_exceptions_for, SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
 use crate::model::Pool;
 use crate::netpol::Flow;
 

@@ -142,9 +142,24 @@ pub(super) fn scanner_exceptions(_: &Context, o: &Object) -> Vec<String> {
             _ => out.push(format!("{key}: not of the form CHECK_ID=reason (one `=`, a reason after it)")),
         }
     }
-    for (id, _) in SCANNER_EXCEPTIONS {
-        if !recorded.contains(id) {
+    // What the Deployment needs excepting follows from what it runs: a pod pinned by digest
+    // throughout meets the digest check, and an exception for it would hide a regression.
+    let images: Vec<&str> = match o {
+        Object::Deployment(d) => pod_of(d).map(|p| containers(p.spec).into_iter().filter_map(|c| c.image).collect()),
+        _ => None,
+    }
+    .unwrap_or_default();
+    let needed = scanner_exceptions_for(images);
+    for (id, _) in &needed {
+        if !recorded.contains(*id) {
             out.push(format!("exception {id} is not recorded"));
+        }
+    }
+    for id in recorded.iter().filter(|id| SCANNER_EXCEPTIONS.iter().any(|(k, _)| k == id)) {
+        if !needed.iter().any(|(n, _)| n == id) {
+            out.push(format!(
+                "exception {id} is recorded, but every image is pinned by digest: the check passes on its own"
+            ));
         }
     }
     out
