@@ -10,6 +10,7 @@ use lomash_manifests::spec::{Environment, Platform};
 mod bench;
 mod capacity;
 mod checkout;
+mod hotfix;
 mod lint;
 mod new_service;
 mod promote;
@@ -80,7 +81,8 @@ fn main() -> ExitCode {
         (Some("render"), _, ["--out", file]) => render::run(&catalogue(), env, Some(std::path::Path::new(file))),
         (Some("set-image"), _, [service, tag]) => release::set_image(&project_root(), &catalogue(), env, service, tag)
             .map(|previous| {
-                println!("{service}: {previous} -> {tag}");
+                let before = Some(previous).filter(|p| !p.is_empty());
+                println!("{}", promote::TagChange { service: (*service).to_owned(), before, after: (*tag).to_owned() });
                 ExitCode::SUCCESS
             }),
         (Some("promote"), None, [from, to, services @ ..]) => {
