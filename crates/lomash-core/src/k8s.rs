@@ -46,6 +46,12 @@ pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
     vec![b.service_account(), b.config_map(), b.service(), b.deployment()]
 }
 
+/// The data of a service's ConfigMap in `env` (the base's when `None`), as its ConfigMap carries it.
+pub fn config_data(platform: &Platform, env: Option<&Environment>, service: &Service) -> BTreeMap<String, String> {
+    let stage = env.map_or(&platform.base, |e| &e.stage);
+    Builder { platform, service, stage, env }.config_data()
+}
+
 /// The objects of a service in `env`, exactly as its cluster should run them: the base objects
 /// with the environment's values, the HorizontalPodAutoscaler, PodDisruptionBudget and
 /// NetworkPolicy, and the ExternalSecret that provisions the Secret its pods read.

@@ -8,7 +8,7 @@
 //! NetworkPolicy evaluator) are leaves; [`catalogue`] gathers a platform, services and a release;
 //! [`model`] checks them; [`netpol`] turns the model's edges into flows and policy specs; [`k8s`]
 //! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
-//! [`capacity`] and [`policy`] read those objects.
+//! [`capacity`], [`limits`] and [`policy`] read those objects.
 
 pub mod capacity;
 pub mod catalogue;
@@ -18,6 +18,7 @@ pub mod error;
 pub mod external_secret;
 pub mod k8s;
 pub mod layout;
+pub mod limits;
 pub mod manifests;
 pub mod model;
 pub mod netpol;

@@ -169,6 +169,17 @@ pub struct Platform {
     pub base_name: String,
     /// Every overlay, one environment each, in the order they are rendered.
     pub environments: Vec<Environment>,
+    /// What every service starts from, where it is the platform's.
+    pub defaults: ServiceDefaults,
+}
+
+/// The values every spec sheet starts from (the catalogue's `service(name, port)` copies them into
+/// each service). Validation checks them once, here: a mistake in them is the platform's, reported
+/// once at its field, not once for every service that inherited it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceDefaults {
+    pub probes: Probes,
+    pub security: Security,
 }
 
 impl Platform {

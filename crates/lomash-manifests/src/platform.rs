@@ -6,7 +6,7 @@
 
 use crate::spec::{
     Autoscaling, Environment, NodePool, Placement, Platform, Probe, Probes, PullPolicy, Resources, Scale, Scheduling,
-    SecretSource, SecretStore, Security, ServiceDef, Shutdown, Stage, StoreScope,
+    SecretSource, SecretStore, Security, ServiceDef, ServiceDefaults, Shutdown, Stage, StoreScope,
 };
 
 pub fn platform() -> Platform {
@@ -36,6 +36,8 @@ pub fn platform() -> Platform {
             resources: Some((Resources::new("100m", "500m"), Resources::new("128Mi", "512Mi"))),
         },
         environments: vec![production(), staging()],
+        // The same two values `service` starts every sheet from.
+        defaults: ServiceDefaults { probes: probes(), security: HARDENED },
     }
 }
 
