@@ -47,6 +47,12 @@ pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
     vec![b.service_account(), b.config_map(), b.service(), b.deployment()]
 }
 
+/// The data of a service's ConfigMap in `env` (the base's when `None`), as its ConfigMap carries it.
+pub fn config_data(platform: &Platform, env: Option<&Environment>, service: &Service) -> BTreeMap<String, String> {
+    let stage = env.map_or(&platform.base, |e| &e.stage);
+    Builder { platform, service, stage, env }.config_data()
+}
+
 /// The objects of a service in `env`, exactly as its cluster should run them: the base objects
 /// with the environment's values, the HorizontalPodAutoscaler, PodDisruptionBudget and
 /// NetworkPolicy, and the ExternalSecret that provisions the Secret its pods read.
@@ -136,8 +142,16 @@ impl Builder<'_> {
         self.service.name.clone()
     }
 
-    fn tag(&self) -> String {
-        self.env.map_or_else(|| BASE_IMAGE_TAG.to_owned(), |e| self.service.tag(&e.name).to_string())
+    /// The service's image as this stage runs it (the base's is unpinned).
+    fn image(&self) -> String {
+        let s = self.service;
+        self.env.map_or_else(|| format!("{}:{BASE_IMAGE_TAG}", s.image), |e| s.image_ref(&e.name))
+    }
+
+    /// Whether this stage runs the service pinned by digest: its init images are then pinned by
+    /// digest too, so that everything the pod runs is.
+    fn by_digest(&self) -> bool {
+        self.env.is_some_and(|e| self.service.tag(&e.name).digest().is_some())
     }
 
     fn version_label(&self) -> String {
@@ -256,11 +270,12 @@ impl Builder<'_> {
 
     fn deployment(&self) -> Object {
         let stage = self.stage();
+        let pod = self.pod_spec();
         Object::Deployment(Deployment {
             // Deployed environments only: the scanner exceptions describe the hardened pod, and
             // only they read a Secret; the development base carries neither annotation.
             metadata: ObjectMeta {
-                annotations: self.env.map(|_| self.deployment_annotations()),
+                annotations: self.env.map(|_| self.deployment_annotations(&pod)),
                 ..self.meta(self.name())
             },
             spec: Some(DeploymentSpec {
@@ -284,7 +299,7 @@ impl Builder<'_> {
                         )])),
                         ..Default::default()
                     }),
-                    spec: Some(self.pod_spec()),
+                    spec: Some(pod),
                 },
                 ..Default::default()
             }),
@@ -292,8 +307,11 @@ impl Builder<'_> {
         })
     }
 
-    fn deployment_annotations(&self) -> BTreeMap<String, String> {
-        let mut annotations = scanner_annotations(&self.platform.scanner_exceptions);
+    fn deployment_annotations(&self, pod: &PodSpec) -> BTreeMap<String, String> {
+        let images =
+            pod.containers.iter().chain(pod.init_containers.iter().flatten()).filter_map(|c| c.image.as_deref());
+        let exceptions = &self.platform.scanner_exceptions;
+        let mut annotations = scanner_annotations(&exceptions.declared, exceptions.met_by_digest.as_deref(), images);
         annotations.insert(RELOADER_SECRET_ANNOTATION.to_owned(), self.service.secret_name());
         annotations
     }
@@ -418,7 +436,7 @@ impl Builder<'_> {
         let hardened = self.env.is_some();
         Container {
             name: s.name.clone(),
-            image: Some(format!("{}:{}", s.image, self.tag())),
+            image: Some(self.image()),
             image_pull_policy: Some(self.stage().image_pull_policy.as_str().into()),
             ports: Some(vec![ContainerPort {
                 name: Some(HTTP_PORT_NAME.into()),
@@ -464,11 +482,15 @@ impl Builder<'_> {
         let waits = s.stores.iter().map(|store| {
             // The message names the address the pod waits on, as its config gives it.
             let what = format!("{} at ${}:${}", store.name, store.host_key, store.port_key);
-            wait(&format!("wait-for-{}", store.name), &store.image, &bounded_wait(&store.ready, &what))
+            wait(
+                &format!("wait-for-{}", store.name),
+                &store.image_for(self.by_digest()),
+                &bounded_wait(&store.ready, &what),
+            )
         });
         let migrations = s.migrations().map(|m| Container {
             name: m.name.clone(),
-            image: Some(format!("{}:{}", s.image, self.tag())),
+            image: Some(self.image()),
             command: Some(m.command.clone()),
             // The tool may write under $HOME; the service's user has no home in the image and
             // the root filesystem is read-only, so the catalogue points it at the writable /tmp.

@@ -25,9 +25,10 @@ pub fn header(catalogue_dir: &str) -> String {
 }
 
 /// Checks the catalogue and renders every file of the tree, sorted by path. Nothing is rendered
-/// unless everything is valid.
+/// unless everything is valid, the objects' sizes included ([`crate::limits`]).
 pub fn render(catalogue: &Catalogue) -> Result<Vec<File>, Errors> {
     let model = validate(catalogue)?;
+    crate::limits::check(&model)?;
     Ok(render_model(&model))
 }
 
@@ -165,7 +166,13 @@ fn overlay_kustomization(model: &Model, env: &Environment) -> Value {
     let images = services.iter().map(|s| {
         let mut i = Mapping::new();
         i.insert("name".into(), s.image.clone().into());
-        i.insert("newTag".into(), s.tag(&env.name).to_string().into());
+        // A release pinned by digest runs `name@sha256:…`: Kustomize writes that form from
+        // `digest`, and from `newTag` only `name:tag@sha256:…`.
+        let tag = s.tag(&env.name);
+        match tag.digest() {
+            Some(digest) => i.insert("digest".into(), digest.into()),
+            None => i.insert("newTag".into(), tag.to_string().into()),
+        };
         Value::Mapping(i)
     });
     m.insert("images".into(), Value::Sequence(images.collect()));

@@ -31,9 +31,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 use serde_yaml::Value;
 
-use crate::conventions::SCANNER_SKIP_PREFIX;
+use crate::conventions::{scanner_exceptions_for, SCANNER_SKIP_PREFIX};
 use crate::model::Pool;
 use crate::netpol::Flow;
+use crate::spec::ScannerExceptions;
 
 mod capacity;
 mod network;
@@ -131,7 +132,7 @@ pub struct Context<'a> {
     /// The service graph the network must allow, both ends of each flow ([`crate::netpol::graph`]).
     pub flows: &'a [Flow],
     /// The scanner checks the platform knowingly does not meet: (check id, reason).
-    pub exceptions: &'a [(String, String)],
+    pub exceptions: &'a ScannerExceptions,
 }
 
 /// The pod template of a Deployment, as a rule sees it.
@@ -145,7 +146,7 @@ pub struct Pod<'a> {
 /// Runs every rule of [`RULES`] on `objects`, scheduled on `pool`, with `flows` the service graph
 /// of their environment ([`crate::netpol::graph`]) and `exceptions` the platform's declared
 /// scanner exceptions, then lists the recorded ones.
-pub fn check(objects: &[Object], pool: &Pool, flows: &[Flow], exceptions: &[(String, String)]) -> Vec<Finding> {
+pub fn check(objects: &[Object], pool: &Pool, flows: &[Flow], exceptions: &ScannerExceptions) -> Vec<Finding> {
     let cx = Context { objects, pool, flows, exceptions };
     let mut findings = Vec::new();
     for rule in RULES {
@@ -176,14 +177,14 @@ pub fn check(objects: &[Object], pool: &Pool, flows: &[Flow], exceptions: &[(Str
 }
 
 /// The exceptions an object's annotations record, for checks the platform declares.
-fn recorded_exceptions(meta: &ObjectMeta, declared: &[(String, String)]) -> Vec<(String, String)> {
+fn recorded_exceptions(meta: &ObjectMeta, exceptions: &ScannerExceptions) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (key, value) in meta.annotations.iter().flatten() {
         if !key.starts_with(SCANNER_SKIP_PREFIX) {
             continue;
         }
         let Some((id, reason)) = value.split_once('=') else { continue };
-        if declared.iter().any(|(known, _)| known == id) {
+        if exceptions.declared.iter().any(|(known, _)| known == id) {
             out.push((id.to_owned(), reason.to_owned()));
         }
     }
