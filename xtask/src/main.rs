@@ -9,6 +9,8 @@ use lomash_manifests::spec::{Environment, Platform};
 
 mod bench;
 mod capacity;
+mod checkout;
+mod hotfix;
 mod lint;
 mod new_service;
 mod promote;
@@ -17,38 +19,7 @@ mod render;
 mod sync;
 #[cfg(test)]
 mod testing;
-
-const USAGE: &str = "\
-Usage: cargo xtask <command> [--env ENV]
-
-Commands:
-  generate   render the service definitions and write generated/, every environment (only changed files)
-  check      exit 1, with a diff, when generated/ is not exactly what the definitions render (every environment)
-  diff [--env ENV]
-             show what `generate` would change, as a unified diff, without writing; exit 1 if it would
-             change anything, 0 if not. With --env: only the base and that environment's overlay
-  lint [--env ENV]
-             check an environment's objects against the Pod Security Standards and the spec; exit 1 on a violation
-  capacity [--env ENV]
-             print the nodes, CPU and memory an environment's services need at their replica bounds,
-             against its declared node pool
-  render [--env ENV] [--out FILE]
-             print an environment's manifests computed from the definitions (no kustomize run)
-  set-image [--env ENV] <service> <tag>
-             pin a service's image tag in an environment in images.yaml and regenerate generated/
-  promote <from> <to> [<service>...]
-             copy the tags of the named services (all when none is named) from one environment to
-             another in images.yaml and regenerate generated/; exit 0 with \"nothing to promote\"
-             when the tags are already the same
-  new-service <name> --port <n> [--postgres] [--redis] [--summary <text>]
-             add a service: write its spec sheet, list it in services/mod.rs, pin its tag in
-             images.yaml, then build it and regenerate generated/ (all or nothing)
-  bench      time rendering, generate/check beside kubectl kustomize, peak memory
-             (add --build for the build cost: minutes); figures in BENCHMARKS.md
-  help       print this help
-
---env ENV (or --env=ENV) may stand anywhere on the line; without it, ENV is production.
-";
+mod usage;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -56,11 +27,38 @@ fn main() -> ExitCode {
     let line = match CommandLine::parse(&args) {
         Ok(line) => line,
         Err(mistake) => {
-            eprint!("error: {mistake}\n\n{USAGE}");
+            eprint!("error: {mistake}\n\n{}", usage::all());
             return ExitCode::from(2);
         }
     };
+    // `<command> --help` and `help <command>`: that command's usage, before anything is read.
+    let asks_help = line.rest.iter().any(|a| matches!(*a, "--help" | "-h"));
+    if let (Some(command), true) = (line.command, asks_help) {
+        if let Some(text) = usage::of(command) {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+    }
+    if let (Some("help"), [command]) = (line.command, line.rest.as_slice()) {
+        return match usage::of(command) {
+            Some(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            None => usage_mistake(&format!("help: {command:?} is not a command"), &usage::all()),
+        };
+    }
+    if let Some(code) = missing_argument(line.command, &line.rest) {
+        return code;
+    }
     let env = line.env.unwrap_or(DEFAULT_ENV);
+    // Every command but help reads the compiled-in definitions: none may act for another checkout.
+    if !matches!(line.command, None | Some("help" | "--help" | "-h")) {
+        if let Err(e) = checkout::ensure(&checkout::running_for()) {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match (line.command, line.env, line.rest.as_slice()) {
         (Some("generate"), None, []) => sync::run(&project_root(), &catalogue(), sync::Mode::Write),
         (Some("check"), None, []) => sync::run(&project_root(), &catalogue(), sync::Mode::Check),
@@ -72,7 +70,8 @@ fn main() -> ExitCode {
         (Some("render"), _, ["--out", file]) => render::run(&catalogue(), env, Some(std::path::Path::new(file))),
         (Some("set-image"), _, [service, tag]) => release::set_image(&project_root(), &catalogue(), env, service, tag)
             .map(|previous| {
-                println!("{service}: {previous} -> {tag}");
+                let before = Some(previous).filter(|p| !p.is_empty());
+                println!("{}", promote::TagChange { service: (*service).to_owned(), before, after: (*tag).to_owned() });
                 ExitCode::SUCCESS
             }),
         (Some("promote"), None, [from, to, services @ ..]) => {
@@ -81,24 +80,23 @@ fn main() -> ExitCode {
         (Some("new-service"), None, rest) => new_service::run(&project_root(), rest),
         (Some("bench"), None, flags) => bench::run(&project_root(), flags),
         (Some("help" | "--help" | "-h"), None, []) => {
-            print!("{USAGE}");
+            print!("{}", usage::all());
             Ok(ExitCode::SUCCESS)
         }
         (None, None, []) => {
-            eprint!("{USAGE}");
+            eprint!("{}", usage::all());
             return ExitCode::from(2);
         }
         (Some(command @ ("generate" | "check" | "promote" | "bench" | "help")), Some(_), _) => {
-            eprint!(
-                "error: --env is not an option of {command}: generate and check cover every environment, \
-                 promote names its two\n\n{USAGE}"
+            return usage_mistake(
+                &format!(
+                    "--env is not an option of {command}: generate and check cover every environment, promote \
+                     names its two"
+                ),
+                &usage::all(),
             );
-            return ExitCode::from(2);
         }
-        _ => {
-            eprint!("error: unknown command or arguments: {:?}\n\n{USAGE}", args.join(" "));
-            return ExitCode::from(2);
-        }
+        _ => return usage_mistake(&format!("unknown command or arguments: {:?}", args.join(" ")), &usage::all()),
     };
     match result {
         Ok(code) => code,
@@ -107,6 +105,28 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints `error: <mistake>` and `usage` on stderr; exit 2.
+fn usage_mistake(mistake: &str, usage: &str) -> ExitCode {
+    eprint!("error: {mistake}\n\n{usage}");
+    ExitCode::from(2)
+}
+
+/// The first positional argument `command` needs and `rest` lacks (`set-image: missing <tag>`),
+/// as a usage mistake with the command's own usage; `None` when none is missing.
+fn missing_argument(command: Option<&str>, rest: &[&str]) -> Option<ExitCode> {
+    let name = command?;
+    let missing = match (name, rest) {
+        ("set-image", []) => "<service>",
+        ("set-image", [_]) => "<tag>",
+        ("promote", []) => "<from>",
+        ("promote", [_]) => "<to>",
+        ("render", [.., "--out"]) => "FILE after --out",
+        _ => return None,
+    };
+    let usage = usage::of(name).expect("the commands above have a usage");
+    Some(usage_mistake(&format!("{name}: missing {missing}"), &usage))
 }
 
 /// A command line with `--env` taken out: the commands match on the rest, and any of them can
@@ -169,19 +189,15 @@ pub fn environment<'a>(platform: &'a Platform, name: &str) -> Result<&'a Environ
 /// The workspace root, found from this crate's manifest, never from the current directory. Read
 /// at run time: `cargo run` sets `CARGO_MANIFEST_DIR` for the checkout it runs in, while the
 /// compiled-in `env!` value names the checkout the binary was built in, which differs when two
-/// checkouts share a target directory (a global `CARGO_TARGET_DIR`, git worktrees).
+/// checkouts share a target directory (a global `CARGO_TARGET_DIR`, git worktrees); `checkout`
+/// then refuses to run at all.
 ///
 /// The tests of the binary set `XTASK_ROOT` to point it at a temporary project root instead.
 pub fn project_root() -> PathBuf {
     if let Some(root) = std::env::var_os("XTASK_ROOT") {
         return PathBuf::from(root);
     }
-    root_from(std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from))
-}
-
-fn root_from(manifest_dir: Option<PathBuf>) -> PathBuf {
-    let dir = manifest_dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    dir.parent().expect("xtask lives in the workspace root").to_path_buf()
+    checkout::running_for()
 }
 
 #[cfg(test)]

@@ -392,7 +392,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
     let args = match parse_args(args) {
         Ok(args) => args,
         Err(e) => {
-            eprint!("error: {e}\n\n{}", crate::USAGE);
+            eprint!("error: {e}\n\n{}", crate::usage::all());
             return Ok(ExitCode::from(2));
         }
     };

@@ -14,6 +14,11 @@
 //! says "nothing to promote" and exits 0: a pipeline that promotes after every staging deploy must
 //! not fail on a deploy that changed no tag.
 //!
+//! A hotfix survives: without service names, a service whose tag in `to` is one `from` never ran
+//! (by the committed history of `images.yaml`, see `hotfix`) is left as it is and named; naming
+//! the service moves it like any other. Outside a git checkout, where that cannot be told, promote
+//! without service names refuses.
+//!
 //! The work is [`promote`], which takes the catalogue's definitions as an argument, so tests can
 //! give it a platform with more environments than the committed one; the binary passes
 //! `catalogue()`.
@@ -42,27 +47,53 @@ impl std::fmt::Display for TagChange {
     }
 }
 
+/// A tag of `to` that `from` never ran, left in place by a promote of every service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hotfix {
+    pub service: String,
+    /// The tag `to` runs and keeps.
+    pub tag: String,
+}
+
 /// What a promotion did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The tags changed, in the catalogue's order of services, and the report of the files written.
-    Promoted { changes: Vec<TagChange>, report: String },
-    /// Every named service already runs `from`'s tag in `to`: nothing was written.
-    NothingToPromote,
+    /// The tags changed, in the catalogue's order of services, the hotfixes left alone, and the
+    /// report of the files written.
+    Promoted { changes: Vec<TagChange>, held: Vec<Hotfix>, report: String },
+    /// Every named service already runs `from`'s tag in `to`, or is a hotfix left alone: nothing
+    /// was written.
+    NothingToPromote { held: Vec<Hotfix> },
 }
 
 /// `cargo xtask promote`: [`promote`] with the committed definitions, printing what it did.
 pub fn run(root: &Path, definitions: &Catalogue, from: &str, to: &str, services: &[&str]) -> Result<ExitCode> {
     match promote(root, definitions, from, to, services)? {
-        Outcome::Promoted { changes, report } => {
+        Outcome::Promoted { changes, held, report } => {
             for change in &changes {
                 println!("{change}");
             }
+            print!("{}", held_lines(&held, from, to));
             print!("{report}");
         }
-        Outcome::NothingToPromote => println!("{}", nothing_to_promote(from, to)),
+        Outcome::NothingToPromote { held } => {
+            print!("{}", held_lines(&held, from, to));
+            println!("{}", nothing_to_promote(from, to));
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line for each hotfix left alone, with the command that moves it anyway.
+pub fn held_lines(held: &[Hotfix], from: &str, to: &str) -> String {
+    held.iter()
+        .map(|h| {
+            format!(
+                "{0}: {1} kept: a hotfix ({from} never ran {1}); `cargo xtask promote {from} {to} {0}` moves it\n",
+                h.service, h.tag
+            )
+        })
+        .collect()
 }
 
 /// The message of [`Outcome::NothingToPromote`].
@@ -107,8 +138,25 @@ pub fn promote(root: &Path, definitions: &Catalogue, from: &str, to: &str, servi
             })
         })
         .collect();
+    // Every service, none named: a tag of `to` that `from` never ran is a hotfix, and stays.
+    let mut held = Vec::new();
+    let changes = if services.is_empty() && !changes.is_empty() {
+        let ran = crate::hotfix::tags_ever_run(root, from).map_err(|why| {
+            anyhow!(
+                "promote {from} {to}: which of {to}'s tags are hotfixes is read from the committed history of \
+                 images.yaml, and {why}: name the services to promote; nothing was changed"
+            )
+        })?;
+        let (hotfixes, moves): (Vec<TagChange>, Vec<TagChange>) = changes.into_iter().partition(|c| {
+            c.before.as_ref().is_some_and(|tag| !ran.get(&c.service).is_some_and(|tags| tags.contains(tag)))
+        });
+        held = hotfixes.into_iter().map(|c| Hotfix { service: c.service, tag: c.before.unwrap_or_default() }).collect();
+        moves
+    } else {
+        changes
+    };
     if changes.is_empty() {
-        return Ok(Outcome::NothingToPromote);
+        return Ok(Outcome::NothingToPromote { held });
     }
 
     let mut edited = text;
@@ -124,7 +172,7 @@ pub fn promote(root: &Path, definitions: &Catalogue, from: &str, to: &str, servi
 
     // images.yaml is staged with the generated files: both change, or neither.
     let report = sync::write_report(&lock, &files, &[(path, edited)])?;
-    Ok(Outcome::Promoted { changes, report: report.text })
+    Ok(Outcome::Promoted { changes, held, report: report.text })
 }
 
 /// The services to promote, in the catalogue's order, each once: the named ones, or all. Every

@@ -51,8 +51,41 @@ fn release_text(edit: fn(&mut BTreeMap<&'static str, Option<&'static str>>)) -> 
     text
 }
 
+/// `git` in `dir`, which must succeed; commits need no configured identity.
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=promote test", "-c", "user.email=promote@test.invalid", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .expect("git must be installed for this test");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Commits the release file under `root` as it is now.
+fn commit_release(root: &Path, message: &str) {
+    git(root, &["add", RELEASE_PATH]);
+    git(root, &["commit", "--quiet", "--allow-empty", "-m", message]);
+}
+
+/// [`root_with`], made a git checkout whose history of the release file is a real one: first
+/// [`SECOND`] beside production at production's tags, then `release` (the second environment
+/// moving ahead). Production's tags are then ones the second environment ran: none is a hotfix.
+fn checkout_with(release: &str) -> TempDir {
+    let root = root_with(release);
+    let path = root.path().join(RELEASE_PATH);
+    git(root.path(), &["init", "--quiet"]);
+    fs::write(&path, release_text(|_| {})).unwrap();
+    commit_release(root.path(), "both environments at production's tags");
+    fs::write(&path, release).unwrap();
+    commit_release(root.path(), "the second environment moves ahead");
+    root
+}
+
 /// A root holding `release` and the tree it renders with [`definitions`]; when it does not
-/// validate (the cases of a bad file), the tree of the committed tags instead.
+/// validate (the cases of a bad file), the tree of the committed tags instead. Not a git
+/// checkout (see [`checkout_with`]).
 fn root_with(release: &str) -> TempDir {
     let root = TempDir::new("promote");
     let path = root.path().join(RELEASE_PATH);
@@ -96,6 +129,8 @@ struct Case {
 const AHEAD_1: &str = "0.0.0-rehearsal.1";
 const AHEAD_2: &str = "0.0.0-rehearsal.2";
 const AHEAD_3: &str = "0.0.0-rehearsal.3";
+/// A hotfix's tag, pinned in production only.
+const HOTFIX: &str = "0.0.0-hotfix.1";
 /// Stands, in an expectation, for production's committed tag of the service.
 const PRODUCTION_TAG: &str = "{production}";
 
@@ -233,7 +268,7 @@ fn promote_cases() {
     let services: Vec<&str> = defs.services.iter().map(|s| s.name.as_str()).collect();
     for case in CASES {
         let before_text = release_text(case.second);
-        let root = root_with(&before_text);
+        let root = checkout_with(&before_text);
         let before = snapshot(root.path());
         let result = promote(root.path(), &defs, case.from, case.to, case.services);
         let name = case.name;
@@ -243,10 +278,12 @@ fn promote_cases() {
                 assert_eq!(e.to_string(), expected, "{name}");
                 assert!(snapshot(root.path()) == before, "{name}: a failed promote changed files");
             }
-            (Expect::Nothing, Ok(Outcome::NothingToPromote)) => {
+            (Expect::Nothing, Ok(Outcome::NothingToPromote { held })) => {
+                assert_eq!(held, [], "{name}: no hotfix in this history");
                 assert!(snapshot(root.path()) == before, "{name}: nothing to promote, yet files changed");
             }
-            (Expect::Promoted(expected), Ok(Outcome::Promoted { changes, report })) => {
+            (Expect::Promoted(expected), Ok(Outcome::Promoted { changes, held, report })) => {
+                assert_eq!(held, [], "{name}: no hotfix in this history");
                 let old = Release::parse(&before_text).unwrap();
                 let wanted: Vec<TagChange> = expected
                     .iter()
@@ -310,7 +347,7 @@ fn a_change_prints_as_the_spec_shows_it() {
 /// production; the tag reaches production's overlay and `check` passes.
 #[test]
 fn set_image_then_promote_moves_a_tag_end_to_end() {
-    let root = root_with(&release_text(|_| {}));
+    let root = checkout_with(&release_text(|_| {}));
     let defs = definitions();
     let committed = production_tag("auth-service");
     let previous = crate::release::set_image(root.path(), &defs, SECOND, "auth-service", AHEAD_3).unwrap();
@@ -338,7 +375,10 @@ fn set_image_then_promote_moves_a_tag_end_to_end() {
     };
     assert!(sync::run_report(root.path(), &now, sync::Mode::Check).unwrap().ok);
     // And again: the tags are the same now.
-    assert_eq!(promote(root.path(), &now, SECOND, PRODUCTION, &[]).unwrap(), Outcome::NothingToPromote);
+    assert_eq!(
+        promote(root.path(), &now, SECOND, PRODUCTION, &[]).unwrap(),
+        Outcome::NothingToPromote { held: vec![] }
+    );
 }
 
 /// promote takes the write lock before it reads images.yaml, like set-image: queued behind a
@@ -354,4 +394,64 @@ fn promote_waits_for_the_lock() {
     assert!(snapshot(root.path()) == before, "promote wrote while another writer held the lock");
     drop(lock);
     assert!(matches!(run.join().unwrap().unwrap(), Outcome::Promoted { .. }));
+}
+
+/// A hotfix pinned straight into production, a tag the second environment never ran, survives a
+/// promote of every service: it is left as it is and named, while the other services move. Named,
+/// the service moves like any other.
+#[test]
+fn a_hotfix_survives_a_promote_of_every_service() {
+    let root = checkout_with(&release_text(two_ahead));
+    let defs = definitions();
+    let hotfixed = "content-service";
+    crate::release::set_image(root.path(), &defs, PRODUCTION, hotfixed, HOTFIX).unwrap();
+    commit_release(root.path(), "hotfix");
+
+    let outcome = promote(root.path(), &defs, SECOND, PRODUCTION, &[]).unwrap();
+    let Outcome::Promoted { changes, held, .. } = outcome else { panic!("{outcome:?}") };
+    let moved: Vec<&str> = changes.iter().map(|c| c.service.as_str()).collect();
+    assert_eq!(moved, ["auth-service", "analytics-service"], "the others move");
+    assert_eq!(held, [Hotfix { service: hotfixed.into(), tag: HOTFIX.into() }]);
+    assert_eq!(
+        held_lines(&held, SECOND, PRODUCTION),
+        format!(
+            "{hotfixed}: {HOTFIX} kept: a hotfix ({SECOND} never ran {HOTFIX}); \
+             `cargo xtask promote {SECOND} {PRODUCTION} {hotfixed}` moves it\n"
+        )
+    );
+    let release = Release::parse(&fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap()).unwrap();
+    assert_eq!(release.tag(PRODUCTION, hotfixed), Some(HOTFIX), "the hotfix is still what production runs");
+
+    // Again: only the hotfix differs, and it stays.
+    let now = Catalogue { release, ..definitions() };
+    let held = vec![Hotfix { service: hotfixed.into(), tag: HOTFIX.into() }];
+    assert_eq!(promote(root.path(), &now, SECOND, PRODUCTION, &[]).unwrap(), Outcome::NothingToPromote { held });
+
+    // Named, it moves.
+    let outcome = promote(root.path(), &now, SECOND, PRODUCTION, &[hotfixed]).unwrap();
+    let Outcome::Promoted { changes, held, .. } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(
+        changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [format!("{hotfixed}: {HOTFIX} → {}", production_tag(hotfixed))]
+    );
+    assert_eq!(held, []);
+}
+
+/// Outside a git checkout the history cannot tell a hotfix: promote without service names
+/// refuses, saying why, and changes nothing; with names it runs.
+#[test]
+fn outside_a_checkout_promote_of_every_service_refuses() {
+    let root = root_with(&release_text(two_ahead));
+    let before = snapshot(root.path());
+    let error = promote(root.path(), &definitions(), SECOND, PRODUCTION, &[]).expect_err("must refuse").to_string();
+    let expected = format!(
+        "promote {SECOND} {PRODUCTION}: which of {PRODUCTION}'s tags are hotfixes is read from the committed history \
+         of images.yaml, and {} is not a git checkout",
+        root.path().display()
+    );
+    assert!(error.starts_with(&expected), "{error}");
+    assert!(error.ends_with("name the services to promote; nothing was changed"), "{error}");
+    assert!(snapshot(root.path()) == before, "a refused promote changed files");
+    let named = promote(root.path(), &definitions(), SECOND, PRODUCTION, &["auth-service"]).unwrap();
+    assert!(matches!(named, Outcome::Promoted { .. }), "{named:?}");
 }

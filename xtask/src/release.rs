@@ -63,6 +63,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use lomash_manifests::catalogue;
+    use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
     use lomash_manifests::k8s_openapi::api::batch::v1::Job;
     use lomash_manifests::k8s_openapi::Resource;
     use serde_yaml::Value;
@@ -154,20 +155,99 @@ mod tests {
             let kustomization = &yaml_documents(&root.path().join(OVERLAY).join("kustomization.yaml"))[0];
             let images = kustomization["images"].as_sequence().unwrap();
             let pinned = images.iter().find(|i| i["name"] == "lomashwood/analytics-service").unwrap();
-            assert_eq!(pinned["newTag"].as_str(), Some(tag));
+            // A digest is Kustomize's `digest` field, which renders `name@sha256:…`; a tag alone
+            // is `newTag`.
+            let (version, digest) = tag.split_once('@').map_or((tag, None), |(t, d)| (t, Some(d)));
+            assert_eq!(
+                (pinned["newTag"].as_str(), pinned["digest"].as_str()),
+                (digest.is_none().then_some(tag), digest)
+            );
+            let image = match digest {
+                Some(digest) => format!("lomashwood/analytics-service@{digest}"),
+                None => format!("lomashwood/analytics-service:{tag}"),
+            };
 
             // The release's migration Job runs the new image (named as the base names it; the
             // overlay's `images:` maps it).
             let resources = yaml_documents(&root.path().join(OVERLAY).join("resources/analytics-service.yaml"));
             let job = resources.iter().find(|d| d["kind"] == Job::KIND).unwrap();
             let migrate = &job["spec"]["template"]["spec"]["containers"][0];
-            assert_eq!(migrate["image"].as_str(), Some(format!("lomashwood/analytics-service:{tag}").as_str()));
+            assert_eq!(migrate["image"].as_str(), Some(image.as_str()));
+            let patch = yaml_documents(&root.path().join(OVERLAY).join("patches/analytics-service.yaml"));
+            let deployment = patch.iter().find(|d| d["kind"] == Deployment::KIND).unwrap();
+            let labels = &deployment["metadata"]["labels"];
+            assert_eq!(labels["app.kubernetes.io/version"].as_str(), Some(version), "the tag stays the version label");
 
             // The whole tree is what the new release renders: no stale file left behind.
             let expected = render(&Catalogue { release: Release::parse(&release).unwrap(), ..catalogue() }).unwrap();
             let (changes, _) = sync::plan(&root.path().join(GENERATED_DIR), &expected).unwrap();
             assert!(changes.is_empty(), "{}", sync::describe_drift(&changes));
         }
+    }
+
+    /// A release by digest, as kubectl renders the overlay: the service's image is
+    /// `name@sha256:…`, the tag its version label, every image of the pod is pinned by digest,
+    /// and the Deployment carries no exception for the digest check, which the lint then passes.
+    /// Needs kubectl: fails, never skips, without it.
+    #[test]
+    fn a_release_by_digest_runs_the_digest_and_needs_no_digest_exception() {
+        use lomash_manifests::built::BuiltEnvironment;
+        use lomash_manifests::conventions::SCANNER_SKIP_PREFIX;
+        use lomash_manifests::policy::Outcome;
+        use lomash_manifests::validate;
+
+        let digest_check = catalogue().platform.scanner_exceptions.met_by_digest.expect("the digest check is declared");
+        let digest_check = digest_check.as_str();
+
+        let root = temp_root();
+        let service = catalogue().services[0].name.clone();
+        // A version and a digest no release uses.
+        let digest = format!("sha256:{}", "e".repeat(64));
+        set_image(root.path(), &service, &format!("9.8.7@{digest}")).expect("set-image succeeds");
+
+        let output = std::process::Command::new("kubectl")
+            .arg("kustomize")
+            .arg(root.path().join(OVERLAY))
+            .output()
+            .expect("kubectl must be installed for this test (kubectl kustomize)");
+        assert!(output.status.success(), "kubectl kustomize: {}", String::from_utf8_lossy(&output.stderr));
+        let rendered: Vec<Value> = serde_yaml::Deserializer::from_slice(&output.stdout)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect();
+        let deployment = rendered
+            .iter()
+            .find(|d| d["kind"] == Deployment::KIND && d["metadata"]["name"].as_str() == Some(service.as_str()))
+            .expect("the service's Deployment");
+        let pod = &deployment["spec"]["template"]["spec"];
+        let main = pod["containers"].as_sequence().unwrap().iter().find(|c| c["name"] == service.as_str()).unwrap();
+        let repository = &catalogue().services[0].image;
+        // From the platform's registry (go-live.md §1), by digest.
+        let pulled = lomash_manifests::images::pulled_image(&catalogue().platform, &format!("{repository}@{digest}"));
+        assert_eq!(main["image"].as_str(), Some(pulled.as_str()));
+        assert_eq!(deployment["metadata"]["labels"]["app.kubernetes.io/version"].as_str(), Some("9.8.7"));
+        let all = pod["containers"].as_sequence().unwrap().iter().chain(pod["initContainers"].as_sequence().unwrap());
+        for c in all {
+            let image = c["image"].as_str().unwrap();
+            assert!(image.contains("@sha256:"), "{service}: {:?} runs {image}, not pinned by digest", c["name"]);
+        }
+        let annotations = deployment["metadata"]["annotations"].as_mapping().unwrap();
+        for (key, value) in annotations {
+            let (key, value) = (key.as_str().unwrap(), value.as_str().unwrap());
+            assert!(
+                !(key.starts_with(SCANNER_SKIP_PREFIX) && value.starts_with(digest_check)),
+                "{service}: {key}: {value}"
+            );
+        }
+
+        // The lint agrees: no failure, and the digest check is not excepted for this Deployment.
+        let release = Release::parse(&fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap()).unwrap();
+        let model = validate(&Catalogue { release, ..catalogue() }).unwrap();
+        let env = model.platform.environment("production").unwrap();
+        let findings = BuiltEnvironment::new(&model, env).lint(&model);
+        let failed: Vec<_> = findings.iter().filter(|f| f.outcome == Outcome::Fail).collect();
+        assert!(failed.is_empty(), "{failed:?}");
+        let object = format!("{}/{service}", Deployment::KIND);
+        assert!(!findings.iter().any(|f| f.rule == digest_check && f.object.ends_with(&object)), "still excepted");
     }
 
     /// set-image holds the write lock from reading images.yaml to writing it: two at once (here

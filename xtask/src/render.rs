@@ -42,15 +42,16 @@ pub fn run(catalogue: &Catalogue, env: &str, out: Option<&Path>) -> Result<ExitC
 fn write_whole(path: &Path, text: &str) -> Result<()> {
     let is_file = std::fs::metadata(path).map_or(true, |m| m.is_file());
     if !is_file {
-        return std::fs::write(path, text).with_context(|| format!("writing {}", path.display()));
+        return std::fs::write(path, text).with_context(|| format!("render --out: writing {}", path.display()));
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // The staged file is this function's business: an error names the path the user gave.
     let staged = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&staged, text).with_context(|| format!("writing {}", staged.display()))?;
-    std::fs::rename(&staged, path).map_err(|e| {
+    let result = std::fs::write(&staged, text).and_then(|()| std::fs::rename(&staged, path));
+    if result.is_err() {
         let _ = std::fs::remove_file(&staged);
-        anyhow::Error::new(e).context(format!("renaming {} to {}", staged.display(), path.display()))
-    })
+    }
+    result.with_context(|| format!("render --out: writing {}", path.display()))
 }
 
 #[cfg(test)]
@@ -116,6 +117,22 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, vec![std::ffi::OsString::from("prod.yaml")], "no staged file left beside it");
         write_whole(Path::new("/dev/null"), "discarded\n").unwrap();
+    }
+
+    /// A path that cannot be written is named as given, never by the hidden file staged beside
+    /// it, and nothing is left behind.
+    #[test]
+    fn out_errors_name_the_path_given() {
+        let dir = TempDir::new("render-out-error");
+        let cases = [dir.path().join("no-such-folder/prod.yaml"), dir.path().join("folder")];
+        std::fs::create_dir(&cases[1]).unwrap();
+        for path in cases {
+            let error = format!("{:#}", write_whole(&path, "new\n").expect_err("must fail"));
+            assert!(error.starts_with(&format!("render --out: writing {}: ", path.display())), "{error}");
+            assert!(!error.contains(".tmp-"), "{error}");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("folder")], "nothing staged is left");
     }
 
     /// The printed text is written like the files: the same writer, so an object of the base

@@ -79,15 +79,33 @@ pub enum Mode {
 /// What one file needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Create { path: String, contents: String },
-    Update { path: String, old: String, contents: String },
-    Remove { path: String, old: String },
+    Create {
+        path: String,
+        contents: String,
+    },
+    Update {
+        path: String,
+        old: String,
+        contents: String,
+    },
+    Remove {
+        path: String,
+        old: String,
+    },
+    /// A folder with no file in it, at any depth: nothing renders into it. `generate` leaves it
+    /// out of the new tree; `check` reports it, since it is not what the definitions render.
+    RemoveFolder {
+        path: String,
+    },
 }
 
 impl Change {
     pub fn path(&self) -> &str {
         match self {
-            Change::Create { path, .. } | Change::Update { path, .. } | Change::Remove { path, .. } => path,
+            Change::Create { path, .. }
+            | Change::Update { path, .. }
+            | Change::Remove { path, .. }
+            | Change::RemoveFolder { path } => path,
         }
     }
 }
@@ -105,7 +123,46 @@ pub fn plan(dir: &Path, files: &[File]) -> Result<(Vec<Change>, usize)> {
         }
     }
     changes.extend(on_disk.into_iter().map(|(path, old)| Change::Remove { path, old }));
+    changes.extend(empty_folders(dir)?.into_iter().map(|path| Change::RemoveFolder { path }));
     Ok((changes, unchanged))
+}
+
+/// The folders under `dir` that hold no file at any depth, outermost only, by path relative to
+/// `dir` with `/` (none when `dir` does not exist).
+fn empty_folders(dir: &Path) -> Result<Vec<String>> {
+    /// Whether `folder` holds a file (or a link) at any depth; pushes its file-less subfolders,
+    /// outermost only, onto `empty`.
+    fn holds_files(folder: &Path, relative: &str, empty: &mut Vec<String>) -> Result<bool> {
+        let mut entries: Vec<fs::DirEntry> = fs::read_dir(folder)
+            .with_context(|| format!("reading {}", folder.display()))?
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("reading {}", folder.display()))?;
+        entries.sort_by_key(fs::DirEntry::file_name);
+        let mut files = false;
+        let mut empty_here = Vec::new();
+        for entry in entries {
+            if !entry.file_type()?.is_dir() {
+                files = true;
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if relative.is_empty() { name } else { format!("{relative}/{name}") };
+            let mut inner = Vec::new();
+            if holds_files(&entry.path(), &path, &mut inner)? {
+                files = true;
+                empty_here.extend(inner);
+            } else {
+                empty_here.push(path);
+            }
+        }
+        empty.extend(empty_here);
+        Ok(files)
+    }
+    let mut empty = Vec::new();
+    if dir.is_dir() {
+        holds_files(dir, "", &mut empty)?;
+    }
+    Ok(empty)
 }
 
 /// `<root>/generated`, or an error naming the link when it, or a folder on the way to it inside
@@ -621,7 +678,7 @@ pub fn write_report(lock: &WriteLock, files: &[File], also: &[(PathBuf, String)]
         let verb = match change {
             Change::Create { .. } => "Created",
             Change::Update { .. } => "Updated",
-            Change::Remove { .. } => "Removed",
+            Change::Remove { .. } | Change::RemoveFolder { .. } => "Removed",
         };
         text.push_str(&format!("{verb}: {}\n", Path::new(GENERATED_DIR).join(change.path()).display()));
     }
@@ -646,9 +703,7 @@ fn drift_report_in(dir: &Path, files: &[File], mode: Mode, keep: &dyn Fn(&str) -
     }
     match mode {
         Mode::Write => unreachable!("a drift report writes nothing"),
-        Mode::Diff => {
-            text.push_str(&format!("{} file{} would change\n", changes.len(), plural(changes.len())));
-        }
+        Mode::Diff => text.push_str(&format!("{} would change\n", counted(&changes))),
         Mode::Check if changes.is_empty() => {
             text.push_str(&format!(
                 "Up-to-date: {GENERATED_DIR}/ ({unchanged} files) is what the definitions render\n"
@@ -656,9 +711,8 @@ fn drift_report_in(dir: &Path, files: &[File], mode: Mode, keep: &dyn Fn(&str) -
         }
         Mode::Check => {
             text.push_str(&format!(
-                "{} file{} in {GENERATED_DIR}/ differ from what the definitions render: run `cargo xtask generate`\n",
-                changes.len(),
-                plural(changes.len())
+                "{} in {GENERATED_DIR}/ differ from what the definitions render: run `cargo xtask generate`\n",
+                counted(&changes)
             ));
         }
     }
@@ -676,6 +730,19 @@ fn drift_report_in(dir: &Path, files: &[File], mode: Mode, keep: &dyn Fn(&str) -
     Ok(Report { ok: changes.is_empty(), text })
 }
 
+/// How many files the changes touch, and empty folders beside them: `3 files`,
+/// `1 empty folder`, `2 files and 1 empty folder`.
+fn counted(changes: &[Change]) -> String {
+    let folders = changes.iter().filter(|c| matches!(c, Change::RemoveFolder { .. })).count();
+    let files = changes.len() - folders;
+    let folders_text = format!("{folders} empty folder{}", plural(folders));
+    match (files, folders) {
+        (_, 0) => format!("{files} file{}", plural(files)),
+        (0, _) => folders_text,
+        _ => format!("{files} file{} and {folders_text}", plural(files)),
+    }
+}
+
 /// A unified diff of every change, each named after its file and what is wrong with it. The
 /// `-` side is what is on disk, the `+` side what the definitions render.
 pub fn describe_drift(changes: &[Change]) -> String {
@@ -686,6 +753,10 @@ pub fn describe_drift(changes: &[Change]) -> String {
             Change::Create { contents, .. } => ("missing", "", contents.as_str()),
             Change::Update { old, contents, .. } => ("differs (hand edit or stale)", old.as_str(), contents.as_str()),
             Change::Remove { old, .. } => ("orphan: nothing renders it", old.as_str(), ""),
+            Change::RemoveFolder { .. } => {
+                out.push_str(&format!("{path}/: empty folder: nothing renders into it\n"));
+                continue;
+            }
         };
         out.push_str(&format!("{path}: {what}\n"));
         let diff = similar::TextDiff::from_lines(old, new);

@@ -546,3 +546,33 @@ fn a_folder_where_a_file_belongs_is_repaired() {
     assert!(root.file(&full).is_file() && root.file(&empty).is_file());
     assert!(run_report(&root.0, &catalogue(), Mode::Check).unwrap().ok);
 }
+
+/// An empty stray folder (here two, nested, beside the overlays) is drift: `check` names the
+/// outermost and fails, `diff` counts it, and `generate` leaves it out of the new tree; a folder
+/// that holds a file is not reported.
+#[test]
+fn an_empty_stray_folder_is_reported_and_removed() {
+    let root = Root::new("stray-folder");
+    root.generate();
+    let stray = format!("{BASE_DIR}/stray");
+    fs::create_dir_all(root.file(&format!("{stray}/inner"))).unwrap();
+    let before = snapshot(&root.0);
+
+    let report = run_report(&root.0, &catalogue(), Mode::Check).unwrap();
+    assert!(!report.ok, "{}", report.text);
+    assert_eq!(
+        report.text,
+        format!(
+            "generated/{stray}/: empty folder: nothing renders into it\n\
+             1 empty folder in generated/ differ from what the definitions render: run `cargo xtask generate`\n"
+        )
+    );
+    let diff = run_report(&root.0, &catalogue(), Mode::Diff).unwrap();
+    assert!(!diff.ok && diff.text.ends_with("1 empty folder would change\n"), "{}", diff.text);
+    assert_eq!(snapshot(&root.0), before, "check and diff write nothing");
+
+    let written = root.generate();
+    assert!(written.text.starts_with(&format!("Removed: generated/{stray}\n")), "{}", written.text);
+    assert!(!root.file(&stray).exists(), "the stray folder is gone");
+    assert!(run_report(&root.0, &catalogue(), Mode::Check).unwrap().ok);
+}

@@ -82,3 +82,44 @@ fn check_passes_on_the_committed_tree() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.starts_with("Up-to-date: generated/"), "{stdout}");
 }
+
+/// `help <command>` and `<command> --help` (or `-h`) print that command's usage on stdout, exit 0,
+/// and run nothing.
+#[test]
+fn each_command_has_its_own_help() {
+    for command in COMMANDS {
+        for args in [vec!["help", command], vec![command, "--help"], vec![command, "-h"]] {
+            let out = xtask(&args);
+            let stdout = text(&out.stdout);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+            assert!(stdout.starts_with(&format!("Usage: cargo xtask {command}")), "{args:?}: {stdout}");
+            assert!(!stdout.contains("Commands:"), "{args:?}: the command's usage, not the whole");
+        }
+    }
+    let out = xtask(&["help", "frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("error: help: \"frobnicate\" is not a command\n"), "{}", text(&out.stderr));
+}
+
+/// A missing argument is named, with the command's usage; exit 2, nothing run.
+#[test]
+fn a_missing_argument_is_named() {
+    let cases: [(&[&str], &str, &str); 6] = [
+        (&["set-image"], "set-image: missing <service>", "set-image"),
+        (&["set-image", "auth-service"], "set-image: missing <tag>", "set-image"),
+        (&["set-image", "--env", "staging", "auth-service"], "set-image: missing <tag>", "set-image"),
+        (&["promote"], "promote: missing <from>", "promote"),
+        (&["promote", "staging"], "promote: missing <to>", "promote"),
+        (&["render", "--out"], "render: missing FILE after --out", "render"),
+    ];
+    for (args, mistake, command) in cases {
+        let out = xtask(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: {mistake}\n\nUsage: cargo xtask {command} ")),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -70,7 +70,7 @@ fn set_image_without_env_means_production() {
         let out = xtask(root.path(), args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
         let committed = catalogue().release.tag("production", "auth-service").unwrap().to_owned();
-        let printed = format!("auth-service: {committed} -> 2.1.0\n");
+        let printed = format!("auth-service: {committed} → 2.1.0\n");
         assert!(text(&out.stdout).ends_with(&printed), "{args:?}: {}", text(&out.stdout));
         results.push(snapshot(root.path()));
     }

@@ -76,11 +76,28 @@ pub mod network {
 /// The annotation key prefix checkov reads for a skipped check: `checkov.io/skip1`, `skip2`, …
 pub const SCANNER_SKIP_PREFIX: &str = "checkov.io/skip";
 
-/// The platform's scanner exceptions ([`crate::spec::Platform::scanner_exceptions`]) as the
-/// annotations of an environment's Deployment, in checkov's own convention; `cargo xtask lint`
-/// shows them as `excepted`.
-pub fn scanner_annotations(exceptions: &[(String, String)]) -> std::collections::BTreeMap<String, String> {
-    exceptions
+/// The `declared` exceptions (check id, reason) a Deployment running `images` needs: all of them,
+/// but `met_by_digest` (the check that pinning by digest meets) when every image is pinned by
+/// digest: such a pod meets it on its own merits.
+pub fn scanner_exceptions_for<'e, 'a>(
+    declared: &'e [(String, String)],
+    met_by_digest: Option<&str>,
+    images: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'e (String, String)> {
+    let mut images = images.into_iter().peekable();
+    let by_digest = images.peek().is_some() && images.all(|image| image.contains("@sha256:"));
+    let met = met_by_digest.filter(|_| by_digest);
+    declared.iter().filter(|(id, _)| Some(id.as_str()) != met).collect()
+}
+
+/// The exceptions a Deployment running `images` needs (see [`scanner_exceptions_for`]), as its
+/// annotations, in checkov's own convention; `cargo xtask lint` shows them as `excepted`.
+pub fn scanner_annotations<'a>(
+    declared: &[(String, String)],
+    met_by_digest: Option<&str>,
+    images: impl IntoIterator<Item = &'a str>,
+) -> std::collections::BTreeMap<String, String> {
+    scanner_exceptions_for(declared, met_by_digest, images)
         .iter()
         .enumerate()
         .map(|(i, (id, reason))| (format!("{SCANNER_SKIP_PREFIX}{}", i + 1), format!("{id}={reason}")))

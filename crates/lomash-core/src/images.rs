@@ -19,9 +19,17 @@ pub struct ImageMapping {
     pub name: String,
     /// The repository the environment pulls.
     pub new_name: String,
-    /// The tag the environment runs, when the overlay pins it (the services'; the init images
+    /// What the environment runs of it, when the overlay pins it (the services'; the init images
     /// keep the tag they are written with).
-    pub new_tag: Option<String>,
+    pub pin: Option<Pin>,
+}
+
+/// How an overlay pins a service's image: by tag (`newTag`), or by digest (`digest`), which
+/// Kustomize writes as `name@sha256:…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    Tag(String),
+    Digest(String),
 }
 
 /// The `images:` of `env`'s overlay: every service's repository with its tag, then each data
@@ -32,13 +40,19 @@ pub fn overlay_images(model: &Model, env: &Environment) -> Vec<ImageMapping> {
     let services = model.services.iter().map(|s| ImageMapping {
         name: s.image.clone(),
         new_name: pulled(platform, &s.image),
-        new_tag: Some(s.tag(&env.name).to_string()),
+        pin: Some({
+            let tag = s.tag(&env.name);
+            match tag.digest() {
+                Some(digest) => Pin::Digest(digest.to_owned()),
+                None => Pin::Tag(tag.to_string()),
+            }
+        }),
     });
     let used = platform.stores.iter().filter(|st| model.services.iter().any(|s| s.uses_store(&st.name)));
     let inits = used.filter_map(|store| {
         let (repository, _) = split(&store.image);
         let new_name = pulled(platform, repository);
-        (new_name != repository).then(|| ImageMapping { name: repository.to_owned(), new_name, new_tag: None })
+        (new_name != repository).then(|| ImageMapping { name: repository.to_owned(), new_name, pin: None })
     });
     services.chain(inits).collect()
 }

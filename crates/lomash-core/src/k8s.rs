@@ -57,6 +57,12 @@ pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
     vec![b.service_account(), b.config_map(), b.service(), b.deployment()]
 }
 
+/// The data of a service's ConfigMap in `env` (the base's when `None`), as its ConfigMap carries it.
+pub fn config_data(platform: &Platform, env: Option<&Environment>, service: &Service) -> BTreeMap<String, String> {
+    let stage = env.map_or(&platform.base, |e| &e.stage);
+    Builder { platform, service, stage, env }.config_data()
+}
+
 /// The objects of a service in `env`, exactly as its cluster should run them: the base objects
 /// with the environment's values, the HorizontalPodAutoscaler, PodDisruptionBudget and
 /// NetworkPolicy, and the ExternalSecret that provisions the Secret its pods read.
@@ -192,13 +198,21 @@ impl Builder<'_> {
         self.service.name.clone()
     }
 
-    fn tag(&self) -> String {
-        self.env.map_or_else(|| BASE_IMAGE_TAG.to_owned(), |e| self.service.tag(&e.name).to_string())
+    /// The service's image as this stage runs it (the base's is unpinned), from where it pulls it.
+    fn image(&self) -> String {
+        let s = self.service;
+        self.env.map_or_else(|| format!("{}:{BASE_IMAGE_TAG}", s.image), |e| self.pulled(&s.image_ref(&e.name)))
+    }
+
+    /// Whether this stage runs the service pinned by digest: its init images are then pinned by
+    /// digest too, so that everything the pod runs is.
+    fn by_digest(&self) -> bool {
+        self.env.is_some_and(|e| self.service.tag(&e.name).digest().is_some())
     }
 
     /// `image` as this stage pulls it: the base as written, an environment from the platform's
     /// registry.
-    fn image(&self, image: &str) -> String {
+    fn pulled(&self, image: &str) -> String {
         match self.env {
             Some(_) => pulled_image(self.platform, image),
             None => image.to_owned(),
@@ -335,11 +349,12 @@ impl Builder<'_> {
 
     fn deployment(&self) -> Object {
         let stage = self.stage();
+        let pod = self.pod_spec();
         Object::Deployment(Deployment {
             // Deployed environments only: the scanner exceptions describe the hardened pod, and
             // only they read a Secret; the development base carries neither annotation.
             metadata: ObjectMeta {
-                annotations: self.env.map(|_| self.deployment_annotations()),
+                annotations: self.env.map(|_| self.deployment_annotations(&pod)),
                 ..self.meta(self.name())
             },
             spec: Some(DeploymentSpec {
@@ -363,7 +378,7 @@ impl Builder<'_> {
                         )])),
                         ..Default::default()
                     }),
-                    spec: Some(self.pod_spec()),
+                    spec: Some(pod),
                 },
                 ..Default::default()
             }),
@@ -371,10 +386,21 @@ impl Builder<'_> {
         })
     }
 
-    fn deployment_annotations(&self) -> BTreeMap<String, String> {
-        let mut annotations = scanner_annotations(&self.platform.scanner_exceptions);
+    fn deployment_annotations(&self, pod: &PodSpec) -> BTreeMap<String, String> {
+        let images =
+            pod.containers.iter().chain(pod.init_containers.iter().flatten()).filter_map(|c| c.image.as_deref());
+        let exceptions = &self.platform.scanner_exceptions;
+        let mut annotations = scanner_annotations(&exceptions.declared, exceptions.met_by_digest.as_deref(), images);
         annotations.insert(RELOADER_SECRET_ANNOTATION.to_owned(), self.service.secret_name());
         annotations
+    }
+
+    /// The scanner exceptions the migration Job's pod needs: those of the images it runs (its
+    /// container's and its wait's), as for a Deployment.
+    fn job_annotations(&self, image: &str, store: &DataStore) -> BTreeMap<String, String> {
+        let wait = store.image_for(self.by_digest());
+        let exceptions = &self.platform.scanner_exceptions;
+        scanner_annotations(&exceptions.declared, exceptions.met_by_digest.as_deref(), [image, wait.as_str()])
     }
 
     fn pod_spec(&self) -> PodSpec {
@@ -463,7 +489,7 @@ impl Builder<'_> {
         let hardened = self.env.is_some();
         Container {
             name: s.name.clone(),
-            image: Some(self.image(&format!("{}:{}", s.image, self.tag()))),
+            image: Some(self.image()),
             image_pull_policy: Some(self.stage().image_pull_policy.as_str().into()),
             ports: Some(vec![ContainerPort {
                 name: Some(HTTP_PORT_NAME.into()),
@@ -506,7 +532,7 @@ impl Builder<'_> {
         let what = format!("{} at ${}:${}", store.name, store.host_key, store.port_key);
         Container {
             name: format!("wait-for-{}", store.name),
-            image: Some(self.image(&store.image)),
+            image: Some(self.pulled(&store.image_for(self.by_digest()))),
             command: Some(vec!["sh".into(), "-c".into(), bounded_wait(&store.ready, &what)]),
             env_from: Some(config_only),
             resources: Some(resources(
@@ -539,7 +565,7 @@ impl Builder<'_> {
     /// the service counts them.
     fn migration_job(&self, env: &Environment, store: &DataStore, m: &Migration) -> Object {
         let s = self.service;
-        let image = self.image(&format!("{}:{}", s.image, self.tag()));
+        let image = self.image();
         let mut pod_labels = self.labels();
         pod_labels.remove(APP_LABEL);
         pod_labels.extend(netpol::migration_pods(&s.name));
@@ -573,7 +599,7 @@ impl Builder<'_> {
                 name: Some(migration_job_name(&s.name, &m.name, &image)),
                 labels: Some(labels),
                 // The same scanner checks as the Deployment's pods, for the same reasons.
-                annotations: Some(scanner_annotations(&self.platform.scanner_exceptions)),
+                annotations: Some(self.job_annotations(&image, store)),
                 ..Default::default()
             },
             spec: Some(JobSpec {

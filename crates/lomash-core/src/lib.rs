@@ -10,7 +10,7 @@
 //! NetworkPolicy evaluator) are leaves; [`catalogue`] gathers a platform, services and a release;
 //! [`model`] checks them; [`netpol`] turns the model's edges into flows and policy specs; [`k8s`]
 //! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
-//! [`capacity`], [`connections`] and [`policy`] read those objects.
+//! [`capacity`], [`connections`], [`limits`] and [`policy`] read those objects.
 
 pub mod built;
 pub mod capacity;
@@ -23,6 +23,7 @@ pub mod external_secret;
 pub mod images;
 pub mod k8s;
 pub mod layout;
+pub mod limits;
 pub mod manifests;
 pub mod model;
 pub mod netpol;
@@ -36,6 +37,11 @@ pub mod spec;
 pub mod tree;
 pub mod values;
 pub mod yaml;
+
+/// The folder this crate was compiled from. Two checkouts sharing one target directory can hand
+/// one of them the other's build (cargo judges freshness by modification times, not by
+/// checkout), so `xtask` compares this with the checkout it runs for and refuses on a mismatch.
+pub const CORE_BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");
 
 pub use catalogue::{Catalogue, Release};
 pub use error::{Error, Errors};

@@ -134,9 +134,10 @@ impl Service {
         &self.tags[environment]
     }
 
-    /// The image reference `environment` runs, `repository:tag`.
+    /// The image reference `environment` runs: `repository:tag`, or `repository@sha256:…` for a
+    /// release pinned by digest.
     pub fn image_ref(&self, environment: &str) -> String {
-        format!("{}:{}", self.image, self.tag(environment))
+        self.tag(environment).reference(&self.image)
     }
 
     pub fn uses_store(&self, store: &str) -> bool {
@@ -422,6 +423,23 @@ fn check_rollout(env: &Environment, errors: &mut Errors) {
     }
 }
 
+/// The mistakes of the platform's service defaults, as (field, message) the way a service that
+/// inherits them would be told (`probes.liveness.periodSeconds`, …).
+fn default_problems(platform: &Platform) -> Vec<(String, String)> {
+    let mut problems = Errors::default();
+    // The cold start is each service's own: the startup budget is checked per service.
+    check_probes("platform", &platform.defaults.probes, 0, &mut problems);
+    check_security("platform", &platform.defaults.security, &mut problems);
+    problems.0.into_iter().map(|e| (e.field, e.message)).collect()
+}
+
+/// The platform's service defaults, once, each mistake at its field under `defaults.`.
+fn check_defaults(platform: &Platform, errors: &mut Errors) {
+    for (field, message) in default_problems(platform) {
+        errors.push("platform", &format!("defaults.{field}"), message);
+    }
+}
+
 fn check_platform(platform: &Platform, errors: &mut Errors) {
     check_secret_source(&platform.secrets, errors);
     if let Some(aws) = &platform.aws {
@@ -434,6 +452,7 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
         );
     }
     check_stores(platform, errors);
+    check_defaults(platform, errors);
     // Every object carries these two as labels.
     for (field, value) in [("partOf", &platform.part_of), ("managedBy", &platform.managed_by)] {
         if let Some(problem) = label_value_problem(value) {
@@ -783,7 +802,7 @@ fn check_stores(platform: &Platform, errors: &mut Errors) {
             }
         }
     }
-    if platform.scanner_exceptions.iter().any(|(_, reason)| reason.contains('=')) {
+    if platform.scanner_exceptions.declared.iter().any(|(_, reason)| reason.contains('=')) {
         errors.push(
             "platform",
             "scannerExceptions",
@@ -899,8 +918,13 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
     let cpu = resources(name, "resources.cpu", &def.cpu, Quantity::cpu, errors);
     let memory = resources(name, "resources.memory", &def.memory, Quantity::memory, errors);
     check_autoscaling(name, &def.autoscaling, def.min_available, errors);
-    check_probes(name, &def.probes, def.cold_start_seconds, errors);
-    check_security(name, &def.security, errors);
+    // A mistake the service inherited from the platform's defaults is the platform's, reported
+    // once there (see `check_defaults`); its own mistakes are its own.
+    let mut own = Errors::default();
+    check_probes(name, &def.probes, def.cold_start_seconds, &mut own);
+    check_security(name, &def.security, &mut own);
+    let inherited = default_problems(&catalogue.platform);
+    errors.0.extend(own.0.into_iter().filter(|e| !inherited.contains(&(e.field.clone(), e.message.clone()))));
 
     let calls = check_edges(catalogue, def, errors);
     if def.public.as_ref().is_some_and(|reason| reason.trim().is_empty()) {
@@ -1255,7 +1279,29 @@ fn secret_value(value: &str) -> Option<String> {
     if let Some(parameter) = password_parameter(value) {
         return Some(format!("carries a password ({parameter}=…)"));
     }
+    if has_jwt(value) {
+        return Some("looks like a JSON Web Token (eyJ….eyJ….…)".to_owned());
+    }
     LIVE_CREDENTIALS.iter().find(|c| c.occurs_in(value)).map(|c| format!("looks like {}", c.what))
+}
+
+/// A JSON Web Token anywhere in `value`: two base64url segments that each open a JSON object
+/// (`{"` encodes as `eyJ`), then a signature segment, which an unsigned token leaves empty.
+fn has_jwt(value: &str) -> bool {
+    value.match_indices("eyJ").any(|(at, _)| {
+        let word_start = value[..at].bytes().next_back().is_none_or(|b| !is_base64url(&b));
+        let segment = |text: &str| text.bytes().take_while(is_base64url).count();
+        let rest = &value[at..];
+        let header = segment(rest);
+        let Some(payload) = rest[header..].strip_prefix('.').filter(|p| p.starts_with("eyJ")) else { return false };
+        let claims = segment(payload);
+        word_start && header > 3 && claims > 3 && payload[claims..].starts_with('.')
+    })
+}
+
+/// The alphabet of base64url (RFC 4648 §5), the encoding of JWT segments and most API tokens.
+fn is_base64url(b: &u8) -> bool {
+    b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'
 }
 
 /// The words of a value, where URLs, DSN parts and addresses end.
@@ -1294,8 +1340,9 @@ struct Credential {
     what: &'static str,
 }
 
-/// Credentials that must never reach a ConfigMap, whatever the key is called.
-const LIVE_CREDENTIALS: [Credential; 7] = [
+/// Credentials that must never reach a ConfigMap, whatever the key is called: each provider's
+/// documented prefix, and the least tail that makes it a credential rather than a word.
+const LIVE_CREDENTIALS: [Credential; 19] = [
     Credential {
         prefix: "sk_live_",
         min_tail: 1,
@@ -1310,13 +1357,64 @@ const LIVE_CREDENTIALS: [Credential; 7] = [
     },
     Credential { prefix: "AKIA", min_tail: 16, tail: is_upper_or_digit, what: "an AWS access key ID (AKIA…)" },
     Credential {
+        prefix: "ASIA",
+        min_tail: 16,
+        tail: is_upper_or_digit,
+        what: "an AWS temporary access key ID (ASIA…)",
+    },
+    Credential {
+        prefix: "whsec_",
+        min_tail: 16,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a Stripe webhook signing secret (whsec_…)",
+    },
+    Credential {
         prefix: "ghp_",
         min_tail: 1,
         tail: u8::is_ascii_alphanumeric,
         what: "a GitHub personal access token (ghp_…)",
     },
+    Credential {
+        prefix: "gho_", min_tail: 16, tail: u8::is_ascii_alphanumeric, what: "a GitHub OAuth token (gho_…)"
+    },
+    Credential {
+        prefix: "ghu_",
+        min_tail: 16,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a GitHub user-to-server token (ghu_…)",
+    },
+    Credential {
+        prefix: "ghs_",
+        min_tail: 16,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a GitHub server-to-server token (ghs_…)",
+    },
+    Credential {
+        prefix: "ghr_",
+        min_tail: 16,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a GitHub refresh token (ghr_…)",
+    },
+    Credential {
+        prefix: "github_pat_",
+        min_tail: 16,
+        tail: is_base64url,
+        what: "a GitHub fine-grained access token (github_pat_…)",
+    },
+    Credential {
+        prefix: "glpat-", min_tail: 16, tail: is_base64url, what: "a GitLab personal access token (glpat-…)"
+    },
+    Credential { prefix: "npm_", min_tail: 32, tail: u8::is_ascii_alphanumeric, what: "an npm access token (npm_…)" },
+    Credential { prefix: "AIza", min_tail: 35, tail: is_base64url, what: "a Google API key (AIza…)" },
     Credential { prefix: "xoxb-", min_tail: 1, tail: u8::is_ascii_alphanumeric, what: "a Slack bot token (xoxb-…)" },
     Credential { prefix: "xoxp-", min_tail: 1, tail: u8::is_ascii_alphanumeric, what: "a Slack user token (xoxp-…)" },
+    Credential { prefix: "xoxa-", min_tail: 1, tail: u8::is_ascii_alphanumeric, what: "a Slack app token (xoxa-…)" },
+    Credential {
+        prefix: "xapp-",
+        min_tail: 1,
+        tail: u8::is_ascii_alphanumeric,
+        what: "a Slack app-level token (xapp-…)",
+    },
     // Any PEM block, certificates included: private keys' headers vary (RSA, EC, OPENSSH,
     // ENCRYPTED), and PEM belongs in a mounted file, not in an environment variable.
     Credential {

@@ -75,6 +75,9 @@ pub struct DataStore {
     pub title: String,
     /// The image the wait container runs: it ships the store's own client.
     pub image: String,
+    /// The multi-architecture index digest of that tag (`sha256:…`), for a pod whose release is
+    /// pinned by digest. Re-read it when the tag changes (`docker buildx imagetools inspect`).
+    pub image_digest: Option<String>,
     /// The TCP port its users reach it on, in the environment's data namespace.
     pub port: u32,
     /// The config keys that carry its address to its users (`DB_HOST`, `DB_PORT`).
@@ -133,6 +136,18 @@ pub struct Migration {
     pub ttl_seconds_after_finished: i32,
 }
 
+impl DataStore {
+    /// The wait container's image: by tag, or by tag and digest beside a release pinned by
+    /// digest (when the catalogue knows the image's digest), so that everything the pod runs is
+    /// pinned.
+    pub fn image_for(&self, by_digest: bool) -> String {
+        match &self.image_digest {
+            Some(digest) if by_digest => format!("{}@{digest}", self.image),
+            _ => self.image.clone(),
+        }
+    }
+}
+
 /// The runtime every service runs on, as the catalogue declares it: the config keys each
 /// ConfigMap carries beyond the service's own, and where each value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +174,18 @@ pub enum Setting {
     /// `<prefix><N>`, N = `percent` of the main container's memory limit in MiB, rounded down:
     /// a runtime's heap ceiling below the limit.
     MemoryLimitMib { prefix: String, percent: u32 },
+}
+
+/// Checks of common scanners (checkov's ids) that the deployed environments knowingly do not
+/// meet, each with the reason a reviewer reads; the core records them on each Deployment in
+/// checkov's own annotations and the lint shows them as `excepted`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannerExceptions {
+    /// (check id, reason). A reason must not contain `=`: checkov splits `ID=reason` at the first.
+    pub declared: Vec<(String, String)>,
+    /// The declared check that a pod whose every image is pinned by digest meets on its own
+    /// merits: such a Deployment carries no exception for it.
+    pub met_by_digest: Option<String>,
 }
 
 /// What the generated docs say of the project: facts of the company, never of the core.
@@ -310,8 +337,8 @@ pub struct Platform {
     /// The config keys every service's ConfigMap carries.
     pub runtime: Runtime,
     /// Checks of common scanners the deployed environments knowingly do not meet, because the
-    /// spec decides otherwise: (checkov check id, reason). A reason must not contain `=`.
-    pub scanner_exceptions: Vec<(String, String)>,
+    /// spec decides otherwise.
+    pub scanner_exceptions: ScannerExceptions,
     /// What the generated docs say of the project.
     pub docs: ProjectDocs,
     /// The label (key, value) on every object a release applies before its rollouts: the
@@ -325,6 +352,17 @@ pub struct Platform {
     pub base_name: String,
     /// Every overlay, one environment each, in the order they are rendered.
     pub environments: Vec<Environment>,
+    /// What every service starts from, where it is the platform's.
+    pub defaults: ServiceDefaults,
+}
+
+/// The values every spec sheet starts from (the catalogue's `service(name, port)` copies them into
+/// each service). Validation checks them once, here: a mistake in them is the platform's, reported
+/// once at its field, not once for every service that inherited it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceDefaults {
+    pub probes: Probes,
+    pub security: Security,
 }
 
 impl Platform {

@@ -9,7 +9,7 @@ use crate::built::Built;
 use crate::catalogue::Catalogue;
 use crate::conventions::BASE_IMAGE_TAG;
 use crate::error::Errors;
-use crate::images::{overlay_images, pulled_image, unmap, ImageMapping};
+use crate::images::{overlay_images, pulled_image, unmap, ImageMapping, Pin};
 use crate::layout::{self, File, BASE_FROM_OVERLAY};
 use crate::model::{validate, Model, Service};
 use crate::object::Object;
@@ -26,9 +26,10 @@ pub fn header(catalogue_dir: &str) -> String {
 }
 
 /// Checks the catalogue and renders every file of the tree, sorted by path. Nothing is rendered
-/// unless everything is valid.
+/// unless everything is valid, the objects' sizes included ([`crate::limits`]).
 pub fn render(catalogue: &Catalogue) -> Result<Vec<File>, Errors> {
     let model = validate(catalogue)?;
+    crate::limits::check(&model)?;
     Ok(render_model(&model))
 }
 
@@ -197,8 +198,16 @@ fn overlay_kustomization(model: &Model, env: &Environment) -> Value {
         if image.new_name != image.name {
             i.insert("newName".into(), image.new_name.into());
         }
-        if let Some(tag) = image.new_tag {
-            i.insert("newTag".into(), tag.into());
+        // A release pinned by digest runs `name@sha256:…`: Kustomize writes that form from
+        // `digest`, and from `newTag` only `name:tag@sha256:…`.
+        match image.pin {
+            Some(Pin::Digest(digest)) => {
+                i.insert("digest".into(), digest.into());
+            }
+            Some(Pin::Tag(tag)) => {
+                i.insert("newTag".into(), tag.into());
+            }
+            None => {}
         }
         Value::Mapping(i)
     });

@@ -271,6 +271,21 @@ impl ImageTag {
     pub fn label_value(&self) -> String {
         self.0.split('@').next().unwrap_or_default().to_owned()
     }
+
+    /// The digest the tag pins, `sha256:<64 hex>`, when it has one.
+    pub fn digest(&self) -> Option<&str> {
+        self.0.split_once('@').map(|(_, digest)| digest)
+    }
+
+    /// The image reference of `repository` at this tag: `repository@sha256:…` when the tag pins a
+    /// digest (the digest decides what runs; the tag stays the version label), else
+    /// `repository:tag`. Kustomize's `images:` writes the same form from its `digest` field.
+    pub fn reference(&self, repository: &str) -> String {
+        match self.digest() {
+            Some(digest) => format!("{repository}@{digest}"),
+            None => format!("{repository}:{}", self.0),
+        }
+    }
 }
 
 impl fmt::Display for ImageTag {

@@ -15,4 +15,8 @@ pub mod platform;
 pub mod services;
 
 pub use catalogue::catalogue;
+
+/// The folder the catalogue was compiled from (see `CORE_BUILT_FROM`): `xtask` refuses to act for
+/// another checkout, whose definitions may differ from the ones compiled in.
+pub const CATALOGUE_BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");
 pub use lomash_core::*;

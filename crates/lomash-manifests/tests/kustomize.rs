@@ -121,8 +121,25 @@ impl Expected {
         self.tag.split('@').next().unwrap_or_default()
     }
 
+    /// `registry/name:tag`, or `registry/name@sha256:…` for a release pinned by digest.
     fn image(&self) -> String {
-        format!("{REGISTRY}/lomashwood/{}:{}", self.name, self.tag)
+        match self.tag.split_once('@') {
+            Some((_, digest)) => format!("{REGISTRY}/lomashwood/{}@{digest}", self.name),
+            None => format!("{REGISTRY}/lomashwood/{}:{}", self.name, self.tag),
+        }
+    }
+
+    /// The image of a wait container: the spec's, and beside a release pinned by digest pinned
+    /// by a digest too (the spec fixes the tag; the digest is the one that tag had).
+    fn wait_image_matches(&self, spec_image: &str, image: Option<&str>) -> bool {
+        let Some(image) = image else { return false };
+        match (self.tag.contains('@'), image.strip_prefix(spec_image)) {
+            (false, Some(rest)) => rest.is_empty(),
+            (true, Some(rest)) => rest
+                .strip_prefix("@sha256:")
+                .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())),
+            (_, None) => false,
+        }
     }
 }
 
@@ -525,7 +542,15 @@ fn check_wait(c: &Container, e: &Expected) -> Result<(), String> {
         "wait-for-redis" => (REDIS_IMAGE, "redis-cli"),
         other => return Err(format!("{other}: not a wait container of the spec")),
     };
-    check(&c.name, "image", c.image.as_deref(), Some(wait_image))?;
+    // Beside a release pinned by digest, the wait image is pinned by a digest too.
+    let pinned = if e.tag.contains('@') { format!("{wait_image}@sha256:<64 hex>") } else { wait_image.to_owned() };
+    check(
+        &c.name,
+        "image",
+        // The image as it is when it does not match, so the message shows it.
+        if e.wait_image_matches(wait_image, c.image.as_deref()) { Some(pinned.as_str()) } else { c.image.as_deref() },
+        Some(pinned.as_str()),
+    )?;
     check(&c.name, "command[..2]", &command[..2.min(command.len())], &sh("")[..2])?;
     let script = command.get(2).cloned().unwrap_or_default();
     check(&c.name, &format!("script calls {tool}"), script.contains(tool), true)?;

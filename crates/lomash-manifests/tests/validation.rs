@@ -5,7 +5,7 @@
 
 use lomash_manifests::catalogue::{Catalogue, Release, ServiceDef};
 use lomash_manifests::spec::Resources;
-use lomash_manifests::spec::Uses;
+use lomash_manifests::spec::{ServiceDefaults, Uses};
 use lomash_manifests::values::ImageTag;
 use lomash_manifests::{catalogue, validate};
 use pretty_assertions::assert_eq;
@@ -1226,7 +1226,135 @@ const CASES: &[Case] = &[
             "network policies open the data stores only in the data namespace lomash-wood-data"
         )],
     },
+    Case {
+        rule: "a signed JSON Web Token",
+        mutate: |c| config(c, "auth-service", "SESSION_SAMPLE", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl"),
+        expected: &[concat!(
+            "auth-service: config.SESSION_SAMPLE: the value looks like a JSON Web Token (eyJ….eyJ….…): ",
+            "reference it from auth-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "an unsigned JSON Web Token after a word",
+        mutate: |c| config(c, "auth-service", "SERVICE_AUTHORIZATION", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0."),
+        expected: &[concat!(
+            "auth-service: config.SERVICE_AUTHORIZATION: the value looks like a JSON Web Token (eyJ….eyJ….…): ",
+            "reference it from auth-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like an AWS temporary access key ID",
+        mutate: |c| config(c, "content-service", "S3_SESSION", "ASIAIOSFODNN7EXAMPLE"),
+        expected: &[concat!(
+            "content-service: config.S3_SESSION: the value looks like an AWS temporary access key ID (ASIA…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Stripe webhook signing secret",
+        mutate: |c| config(c, "order-payment-service", "STRIPE_WEBHOOK", "whsec_0000fixture0000fixture"),
+        expected: &[concat!(
+            "order-payment-service: config.STRIPE_WEBHOOK: the value looks like a Stripe webhook signing secret (whsec_…): ",
+            "reference it from order-payment-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a GitHub OAuth token",
+        mutate: |c| config(c, "content-service", "CHANGELOG_OAUTH", "gho_0000fixture0000fixture"),
+        expected: &[concat!(
+            "content-service: config.CHANGELOG_OAUTH: the value looks like a GitHub OAuth token (gho_…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a GitHub app token",
+        mutate: |c| config(c, "content-service", "CHANGELOG_APP", "ghs_0000fixture0000fixture"),
+        expected: &[concat!(
+            "content-service: config.CHANGELOG_APP: the value looks like a GitHub server-to-server token (ghs_…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a GitHub fine-grained token",
+        mutate: |c| config(c, "content-service", "CHANGELOG_PAT", "github_pat_0000fixture_0000fixture"),
+        expected: &[concat!(
+            "content-service: config.CHANGELOG_PAT: the value looks like a GitHub fine-grained access token (github_pat_…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a GitLab personal access token",
+        mutate: |c| config(c, "content-service", "MIRROR_SOURCE", "glpat-0000fixture-0000"),
+        expected: &[concat!(
+            "content-service: config.MIRROR_SOURCE: the value looks like a GitLab personal access token (glpat-…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like an npm token",
+        mutate: |c| config(c, "content-service", "REGISTRY_AUTH", "npm_0000fixture0000fixture0000fixture00"),
+        expected: &[concat!(
+            "content-service: config.REGISTRY_AUTH: the value looks like an npm access token (npm_…): ",
+            "reference it from content-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Google API key",
+        mutate: |c| config(c, "appointment-service", "MAPS", "AIza0000fixture0000fixture0000fixture00"),
+        expected: &[concat!(
+            "appointment-service: config.MAPS: the value looks like a Google API key (AIza…): ",
+            "reference it from appointment-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "value shaped like a Slack app-level token",
+        mutate: |c| config(c, "notification-service", "SLACK_APP", "xapp-1-A0000-0000-fixture"),
+        expected: &[concat!(
+            "notification-service: config.SLACK_APP: the value looks like a Slack app-level token (xapp-…): ",
+            "reference it from notification-service-secret instead of generating it"
+        )],
+    },
+    Case {
+        rule: "base64 JSON that is not a token: one segment",
+        mutate: |c| config(c, "content-service", "FEATURE_FLAGS_B64", "eyJrZXkiOiJ2YWx1ZSJ9"),
+        expected: &[],
+    },
+    Case {
+        rule: "a credential prefix without the tail of one",
+        mutate: |c| config(c, "content-service", "GREETING", "npm_start AIza glpat- ASIA"),
+        expected: &[],
+    },
+    // The platform's service defaults: a mistake in them is reported once, at the platform,
+    // not once for every service that inherits it.
+    Case {
+        rule: "a probe period of the platform's defaults",
+        mutate: |c| inherit_defaults(c, |d| d.probes.liveness.period_seconds = 0),
+        expected: &["platform: defaults.probes.liveness.periodSeconds: 0 is not at least 1"],
+    },
+    Case {
+        rule: "runAsUser 0 in the platform's defaults",
+        mutate: |c| inherit_defaults(c, |d| d.security.run_as_user = 0),
+        expected: &["platform: defaults.security.runAsUser: 0 runs as root"],
+    },
 ];
+
+/// Changes the platform's service defaults as an edit of the platform would: every service that
+/// starts from them (all whose values equal them) gets the change too.
+fn inherit_defaults(c: &mut Catalogue, change: fn(&mut ServiceDefaults)) {
+    let before = c.platform.defaults.clone();
+    change(&mut c.platform.defaults);
+    let after = c.platform.defaults.clone();
+    let inheriting = c.services.iter().filter(|s| s.probes == before.probes).count();
+    assert!(inheriting > 1, "several services start from the platform's probes");
+    for s in c.services.iter_mut() {
+        if s.probes == before.probes {
+            s.probes = after.probes.clone();
+        }
+        if s.security == before.security {
+            s.security = after.security;
+        }
+    }
+}
 
 #[test]
 fn the_committed_catalogue_is_valid() {
@@ -1304,7 +1432,12 @@ fn pinned_tags_are_accepted() {
         set_tag(&mut c, "auth-service", tag);
         let model = validate(&c).unwrap_or_else(|e| panic!("{tag}: {e}"));
         let auth = model.services.iter().find(|s| s.name == "auth-service").unwrap();
-        assert_eq!(auth.image_ref("production"), format!("lomashwood/auth-service:{tag}"));
+        // Pinned by digest, the image runs the digest (`name@sha256:…`); the tag is its label.
+        let image = match tag.split_once('@') {
+            Some((_, digest)) => format!("lomashwood/auth-service@{digest}"),
+            None => format!("lomashwood/auth-service:{tag}"),
+        };
+        assert_eq!(auth.image_ref("production"), image);
     }
 }
 
@@ -1408,4 +1541,45 @@ fn a_migration_jobs_name_fits_63_characters_for_the_longest_service_names() {
         let unique: std::collections::BTreeSet<&String> = jobs.iter().collect();
         assert_eq!(unique.len(), jobs.len(), "{}: two Jobs share a name: {jobs:?}", env.name);
     }
+}
+
+/// A ConfigMap may hold at most 1 MiB of keys and values (the API server's limit): one byte over
+/// is refused naming the service, the environment and the size; exactly the limit renders.
+#[test]
+fn a_config_map_over_one_mebibyte_is_refused_with_its_size() {
+    const LIMIT: usize = 1_048_576;
+    let c = catalogue();
+    let name = c.services[0].name.clone();
+    let model = validate(&c).unwrap();
+    let size = |env: &str| -> usize {
+        let env = model.platform.environment(env);
+        let service = model.services.iter().find(|s| s.name == name).unwrap();
+        lomash_manifests::k8s::config_data(&model.platform, env, service).iter().map(|(k, v)| k.len() + v.len()).sum()
+    };
+    let key = "LARGE_FIXTURE";
+    // The largest environment ConfigMap reaches the limit exactly with this value.
+    let envs: Vec<String> = model.platform.environments.iter().map(|e| e.name.clone()).collect();
+    let largest = envs.iter().map(|e| size(e)).max().unwrap();
+    let at_limit = "x".repeat(LIMIT - largest - key.len());
+
+    let mut fits = catalogue();
+    config(&mut fits, &name, key, &at_limit);
+    lomash_manifests::render(&fits).unwrap_or_else(|e| panic!("exactly the limit must render: {e}"));
+
+    let mut over = catalogue();
+    config(&mut over, &name, key, &format!("{at_limit}x"));
+    let Err(errors) = lomash_manifests::render(&over) else { panic!("one byte over must be refused") };
+    let errors = errors.messages();
+    let expected: Vec<String> = envs
+        .iter()
+        .filter(|e| size(e) == largest)
+        .map(|e| {
+            format!(
+                "{name}: {e}.config: the ConfigMap's data is {} bytes, over the API server's limit of {LIMIT} (1 MiB): \
+                 move the large values into a mounted file or an image",
+                LIMIT + 1
+            )
+        })
+        .collect();
+    assert_eq!(errors, expected);
 }

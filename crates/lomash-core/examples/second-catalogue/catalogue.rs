@@ -4,8 +4,8 @@
 
 use lomash_core::spec::{
     Autoscaling, DataStore, Environment, Migration, NodePool, Placement, Platform, Probe, Probes, ProjectDocs,
-    PullPolicy, Resources, Runtime, Scale, ScaleUp, Scheduling, SecretSource, SecretStore, Security, ServiceDef,
-    Setting, Shutdown, Stage, StoreScope, Uses,
+    PullPolicy, Resources, Runtime, Scale, ScaleUp, ScannerExceptions, Scheduling, SecretSource, SecretStore, Security,
+    ServiceDef, ServiceDefaults, Setting, Shutdown, Stage, StoreScope, Uses,
 };
 use lomash_core::{Catalogue, Release};
 
@@ -37,6 +37,7 @@ fn platform() -> Platform {
             name: MYSQL.into(),
             title: "MySQL".into(),
             image: "mysql:8.4".into(),
+            image_digest: None,
             port: 3306,
             host_key: "MYSQL_HOST".into(),
             port_key: "MYSQL_PORT".into(),
@@ -62,13 +63,16 @@ fn platform() -> Platform {
                 ("PORT".into(), Setting::Port),
             ],
         },
-        scanner_exceptions: vec![
-            (
-                "CKV_K8S_35".into(),
-                "secrets come by envFrom from <service>-secret, which an ExternalSecret writes".into(),
-            ),
-            ("CKV_K8S_43".into(), "images are pinned by tag; the release file owns the tags".into()),
-        ],
+        scanner_exceptions: ScannerExceptions {
+            declared: vec![
+                (
+                    "CKV_K8S_35".into(),
+                    "secrets come by envFrom from <service>-secret, which an ExternalSecret writes".into(),
+                ),
+                ("CKV_K8S_43".into(), "images are pinned by tag; the release file owns the tags".into()),
+            ],
+            met_by_digest: Some("CKV_K8S_43".into()),
+        },
         docs: ProjectDocs {
             title: "Fernhill Bakery Platform".into(),
             catalogue_dir: "crates/lomash-core/examples/second-catalogue".into(),
@@ -91,6 +95,7 @@ fn platform() -> Platform {
             store_hosts: vec![(MYSQL.into(), "mysql".into())],
             resources: Some((Resources::new("50m", "250m"), Resources::new("128Mi", "256Mi"))),
         },
+        defaults: ServiceDefaults { probes: probes(), security: SECURITY },
         base_name: "dev".into(),
         environments: vec![live()],
     }
@@ -137,13 +142,32 @@ fn live() -> Environment {
     }
 }
 
-fn service(name: &str, port: u32, summary: &str) -> ServiceDef {
+/// The probes every service starts with.
+fn probes() -> Probes {
     let probe = |path: &str, failure_threshold| Probe {
         path: path.into(),
         period_seconds: 10,
         timeout_seconds: Some(2),
         failure_threshold,
     };
+    Probes { liveness: probe("/livez", 3), readiness: probe("/readyz", 3), startup: probe("/livez", 9) }
+}
+
+/// The hardened context: a user above 10000, nothing writable but `/tmp`.
+const SECURITY: Security = Security {
+    run_as_user: 10001,
+    run_as_group: 10001,
+    fs_group: 10001,
+    run_as_non_root: true,
+    read_only_root_filesystem: true,
+    allow_privilege_escalation: false,
+    privileged: false,
+    drop_all_capabilities: true,
+    seccomp_runtime_default: true,
+    automount_service_account_token: false,
+};
+
+fn service(name: &str, port: u32, summary: &str) -> ServiceDef {
     ServiceDef {
         name: name.into(),
         summary: summary.into(),
@@ -162,24 +186,13 @@ fn service(name: &str, port: u32, summary: &str) -> ServiceDef {
             scale_up: ScaleUp { window_seconds: 60, pods: 1, percent: 100, period_seconds: 60 },
         },
         min_available: 1,
-        probes: Probes { liveness: probe("/livez", 3), readiness: probe("/readyz", 3), startup: probe("/livez", 9) },
+        probes: probes(),
         cold_start_seconds: 60,
         uses: Vec::new(),
         public: None,
         config: Vec::new(),
         not_secret: Vec::new(),
         pool_size: None,
-        security: Security {
-            run_as_user: 10001,
-            run_as_group: 10001,
-            fs_group: 10001,
-            run_as_non_root: true,
-            read_only_root_filesystem: true,
-            allow_privilege_escalation: false,
-            privileged: false,
-            drop_all_capabilities: true,
-            seccomp_runtime_default: true,
-            automount_service_account_token: false,
-        },
+        security: SECURITY,
     }
 }

@@ -33,9 +33,10 @@ use k8s_openapi::Resource;
 use serde_yaml::Value;
 
 use crate::connections::Declared;
-use crate::conventions::SCANNER_SKIP_PREFIX;
+use crate::conventions::{scanner_exceptions_for, SCANNER_SKIP_PREFIX};
 use crate::model::Pool;
 use crate::netpol::Flow;
+use crate::spec::ScannerExceptions;
 
 mod capacity;
 mod network;
@@ -138,7 +139,7 @@ pub struct Context<'a> {
     /// The service graph the network must allow, both ends of each flow ([`crate::netpol::graph`]).
     pub flows: &'a [Flow],
     /// The scanner checks the platform knowingly does not meet: (check id, reason).
-    pub exceptions: &'a [(String, String)],
+    pub exceptions: &'a ScannerExceptions,
     /// Each store's connection limit in the environment, for the connection budget.
     pub budgets: &'a [Declared],
 }
@@ -159,7 +160,7 @@ pub fn check(
     objects: &[Object],
     pool: &Pool,
     flows: &[Flow],
-    exceptions: &[(String, String)],
+    exceptions: &ScannerExceptions,
     budgets: &[Declared],
 ) -> Vec<Finding> {
     let cx = Context { objects, pool, flows, exceptions, budgets };
@@ -192,14 +193,14 @@ pub fn check(
 }
 
 /// The exceptions an object's annotations record, for checks the platform declares.
-fn recorded_exceptions(meta: &ObjectMeta, declared: &[(String, String)]) -> Vec<(String, String)> {
+fn recorded_exceptions(meta: &ObjectMeta, exceptions: &ScannerExceptions) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (key, value) in meta.annotations.iter().flatten() {
         if !key.starts_with(SCANNER_SKIP_PREFIX) {
             continue;
         }
         let Some((id, reason)) = value.split_once('=') else { continue };
-        if declared.iter().any(|(known, _)| known == id) {
+        if exceptions.declared.iter().any(|(known, _)| known == id) {
             out.push((id.to_owned(), reason.to_owned()));
         }
     }
