@@ -10,10 +10,12 @@ use lomash_manifests::spec::{Environment, Platform};
 mod bench;
 mod capacity;
 mod lint;
+mod new_environment;
 mod new_service;
 mod promote;
 mod release;
 mod render;
+mod scaffold;
 mod sync;
 #[cfg(test)]
 mod testing;
@@ -43,6 +45,10 @@ Commands:
   new-service <name> --port <n> [--postgres] [--redis] [--summary <text>]
              add a service: write its spec sheet, list it in services/mod.rs, pin its tag in
              images.yaml, then build it and regenerate generated/ (all or nothing)
+  new-environment <name> --from <environment>
+             add an environment: write its module (the source environment under the new name's
+             namespaces, node label, hosts and CORS origin), list it in environments/mod.rs, copy
+             the source's tags in images.yaml, then build it and regenerate generated/ (all or nothing)
   bench      time rendering, generate/check beside kubectl kustomize, peak memory
              (add --build for the build cost: minutes); figures in BENCHMARKS.md
   help       print this help
@@ -79,6 +85,7 @@ fn main() -> ExitCode {
             promote::run(&project_root(), &catalogue(), from, to, services)
         }
         (Some("new-service"), None, rest) => new_service::run(&project_root(), rest),
+        (Some("new-environment"), None, rest) => new_environment::run(&project_root(), rest),
         (Some("bench"), None, flags) => bench::run(&project_root(), flags),
         (Some("help" | "--help" | "-h"), None, []) => {
             print!("{USAGE}");

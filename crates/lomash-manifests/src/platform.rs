@@ -9,7 +9,10 @@ use crate::spec::{
     SecretSource, SecretStore, Security, ServiceDef, Shutdown, Stage, StoreScope,
 };
 
-pub fn platform() -> Platform {
+/// The platform every service shares, running in `environments` (the list of
+/// [`crate::environments::all`], which the catalogue passes in: the environments are built from
+/// this module's values, so this module does not name that list).
+pub fn platform(environments: Vec<Environment>) -> Platform {
     Platform {
         part_of: "lomash-wood".into(),
         managed_by: "kustomize".into(),
@@ -35,7 +38,7 @@ pub fn platform() -> Platform {
             redis_port: 6379,
             resources: Some((Resources::new("100m", "500m"), Resources::new("128Mi", "512Mi"))),
         },
-        environments: vec![production(), staging()],
+        environments,
     }
 }
 
@@ -48,7 +51,7 @@ fn data_hosts(data_namespace: &str) -> (String, String) {
 }
 
 /// Production: every value of the spec.
-fn production() -> Environment {
+pub fn production() -> Environment {
     let data_namespace = "lomash-wood-data";
     let (db_host, redis_host) = data_hosts(data_namespace);
     Environment {
@@ -155,36 +158,45 @@ pub const HARDENED: Security = Security {
     automount_service_account_token: false,
 };
 
+/// The values of an environment that follow from its name, over those of `from`: its namespace
+/// `lomash-wood-<name>`, its data namespace `lomash-wood-data-<name>` and the data stores' hosts
+/// in it, the `environment: <name>` node label and the CORS origin `https://<name>.lomashwood.co.uk`.
+/// No deploy workflow: the spec names production's only. Everything else is `from`'s, so an
+/// environment is written as `derived(from, name)` plus what it changes.
+pub fn derived(from: Environment, name: &str) -> Environment {
+    let data_namespace = format!("lomash-wood-data-{name}");
+    let (db_host, redis_host) = data_hosts(&data_namespace);
+    let mut node_selector = from.scheduling.node_selector;
+    match node_selector.iter_mut().find(|(key, _)| key == "environment") {
+        Some((_, value)) => *value = name.into(),
+        None => node_selector.push(("environment".into(), name.into())),
+    }
+    Environment {
+        name: name.into(),
+        namespace: format!("lomash-wood-{name}"),
+        data_namespace,
+        stage: Stage { cors_origin: format!("https://{name}.lomashwood.co.uk"), db_host, redis_host, ..from.stage },
+        scheduling: Scheduling { node_selector, ..from.scheduling },
+        deploy_workflow: None,
+        ..from
+    }
+}
+
 /// Staging (environments.md): production's hardening, probes, rollout and network rules at a
 /// smaller scale, with its own data stores, a softer placement and its own tags. Written as what
-/// differs from production: everything else is production's value.
-fn staging() -> Environment {
-    let production = production();
-    let data_namespace = "lomash-wood-data-staging";
-    let (db_host, redis_host) = data_hosts(data_namespace);
+/// differs from production, beyond what its name gives ([`derived`]).
+pub fn staging() -> Environment {
+    let staging = derived(production(), "staging");
     Environment {
-        name: "staging".into(),
-        namespace: "lomash-wood-staging".into(),
-        data_namespace: data_namespace.into(),
-        stage: Stage {
-            log_level: "debug".into(),
-            cors_origin: "https://staging.lomashwood.co.uk".into(),
-            otel_traces_sampler_arg: "1.0".into(),
-            db_host,
-            redis_host,
-            ..production.stage
-        },
+        stage: Stage { log_level: "debug".into(), otel_traces_sampler_arg: "1.0".into(), ..staging.stage },
         scheduling: Scheduling {
-            node_selector: vec![("node-role".into(), "backend".into()), ("environment".into(), "staging".into())],
             // Two nodes a zone: a hard one-pod-a-node rule would leave the maximum unplaceable.
             anti_affinity: Placement::Preferred(100),
             zone_spread: Placement::Preferred(100),
-            ..production.scheduling
+            ..staging.scheduling
         },
         scale: Scale { min_replicas: Some(2), max_replicas: Some(4), min_available: Some(1) },
-        pool: NodePool { nodes_per_zone: 2, ..production.pool },
-        // The spec names production's deploy workflow only.
-        deploy_workflow: None,
-        ..production
+        pool: NodePool { nodes_per_zone: 2, ..staging.pool },
+        ..staging
     }
 }
