@@ -252,6 +252,14 @@ mod tests {
         }
     }
 
+    /// `base`, then `base1`, `base2`, …: the first that `mod_rs` does not declare as a module.
+    fn undeclared(mod_rs: &str, base: &str) -> String {
+        (0..)
+            .map(|i| if i == 0 { base.to_owned() } else { format!("{base}{i}") })
+            .find(|m| !mod_rs.lines().any(|l| l == format!("mod {m};")))
+            .unwrap()
+    }
+
     /// The module reads like one a person writes: the source's function (or module) and the name.
     #[test]
     fn the_module_is_the_source_under_the_new_name() {
@@ -268,20 +276,18 @@ mod tests {
             "{text}"
         );
         // From an environment added before: its module's `environment()`.
-        let added = scaffold::register(&ENVIRONMENTS_LIST, &mod_rs, "qa").unwrap();
-        let from_qa = source(&added, "qa").expect("the registered qa");
-        assert_eq!(from_qa, Source::Module("qa".into()));
-        let text = module_text("uat", "qa", &from_qa);
-        assert!(
-            text.contains("use crate::platform::derived;\n")
-                && text.contains("derived(super::qa::environment(), \"uat\")"),
-            "{text}"
-        );
-        assert_eq!(source(&mod_rs, "uat"), None);
+        let (first, second) = (undeclared(&mod_rs, "example"), undeclared(&mod_rs, "example_eu"));
+        let added = scaffold::register(&ENVIRONMENTS_LIST, &mod_rs, &first).unwrap();
+        let from_first = source(&added, &first).expect("the registered module");
+        assert_eq!(from_first, Source::Module(first.clone()));
+        let text = module_text(&second, &first, &from_first);
+        assert!(text.contains("use crate::platform::derived;\n"), "{text}");
+        assert!(text.contains(&format!("derived(super::{first}::environment(), {second:?})")), "{text}");
+        assert_eq!(source(&mod_rs, &second), None);
     }
 
-    /// The first added environment gets its own `mod` paragraph above `all()`; a second joins it
-    /// in order; each call goes last in the list.
+    /// The first added environment gets its own `mod` paragraph above `all()`; a second joins the
+    /// `mod` lines in order; each call goes last in the list.
     #[test]
     fn register_declares_the_module_and_calls_it_last() {
         let mod_rs = fs::read_to_string(project_root().join(ENVIRONMENTS_DIR).join("mod.rs")).unwrap();
@@ -289,15 +295,21 @@ mod tests {
             let all = text.split("pub fn all()").nth(1).unwrap().to_owned();
             all.lines().map(str::trim).filter(|l| l.ends_with("(),")).map(str::to_owned).collect()
         };
-        let before = calls(&mod_rs);
-        let one = scaffold::register(&ENVIRONMENTS_LIST, &mod_rs, "qa").unwrap();
-        let two = scaffold::register(&ENVIRONMENTS_LIST, &one, "dev_eu").unwrap();
-        let mut expected = before.clone();
-        expected.extend(["qa::environment(),".to_owned(), "dev_eu::environment(),".to_owned()]);
+        let mods =
+            |text: &str| -> Vec<String> { text.lines().filter(|l| l.starts_with("mod ")).map(str::to_owned).collect() };
+        let (zzz, aaa) = (undeclared(&mod_rs, "zzz"), undeclared(&mod_rs, "aaa"));
+        let one = scaffold::register(&ENVIRONMENTS_LIST, &mod_rs, &zzz).unwrap();
+        let two = scaffold::register(&ENVIRONMENTS_LIST, &one, &aaa).unwrap();
+        let mut expected = calls(&mod_rs);
+        expected.extend([format!("{zzz}::environment(),"), format!("{aaa}::environment(),")]);
         assert_eq!(calls(&two), expected);
-        let mods: Vec<&str> = two.lines().filter(|l| l.starts_with("mod ")).collect();
-        assert_eq!(mods, ["mod dev_eu;", "mod qa;"]);
-        assert!(one.contains("\nmod qa;\n\n///") || one.contains("\nmod qa;\n\npub fn all()"), "{one}");
+        let mut expected = mods(&mod_rs);
+        expected.extend([format!("mod {zzz};"), format!("mod {aaa};")]);
+        expected.sort();
+        assert_eq!(mods(&two), expected, "the mod lines stay in order");
+        if mods(&mod_rs).is_empty() {
+            assert!(one.contains(&format!("\nmod {zzz};\n\n/// ")), "its own paragraph: {one}");
+        }
     }
 
     /// A temporary project root: the environment modules, images.yaml and generated/ as committed.
