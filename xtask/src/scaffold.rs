@@ -117,10 +117,10 @@ pub struct Addition<'a> {
     pub files: &'a str,
 }
 
-/// The two steps of the module doc under `root`: `make_plan` checks the request under the write lock
-/// and returns its plan and the files to write, which are written; then `regenerate` (
-/// [`cargo_generate`] from the command line; tests pass their own), and the files put back if it
-/// fails.
+/// The two steps of the module doc under `root`. First `make_plan`, under the write lock, checks the
+/// request and returns its plan, whose `files` are then written. Then `regenerate` runs
+/// ([`cargo_generate`] from the command line; tests pass their own), and the files are put back if
+/// it fails.
 pub fn add<P>(
     root: &Path,
     addition: Addition,
