@@ -12,10 +12,12 @@ mod capacity;
 mod checkout;
 mod hotfix;
 mod lint;
+mod new_environment;
 mod new_service;
 mod promote;
 mod release;
 mod render;
+mod scaffold;
 mod sync;
 #[cfg(test)]
 mod testing;
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
             promote::run(&project_root(), &catalogue(), from, to, services)
         }
         (Some("new-service"), None, rest) => new_service::run(&project_root(), rest),
+        (Some("new-environment"), None, rest) => new_environment::run(&project_root(), rest),
         (Some("bench"), None, flags) => bench::run(&project_root(), flags),
         (Some("help" | "--help" | "-h"), None, []) => {
             print!("{}", usage::all());

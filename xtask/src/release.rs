@@ -336,13 +336,17 @@ mod tests {
     fn an_unknown_environment_is_an_error_that_changes_nothing() {
         let root = temp_root();
         let before = snapshot(root.path());
-        let error = super::set_image(root.path(), &catalogue(), "qa", "auth-service", "2.1.0")
+        // Not a DNS label, so no environment can take the name (`qa` once could).
+        let error = super::set_image(root.path(), &catalogue(), "no_such_env", "auth-service", "2.1.0")
             .expect_err("must fail")
             .to_string();
         let known: Vec<String> = catalogue().platform.environments.iter().map(|e| e.name.clone()).collect();
         assert_eq!(
             error,
-            format!("qa: environment: not one of the platform's (known: {}); nothing was changed", known.join(", "))
+            format!(
+                "no_such_env: environment: not one of the platform's (known: {}); nothing was changed",
+                known.join(", ")
+            )
         );
         assert!(snapshot(root.path()) == before, "set-image changed files");
     }

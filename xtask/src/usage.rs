@@ -15,7 +15,7 @@ pub struct Help {
     pub about: &'static str,
 }
 
-pub const COMMANDS: [Help; 11] = [
+pub const COMMANDS: [Help; 12] = [
     Help {
         name: "generate",
         arguments: "",
@@ -67,6 +67,13 @@ pub const COMMANDS: [Help; 11] = [
         arguments: "<name> --port <n> [--postgres] [--redis] [--summary <text>]",
         about: "add a service: write its spec sheet, list it in services/mod.rs, pin its tag in\n\
                 images.yaml, then build it and regenerate generated/ (all or nothing)",
+    },
+    Help {
+        name: "new-environment",
+        arguments: "<name> --from <environment>",
+        about: "add an environment: write its module (the source environment under the new name's\n\
+                namespaces, node label, hosts and CORS origin), list it in environments/mod.rs, copy\n\
+                the source's tags in images.yaml, then build it and regenerate generated/ (all or nothing)",
     },
     Help {
         name: "bench",

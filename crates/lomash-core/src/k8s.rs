@@ -25,6 +25,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
+use sha2::{Digest, Sha256};
 
 use crate::conventions::{
     init::{self, bounded_wait},
@@ -626,7 +627,7 @@ pub fn mib_share(memory_limit_bytes: u128, percent: u32) -> u128 {
 /// order (production-readiness.md §4).
 pub fn config_checksum(data: &BTreeMap<String, String>) -> String {
     let text: String = data.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    crate::sha256::hex_digest(text.as_bytes())
+    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The well-known node labels scheduling spreads over.

@@ -30,7 +30,6 @@ pub mod parallel;
 pub mod patch;
 pub mod policy;
 pub mod reach;
-pub mod sha256;
 pub mod spec;
 pub mod tree;
 pub mod values;

@@ -1,6 +1,7 @@
 //! The shape of the code, checked: no import circles between the modules of either library
-//! crate, the vocabulary and the layout are leaves, and no Kubernetes kind is a hand-written
-//! string outside the types (kinds come from `k8s_openapi::Resource`).
+//! crate, nor between the files of a folder module such as `policy/`; the vocabulary and the
+//! layout are leaves, and no Kubernetes kind is a hand-written string outside the types (kinds
+//! come from `k8s_openapi::Resource`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -95,6 +96,62 @@ fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
     graph.keys().find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
 }
 
+/// Which files of the folder module `dir` (a `mod.rs` and its children) each file names: a
+/// child naming `super::x` names its sibling `x`, or `mod` (the folder's `mod.rs`) for an item of
+/// `mod.rs` or a glob (`use super::*`); `mod.rs` naming `x::…` names its child `x` (`use pss::*`,
+/// `pss::host_process`). The crate-level graph sees one module there, so a circle inside a folder
+/// (`mod.rs` globbing each rule file and each rule file globbing `mod.rs`) is checked here.
+fn folder_imports(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let children: BTreeSet<String> = rust_files(dir)
+        .iter()
+        .filter(|f| f.parent() == Some(dir))
+        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let ident = |rest: &str| -> String { rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for child in &children {
+        let text = code(&fs::read_to_string(dir.join(format!("{child}.rs"))).unwrap());
+        let entry = graph.entry(child.clone()).or_default();
+        if child == "mod" {
+            for other in children.iter().filter(|c| *c != "mod") {
+                let named = text.match_indices(&format!("{other}::")).any(|(i, _)| {
+                    // `pss::x`, not `crate::policy::pss::x` (still this folder) nor `other_pss::x`.
+                    !text[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                if named {
+                    entry.insert(other.clone());
+                }
+            }
+            continue;
+        }
+        for (i, _) in text.match_indices("super::") {
+            let rest = &text[i + "super::".len()..];
+            let names: Vec<String> = match rest.strip_prefix('{') {
+                Some(group) => group.split('}').next().unwrap().split(',').map(|n| ident(n.trim())).collect(),
+                None => vec![ident(rest)],
+            };
+            for name in names {
+                let target = if children.contains(&name) && name != "mod" { name } else { "mod".to_owned() };
+                if target != *child {
+                    entry.insert(target);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// Every folder module (a directory with a `mod.rs`) under `src`.
+fn folders(src: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = rust_files(src)
+        .into_iter()
+        .filter(|f| f.ends_with("mod.rs"))
+        .map(|f| f.parent().unwrap().to_path_buf())
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
 fn the_checker_finds_a_circle() {
     let graph: BTreeMap<String, BTreeSet<String>> = [
@@ -116,10 +173,51 @@ fn the_checker_finds_a_circle() {
 #[test]
 fn no_import_circles() {
     for krate in ["lomash-core", "lomash-manifests"] {
-        let graph = imports(&workspace().join("crates").join(krate).join("src"));
+        let src = workspace().join("crates").join(krate).join("src");
+        let graph = imports(&src);
         assert!(graph.len() > 2, "{krate}: no modules found");
         assert_eq!(cycle(&graph), None, "{krate}: an import circle");
+        for folder in folders(&src) {
+            let graph = folder_imports(&folder);
+            assert_eq!(cycle(&graph), None, "{}: an import circle between its files", folder.display());
+        }
     }
+    assert!(
+        folders(&workspace().join("crates/lomash-core/src")).iter().any(|f| f.ends_with("policy")),
+        "policy/ is a folder module the check reads"
+    );
+}
+
+/// The folder check sees the circle globs make both ways (`mod.rs` `use pss::*`, `pss.rs`
+/// `use super::*`), and a rule file naming an item of `mod.rs` by name; it does not see one in
+/// rule files that share helpers through a module of their own.
+#[test]
+fn the_folder_checker_finds_a_circle_inside_a_folder() {
+    let check = |files: &[(&str, &str)]| {
+        let dir = std::env::temp_dir().join(format!("architecture-folder-{}-{}", std::process::id(), files.len()));
+        fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            fs::write(dir.join(name), text).unwrap();
+        }
+        let found = cycle(&folder_imports(&dir));
+        fs::remove_dir_all(&dir).unwrap();
+        found
+    };
+    let globs = [("mod.rs", "mod pss;\nuse pss::*;\n"), ("pss.rs", "use super::*;\nfn f(_: &Context) {}\n")];
+    assert_eq!(check(&globs), Some(vec!["mod".into(), "pss".into(), "mod".into()]));
+    let named = [
+        ("mod.rs", "mod pss;\npub struct Context;\nconst R: fn() = pss::f;\n"),
+        ("pss.rs", "use super::Context;\n"),
+        ("pod.rs", ""),
+    ];
+    assert_eq!(check(&named), Some(vec!["mod".into(), "pss".into(), "mod".into()]));
+    let shared = [
+        ("mod.rs", "mod pod;\nmod pss;\npub use pod::Context;\nconst R: fn() = pss::f;\n"),
+        ("pss.rs", "use super::pod::{per_container, Context};\n"),
+        ("pod.rs", "pub struct Context;\n"),
+        ("selectors.rs", "use super::pod::Pod;\n"),
+    ];
+    assert_eq!(check(&shared), None);
 }
 
 #[test]

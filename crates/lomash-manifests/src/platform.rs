@@ -10,7 +10,10 @@ use crate::spec::{
     ServiceDef, ServiceDefaults, Setting, Shutdown, Stage, StoreScope, Uses,
 };
 
-pub fn platform() -> Platform {
+/// The platform every service shares, running in `environments` (the list of
+/// [`crate::environments::all`], which the catalogue passes in: the environments are built from
+/// this module's values, so this module does not name that list).
+pub fn platform(environments: Vec<Environment>) -> Platform {
     Platform {
         part_of: "lomash-wood".into(),
         managed_by: "kustomize".into(),
@@ -34,7 +37,7 @@ pub fn platform() -> Platform {
             store_hosts: vec![(POSTGRES.into(), "postgres".into()), (REDIS.into(), "redis".into())],
             resources: Some((Resources::new("100m", "500m"), Resources::new("128Mi", "512Mi"))),
         },
-        environments: vec![production(), staging()],
+        environments,
         // The same two values `service` starts every sheet from.
         defaults: ServiceDefaults { probes: probes(), security: HARDENED },
     }
@@ -203,7 +206,7 @@ fn docs() -> ProjectDocs {
 }
 
 /// Production: every value of the spec.
-fn production() -> Environment {
+pub fn production() -> Environment {
     let data_namespace = "lomash-wood-data";
     Environment {
         name: "production".into(),
@@ -303,32 +306,54 @@ pub const HARDENED: Security = Security {
     automount_service_account_token: false,
 };
 
+/// The values of an environment that follow from its name, over those of `from`: its namespace
+/// `lomash-wood-<name>`, its data namespace `lomash-wood-data-<name>` and the data stores' hosts
+/// in it, the `environment: <name>` node label and the CORS origin `https://<name>.lomashwood.co.uk`.
+/// No deploy workflow: the spec names production's only. Everything else is `from`'s, so an
+/// environment is written as `derived(from, name)` plus what it changes.
+pub fn derived(from: Environment, name: &str) -> Environment {
+    let data_namespace = format!("lomash-wood-data-{name}");
+    let store_hosts = data_hosts(&data_namespace);
+    let mut settings = from.stage.settings;
+    for (key, value) in &mut settings {
+        if key == "CORS_ORIGIN" {
+            *value = format!("https://{name}.lomashwood.co.uk");
+        }
+    }
+    let mut node_selector = from.scheduling.node_selector;
+    match node_selector.iter_mut().find(|(key, _)| key == "environment") {
+        Some((_, value)) => *value = name.into(),
+        None => node_selector.push(("environment".into(), name.into())),
+    }
+    Environment {
+        name: name.into(),
+        namespace: format!("lomash-wood-{name}"),
+        data_namespace,
+        stage: Stage { settings, store_hosts, ..from.stage },
+        scheduling: Scheduling { node_selector, ..from.scheduling },
+        deploy_workflow: None,
+        ..from
+    }
+}
+
 /// Staging (environments.md): production's hardening, probes, rollout and network rules at a
 /// smaller scale, with its own data stores, a softer placement and its own tags. Written as what
-/// differs from production: everything else is production's value.
-fn staging() -> Environment {
-    let production = production();
-    let data_namespace = "lomash-wood-data-staging";
+/// differs from production, beyond what its name gives ([`derived`]).
+pub fn staging() -> Environment {
+    let staging = derived(production(), "staging");
     Environment {
-        name: "staging".into(),
-        namespace: "lomash-wood-staging".into(),
-        data_namespace: data_namespace.into(),
         stage: Stage {
             settings: settings("production", "debug", "https://staging.lomashwood.co.uk", "1.0"),
-            store_hosts: data_hosts(data_namespace),
-            ..production.stage
+            ..staging.stage
         },
         scheduling: Scheduling {
-            node_selector: vec![("node-role".into(), "backend".into()), ("environment".into(), "staging".into())],
             // Two nodes a zone: a hard one-pod-a-node rule would leave the maximum unplaceable.
             anti_affinity: Placement::Preferred(100),
             zone_spread: Placement::Preferred(100),
-            ..production.scheduling
+            ..staging.scheduling
         },
         scale: Scale { min_replicas: Some(2), max_replicas: Some(4), min_available: Some(1) },
-        pool: NodePool { nodes_per_zone: 2, ..production.pool },
-        // The spec names production's deploy workflow only.
-        deploy_workflow: None,
-        ..production
+        pool: NodePool { nodes_per_zone: 2, ..staging.pool },
+        ..staging
     }
 }

@@ -2,8 +2,9 @@
 //! node pool, and the requests at maximum fit its allocatable. The arithmetic is
 //! [`crate::capacity`]'s, read from the same objects; the pool comes with the [`Context`].
 
-use super::*;
+use super::pod::Context;
 use crate::capacity::{cpu_text, memory_text, Line, Placement, Plan};
+use crate::object::Object;
 
 /// On each Deployment: under a required anti-affinity on the hostname, its maximum needs one
 /// node a pod, and the pool must have that many.

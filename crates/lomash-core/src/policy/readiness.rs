@@ -4,9 +4,12 @@
 //! wait loops are bounded and nothing runs `npx`.
 
 use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::Resource;
 
-use super::*;
+use super::pod::{per_container, pod_of, Context, Pod};
 use crate::k8s::{config_checksum, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY};
+use crate::object::Object;
 use crate::object::{hpa_of, one_pod_per_node};
 
 /// A Deployment an HPA scales carries no `spec.replicas`: `kubectl apply` would reset the

@@ -3,7 +3,8 @@
 //! the pod's namespace that produces it (secrets.md: the overlay declares where each secret comes
 //! from, never its value).
 
-use super::*;
+use super::pod::{per_container, Context, Pod};
+use crate::object::Object;
 
 pub(super) fn configmap_refs(cx: &Context, pod: &Pod) -> Vec<String> {
     let config_map = |name: &str| {
