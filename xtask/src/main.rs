@@ -11,6 +11,7 @@ mod bench;
 mod capacity;
 mod lint;
 mod new_service;
+mod plan;
 mod promote;
 mod release;
 mod render;
@@ -43,6 +44,11 @@ Commands:
   new-service <name> --port <n> [--postgres] [--redis] [--summary <text>]
              add a service: write its spec sheet, list it in services/mod.rs, pin its tag in
              images.yaml, then build it and regenerate generated/ (all or nothing)
+  plan [--base REF] [--env ENV] [--format text|markdown|json] [--exit-code]
+             what the work tree's generated/ changes against REF's (default: the merge-base with
+             main), per environment, rendered with kubectl kustomize: objects field by field, the
+             Deployments that roll and why, capacity, network paths, lint findings; every
+             environment unless --env; exit 0 (with --exit-code: 1 when anything changes)
   bench      time rendering, generate/check beside kubectl kustomize, peak memory
              (add --build for the build cost: minutes); figures in BENCHMARKS.md
   help       print this help
@@ -79,6 +85,13 @@ fn main() -> ExitCode {
             promote::run(&project_root(), &catalogue(), from, to, services)
         }
         (Some("new-service"), None, rest) => new_service::run(&project_root(), rest),
+        (Some("plan"), scope, rest) => match plan::Options::parse(scope, rest) {
+            Ok(options) => plan::run(&project_root(), &catalogue(), &options),
+            Err(mistake) => {
+                eprint!("error: {mistake}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         (Some("bench"), None, flags) => bench::run(&project_root(), flags),
         (Some("help" | "--help" | "-h"), None, []) => {
             print!("{USAGE}");
