@@ -11,8 +11,20 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const COMMANDS: [&str; 11] =
-    ["generate", "check", "diff", "lint", "capacity", "render", "set-image", "promote", "new-service", "bench", "help"];
+const COMMANDS: [&str; 12] = [
+    "generate",
+    "check",
+    "diff",
+    "lint",
+    "capacity",
+    "render",
+    "set-image",
+    "promote",
+    "new-service",
+    "plan",
+    "bench",
+    "help",
+];
 
 #[test]
 fn a_usage_mistake_prints_the_usage_and_exits_2() {
