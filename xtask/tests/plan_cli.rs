@@ -19,7 +19,7 @@ use serde_json::Value as Json;
 #[path = "../src/testing.rs"]
 mod testing;
 
-use testing::TempDir;
+use testing::{git, TempDir};
 
 fn run(root: &Path, args: &[&str], path: Option<&OsString>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
@@ -36,18 +36,6 @@ fn xtask(root: &Path, args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn git(root: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "user.name=plan test", "-c", "user.email=plan-test@example.invalid"])
-        .args(["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
 }
 
 /// A clone whose last commit holds what the binary renders.

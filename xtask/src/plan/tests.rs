@@ -17,22 +17,8 @@ use serde_json::Value as Json;
 
 use super::format::render;
 use super::*;
-use crate::testing::{snapshot, TempDir};
+use crate::testing::{git, snapshot, TempDir};
 use crate::{release, sync};
-
-/// Runs git in `root` as a throwaway identity, without the machine's hooks or signing.
-fn git(root: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "user.name=plan test", "-c", "user.email=plan-test@example.invalid"])
-        .args(["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A clone of this repository whose last commit (on `main`) holds what the committed catalogue
 /// renders, checked out on a branch `change` at that commit.
