@@ -30,6 +30,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
+use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
+use lomash_manifests::k8s_openapi::Resource;
 use lomash_manifests::layout::GENERATED_DIR;
 use lomash_manifests::{netpol, validate, Catalogue, Model, Object};
 use serde::Deserialize;
@@ -217,6 +219,9 @@ pub fn plan(root: &Path, definitions: &Catalogue, base: Option<&str>, env: Optio
     let base = sides::base(root, base)?;
     let model = validate(definitions).map_err(|e| anyhow!("the catalogue is invalid:\n{e}"))?;
     let head_tree = root.join(GENERATED_DIR);
+    // Held until the head is rendered: a writer's swap cannot land between the check and the
+    // renders, so the head planned is the one checked.
+    let _shared = sync::lock_for_reading(root);
     let fresh = sync::run_report(root, definitions, sync::Mode::Check)?;
     if !fresh.ok {
         let stale: Vec<&str> =
@@ -329,7 +334,7 @@ fn environment(model: &Model, name: &str, old: Option<&str>, new: Option<&str>) 
             (Some(_), None) => (Change::Removed, Vec::new()),
             (None, _) => (Change::Added, Vec::new()),
         };
-        let why = if kind == "Deployment" { effects::roll_reasons(&fields) } else { Vec::new() };
+        let why = if kind == Deployment::KIND { effects::roll_reasons(&fields) } else { Vec::new() };
         objects.push(ObjectChange {
             kind,
             name: object_name,

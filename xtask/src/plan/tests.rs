@@ -11,14 +11,20 @@ use std::process::Command;
 
 use lomash_manifests::capacity::Plan as Capacities;
 use lomash_manifests::catalogue::{RELEASE_FILE, RELEASE_PATH};
+use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
+use lomash_manifests::k8s_openapi::api::core::v1::ConfigMap;
+use lomash_manifests::k8s_openapi::api::networking::v1::NetworkPolicy;
+use lomash_manifests::k8s_openapi::Resource;
 use lomash_manifests::spec::{Resources, Uses};
 use lomash_manifests::{catalogue, validate, Catalogue, Release};
 use serde_json::Value as Json;
 
 use super::format::render;
-use super::*;
+use super::{plan, Change, EnvPlan, FieldChange, Format, NetPath, ObjectChange, Options, Plan, Presence};
 use crate::testing::{git, snapshot, TempDir};
 use crate::{release, sync};
+use lomash_manifests::layout::GENERATED_DIR;
+use serde_yaml::Value;
 
 /// A clone of this repository whose last commit (on `main`) holds what the committed catalogue
 /// renders, checked out on a branch `change` at that commit.
@@ -104,11 +110,11 @@ fn a_memory_limit_raised() {
     assert_eq!(json["base_commit"], plan.base.commit.as_str());
     for env in &plan.environments {
         assert_eq!(rolling(env), ["auth-service"], "{}", env.name);
-        let deployment = object(env, "Deployment", "auth-service");
+        let deployment = object(env, Deployment::KIND, "auth-service");
         assert_eq!(deployment.why, ["config checksum", "resources"], "{}", env.name);
         let limit = field(deployment, "spec.template.spec.containers[auth-service].resources.limits.memory");
         assert_eq!((text(&limit.from), text(&limit.to)), (Some("1Gi"), Some("2Gi")), "{}", env.name);
-        let heap = field(object(env, "ConfigMap", "auth-service-config"), "data.NODE_OPTIONS");
+        let heap = field(object(env, ConfigMap::KIND, "auth-service-config"), "data.NODE_OPTIONS");
         assert_eq!(
             (text(&heap.from), text(&heap.to)),
             (Some("--max-old-space-size=768"), Some("--max-old-space-size=1536")),
@@ -116,7 +122,7 @@ fn a_memory_limit_raised() {
             env.name
         );
         let kinds: Vec<&str> = env.objects.iter().map(|o| o.kind.as_str()).collect();
-        assert_eq!(kinds, ["ConfigMap", "Deployment"], "{}: only the ConfigMap and the Deployment", env.name);
+        assert_eq!(kinds, [ConfigMap::KIND, Deployment::KIND], "{}: only the ConfigMap and the Deployment", env.name);
 
         let (old, new) = (env.capacity.before.as_ref().unwrap(), env.capacity.after.as_ref().unwrap());
         let platform_env = model.platform.environment(&env.name).unwrap();
@@ -132,7 +138,7 @@ fn a_memory_limit_raised() {
         // The same, read back from the JSON.
         let e = json_env(&json, &env.name);
         let objects = e["objects"].as_array().unwrap();
-        let d = objects.iter().find(|o| o["kind"] == "Deployment" && o["name"] == "auth-service").unwrap();
+        let d = objects.iter().find(|o| o["kind"] == Deployment::KIND && o["name"] == "auth-service").unwrap();
         assert_eq!(d["change"], "changed");
         assert_eq!(d["rolls"], true);
         let f = d["fields"].as_array().unwrap().iter().find(|f| f["path"] == limit.path.as_str()).unwrap();
@@ -172,7 +178,7 @@ fn a_staging_only_release() {
     for env in &plan.environments {
         if env.name == "staging" {
             assert_eq!(rolling(env), ["auth-service"], "staging");
-            let deployment = object(env, "Deployment", "auth-service");
+            let deployment = object(env, Deployment::KIND, "auth-service");
             assert!(deployment.why.contains(&"image".to_owned()), "{:?}", deployment.why);
             let image = field(deployment, "spec.template.spec.containers[auth-service].image");
             let (from, to) = (text(&image.from).unwrap(), text(&image.to).unwrap());
@@ -213,7 +219,7 @@ fn an_added_edge() {
         assert_eq!(env.network_removed, [], "{}", env.name);
         assert!(env.lint_added.is_empty() && env.lint_removed.is_empty(), "{}: {:?}", env.name, env.lint_added);
         let policies: Vec<&str> =
-            env.objects.iter().filter(|o| o.kind == "NetworkPolicy").map(|o| o.name.as_str()).collect();
+            env.objects.iter().filter(|o| o.kind == NetworkPolicy::KIND).map(|o| o.name.as_str()).collect();
         assert_eq!(policies, ["auth-service", "notification-service"], "{}: both ends' policies", env.name);
     }
     let json = json_of(&plan);
