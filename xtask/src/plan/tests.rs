@@ -45,7 +45,8 @@ fn clone() -> TempDir {
 
 fn write(root: &Path, definitions: &Catalogue) {
     let report = sync::run_report(root, definitions, sync::Mode::Write).unwrap();
-    assert!(report.text.contains("Updated: "), "the change changed no file:\n{}", report.text);
+    let changed = ["Created: ", "Updated: ", "Removed: "].iter().any(|verb| report.text.contains(verb));
+    assert!(changed, "the change changed no file:\n{}", report.text);
 }
 
 fn object<'a>(env: &'a EnvPlan, kind: &str, name: &str) -> &'a ObjectChange {
@@ -307,5 +308,27 @@ fn options_parse() {
     ];
     for (args, expected) in mistakes {
         assert_eq!(Options::parse(None, args), Err(expected.to_owned()), "{args:?}");
+    }
+}
+
+/// An environment the change removes is all removed: its objects and its paths go; with no pool
+/// in the current catalogue its capacity is not counted, and the plan says why.
+#[test]
+fn a_removed_environment_is_all_removed() {
+    let root = clone();
+    let mut changed = catalogue();
+    changed.platform.environments.retain(|e| e.name != "staging");
+    changed.release.environments.shift_remove("staging");
+    write(root.path(), &changed);
+
+    let plan = plan(root.path(), &changed, Some("HEAD"), None).unwrap();
+    let staging = plan.environments.iter().find(|e| e.name == "staging").expect("staging is planned");
+    assert_eq!(staging.presence, Presence::Removed);
+    assert!(!staging.objects.is_empty() && staging.objects.iter().all(|o| o.change == Change::Removed));
+    assert!(staging.network_added.is_empty() && !staging.network_removed.is_empty());
+    assert_eq!((&staging.capacity.before, &staging.capacity.after), (&None, &None));
+    assert!(staging.notes.iter().any(|n| n.contains("no environment staging")), "{:?}", staging.notes);
+    for env in plan.environments.iter().filter(|e| e.name != "staging") {
+        assert!(!env.changes(), "{}: {:?}", env.name, env.objects);
     }
 }
