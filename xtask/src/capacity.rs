@@ -5,7 +5,8 @@
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
-use lomash_manifests::capacity::{self, Plan};
+use lomash_manifests::built::BuiltEnvironment;
+use lomash_manifests::capacity;
 use lomash_manifests::{validate, Catalogue};
 
 use crate::environment;
@@ -13,7 +14,7 @@ use crate::environment;
 pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let model = validate(catalogue).map_err(|e| anyhow!("the catalogue is invalid:\n{e}"))?;
     let env = environment(&model.platform, env)?;
-    let plan = Plan::of_environment(&model, env).map_err(|e| anyhow!(e))?;
+    let plan = BuiltEnvironment::new(&model, env).capacity().map_err(|e| anyhow!(e))?;
     println!("Capacity of {} (namespace {})\n", env.name, env.namespace);
     print!("{}", capacity::table(&plan));
     Ok(ExitCode::SUCCESS)

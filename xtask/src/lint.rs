@@ -11,17 +11,16 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
-use lomash_manifests::policy::{self, Finding, Outcome};
-use lomash_manifests::{k8s, netpol, validate, Catalogue};
+use lomash_manifests::built::BuiltEnvironment;
+use lomash_manifests::policy::{Finding, Outcome};
+use lomash_manifests::{validate, Catalogue};
 
 use crate::environment;
 
 pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     let model = validate(catalogue).map_err(|e| anyhow!("the catalogue is invalid:\n{e}"))?;
     let env = environment(&model.platform, env)?;
-    let objects = k8s::environment(&model, env);
-    let pool = model.pool(env).ok_or_else(|| anyhow!("{}: no node pool", env.name))?;
-    let findings = policy::check(&objects, pool, &netpol::graph(&model, env));
+    let findings = BuiltEnvironment::new(&model, env).lint(&model);
     print!("{}", report(&findings));
     let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
@@ -30,7 +29,7 @@ pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
 /// The table and its summary line.
 pub fn report(findings: &[Finding]) -> String {
     let mut rows: Vec<[String; 4]> = Vec::new();
-    let rules: Vec<&str> = findings.iter().map(|f| f.rule).fold(Vec::new(), |mut seen, r| {
+    let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).fold(Vec::new(), |mut seen, r| {
         if !seen.contains(&r) {
             seen.push(r);
         }
@@ -77,7 +76,8 @@ pub fn report(findings: &[Finding]) -> String {
     }
 
     let count = |o: Outcome| findings.iter().filter(|f| f.outcome == o).count();
-    let rules = findings.iter().filter(|f| f.outcome != Outcome::Excepted).map(|f| f.rule).collect::<BTreeSet<_>>();
+    let rules =
+        findings.iter().filter(|f| f.outcome != Outcome::Excepted).map(|f| f.rule.as_str()).collect::<BTreeSet<_>>();
     let objects = findings.iter().map(|f| f.object.as_str()).collect::<BTreeSet<_>>();
     let fail = count(Outcome::Fail);
     out.push_str(&format!(
@@ -101,7 +101,7 @@ mod tests {
     use super::*;
 
     fn finding(rule: &'static str, object: &str, outcome: Outcome, message: &str) -> Finding {
-        Finding { rule, object: object.into(), outcome, message: message.into() }
+        Finding { rule: rule.into(), object: object.into(), outcome, message: message.into() }
     }
 
     #[test]

@@ -31,7 +31,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{anyhow, bail, Context, Result};
 use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::spec::{Autoscale, Resources, ServiceDef, Uses};
+use lomash_manifests::spec::{Autoscale, Resources, ServiceDef};
 use lomash_manifests::values::dns_label_problem;
 use lomash_manifests::{catalogue, platform, render, Catalogue, Release};
 
@@ -118,10 +118,10 @@ impl Sheet {
             .memory(&self.memory.0, &self.memory.1)
             .autoscale(Autoscale { max: a.max, cpu_percent: a.cpu_percent, memory_percent: a.memory_percent });
         if self.postgres {
-            def = def.uses(Uses::Postgres);
+            def = def.uses(platform::postgres());
         }
         if self.redis {
-            def = def.uses(Uses::Redis);
+            def = def.uses(platform::redis());
         }
         def
     }
@@ -129,12 +129,17 @@ impl Sheet {
     /// The file, in the style of the other sheets (and as `cargo fmt` leaves it).
     pub fn text(&self) -> String {
         let a = self.autoscale;
-        let uses = if self.postgres || self.redis { ", Uses" } else { "" };
+        let stores: String = [(self.postgres, "postgres, "), (self.redis, "redis, ")]
+            .iter()
+            .filter(|(used, _)| *used)
+            .map(|(_, name)| *name)
+            .collect();
+        let platform = if stores.is_empty() { "service".to_owned() } else { format!("{{{stores}service}}") };
         let mut out = format!(
             "//! {summary}\n\
              \n\
-             use crate::platform::service;\n\
-             use crate::spec::{{Autoscale, ServiceDef{uses}}};\n\
+             use crate::platform::{platform};\n\
+             use crate::spec::{{Autoscale, ServiceDef}};\n\
              \n\
              pub fn definition() -> ServiceDef {{\n    \
                  service({name:?}, {port})\n        \
@@ -154,10 +159,10 @@ impl Sheet {
             memory_percent = a.memory_percent,
         );
         if self.postgres {
-            out.push_str("\n        .uses(Uses::Postgres)");
+            out.push_str("\n        .uses(postgres())");
         }
         if self.redis {
-            out.push_str("\n        .uses(Uses::Redis)");
+            out.push_str("\n        .uses(redis())");
         }
         out.push_str("\n}\n");
         out
@@ -478,8 +483,8 @@ mod tests {
                     cpu_percent: def.autoscaling.cpu_percent,
                     memory_percent: def.autoscaling.memory_percent,
                 },
-                postgres: def.uses_postgres(),
-                redis: def.uses_redis(),
+                postgres: def.uses_store(platform::POSTGRES),
+                redis: def.uses_store(platform::REDIS),
             };
             if sheet.definition() != *def {
                 continue;
@@ -506,11 +511,11 @@ mod tests {
         );
         let text = sheet.text();
         assert!(text.starts_with("//! TODO: what search-service does, in one line.\n"), "{text}");
-        assert!(text.contains("use crate::spec::{Autoscale, ServiceDef, Uses};\n"), "{text}");
-        assert!(text.contains("        .uses(Uses::Postgres)\n}\n") && !text.contains("Uses::Redis"), "{text}");
-        // Without an edge, no `Uses` import: an unused import fails clippy.
+        assert!(text.contains("use crate::platform::{postgres, service};\n"), "{text}");
+        assert!(text.contains("        .uses(postgres())\n}\n") && !text.contains("redis()"), "{text}");
+        // Without an edge, no store import: an unused import fails clippy.
         let plain = Sheet { postgres: false, redis: false, ..sheet }.text();
-        assert!(plain.contains("use crate::spec::{Autoscale, ServiceDef};\n") && !plain.contains("Uses"), "{plain}");
+        assert!(plain.contains("use crate::platform::service;\n") && !plain.contains("postgres"), "{plain}");
     }
 
     #[test]

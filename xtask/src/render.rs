@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use lomash_manifests::built::BuiltEnvironment;
 use lomash_manifests::{manifests, validate, Catalogue};
 
 use crate::environment;
@@ -17,7 +18,8 @@ use crate::environment;
 pub fn run(catalogue: &Catalogue, env: &str, out: Option<&Path>) -> Result<ExitCode> {
     let model = validate(catalogue).map_err(|e| anyhow::anyhow!("{e}nothing was rendered"))?;
     let env = environment(&model.platform, env)?;
-    let text = manifests::text(&model, env);
+    let built = BuiltEnvironment::new(&model, env);
+    let text = manifests::text(&model, &built);
     match out {
         None => {
             // `cargo xtask render | head` closes the pipe early: that is not an error.
@@ -29,7 +31,7 @@ pub fn run(catalogue: &Catalogue, env: &str, out: Option<&Path>) -> Result<ExitC
         }
         Some(path) => {
             write_whole(path, &text)?;
-            eprintln!("Wrote {} objects to {}", manifests::ordered(&model, env).len(), path.display());
+            eprintln!("Wrote {} objects to {}", built.objects.len(), path.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -84,7 +86,7 @@ mod tests {
             assert!(output.status.success(), "kubectl kustomize failed:\n{}", String::from_utf8_lossy(&output.stderr));
             let kustomized =
                 parse_documents(&String::from_utf8(output.stdout).unwrap()).expect("kustomize output parses");
-            let text = manifests::text(&model, env);
+            let text = manifests::text(&model, &BuiltEnvironment::new(&model, env));
             let ours = parse_documents(&text).expect("our output parses");
 
             let ids = |objects: &[Object]| objects.iter().map(Object::id).collect::<Vec<_>>();
@@ -122,7 +124,7 @@ mod tests {
     fn render_writes_like_the_files() {
         let model = validate(&catalogue()).unwrap();
         let env = &model.platform.environments[0];
-        let text = manifests::text(&model, env);
+        let text = manifests::text(&model, &BuiltEnvironment::new(&model, env));
         let first = text.lines().nth(2).unwrap();
         assert_eq!(first, "apiVersion: v1", "conventional order: apiVersion first");
         for s in &model.services {

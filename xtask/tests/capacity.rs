@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use lomash_manifests::capacity::{table, Plan};
+use lomash_manifests::capacity::table;
 use lomash_manifests::{catalogue, validate};
 
 fn xtask(args: &[&str]) -> Output {
@@ -24,7 +24,7 @@ fn capacity_prints_each_environment_s_table() {
     }
     for (args, env_name) in runs {
         let env = model.platform.environment(env_name).unwrap();
-        let plan = Plan::of_environment(&model, env).unwrap();
+        let plan = lomash_manifests::built::BuiltEnvironment::new(&model, env).capacity().unwrap();
         let out = xtask(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
         let expected = format!("Capacity of {} (namespace {})\n\n{}", env.name, env.namespace, table(&plan));

@@ -34,9 +34,8 @@ use std::ops::Add;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 
-use crate::model::{Model, Pool};
+use crate::model::Pool;
 use crate::object::Object;
-use crate::spec::Environment;
 use crate::values::Quantity;
 
 /// CPU and memory, in base units.
@@ -274,12 +273,6 @@ impl Plan {
             }
         }
         Ok(Plan { pool, lines })
-    }
-
-    /// The plan of `env`: its objects (as [`crate::k8s::environment`] builds them) against its pool.
-    pub fn of_environment(model: &Model, env: &Environment) -> Result<Plan, String> {
-        let pool = model.pool(env).ok_or_else(|| format!("{}: no checked node pool", env.name))?;
-        Plan::of_objects(&crate::k8s::environment(model, env), pool.clone())
     }
 
     /// Requests and limits of every pod at minimum replicas.

@@ -16,8 +16,8 @@ pub struct Catalogue {
 }
 
 /// The image tag each service runs in each environment: the one place a release changes, kept in
-/// `crates/lomash-manifests/images.yaml` (one mapping per environment, `service: "tag"` inside)
-/// and edited by `cargo xtask set-image` and `cargo xtask promote`.
+/// the catalogue's `images.yaml` (one mapping per environment, `service: "tag"` inside) and
+/// edited by `cargo xtask set-image` and `cargo xtask promote`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Release {
     /// The tags of each environment, by environment then service, in the file's order.
@@ -25,8 +25,6 @@ pub struct Release {
     /// Why the release file could not be read, when it could not.
     pub unreadable: Option<String>,
 }
-
-pub use crate::layout::RELEASE_PATH;
 
 /// How a release file reads, for the errors of a file that does not.
 const SHAPE: &str = "expected one mapping per environment, `service: \"tag\"` lines inside, tags quoted";

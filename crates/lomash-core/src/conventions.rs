@@ -8,9 +8,7 @@ pub const BASE_IMAGE_TAG: &str = "latest";
 
 /// The init containers of every environment.
 pub mod init {
-    pub const POSTGRES_IMAGE: &str = "postgres:16.4-alpine";
-    pub const REDIS_IMAGE: &str = "redis:7.4-alpine";
-    /// Requests and limits of the two wait containers (run-migrations uses the service's own).
+    /// Requests and limits of the wait containers (a migration step uses the service's own).
     pub const CPU: (&str, &str) = ("50m", "200m");
     pub const MEMORY: (&str, &str) = ("64Mi", "128Mi");
     /// A wait gives up after this many attempts, [`WAIT_INTERVAL_SECONDS`] apart: the pod then shows
@@ -20,43 +18,19 @@ pub mod init {
 
     /// `sh -c` script: until `ready` succeeds, at most [`WAIT_ATTEMPTS`] times; then a message
     /// naming what it waited for on stderr, and exit 1.
-    fn bounded_wait(ready: &str, what: &str) -> String {
+    pub fn bounded_wait(ready: &str, what: &str) -> String {
         format!(
             "i=1; until {ready}; do if [ \"$i\" -ge {WAIT_ATTEMPTS} ]; then echo \"gave up: {what} did not answer in \
              {WAIT_ATTEMPTS} attempts {WAIT_INTERVAL_SECONDS} s apart\" >&2; exit 1; fi; echo \"waiting for {what} \
              ($i/{WAIT_ATTEMPTS})\"; i=$((i + 1)); sleep {WAIT_INTERVAL_SECONDS}; done"
         )
     }
-
-    /// pg_isready reports whether the server accepts connections, authentication aside; it
-    /// needs a user name, and uid 1001 has none in the image's /etc/passwd.
-    pub fn wait_for_postgres() -> String {
-        bounded_wait(
-            "pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3",
-            "postgres at $DB_HOST:$DB_PORT",
-        )
-    }
-
-    /// A Redis that requires a password answers NOAUTH: it is up all the same.
-    pub fn wait_for_redis() -> String {
-        bounded_wait(
-            "case \"$(redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping 2>&1)\" in PONG|NOAUTH*) true ;; *) false ;; esac",
-            "redis at $REDIS_HOST:$REDIS_PORT",
-        )
-    }
-
-    /// The Prisma CLI the service image ships, never `npx` (which would install the latest Prisma
-    /// from the registry at pod start when the image lacks it).
-    pub const MIGRATE: [&str; 3] = ["node_modules/.bin/prisma", "migrate", "deploy"];
-    /// The migration container's environment: Prisma writes under `$HOME` (the read-only root
-    /// leaves only `/tmp`), and must not phone home for update checks.
-    pub const MIGRATE_ENV: [(&str, &str); 2] = [("HOME", super::TMP_PATH), ("CHECKPOINT_DISABLE", "1")];
 }
 
 /// The writable scratch directory every container gets under a read-only root filesystem.
 pub const TMP_VOLUME: &str = "tmp";
 pub const TMP_PATH: &str = "/tmp";
-/// The most `/tmp` may hold: Node.js and Prisma scratch files, not a disk.
+/// The most `/tmp` may hold: runtime and tool scratch files, not a disk.
 pub const TMP_SIZE_LIMIT: &str = "256Mi";
 /// The selector label, as in the seed's `kubectl get pods -l app=analytics-service`: Services,
 /// Deployments, PDBs and network policies select a service's pods by it.
@@ -92,33 +66,14 @@ pub mod network {
     pub const ALLOW_DNS: &str = "allow-dns";
 }
 
-/// Checks of common scanners that the deployed environments knowingly do not meet, because the spec decides
-/// otherwise: (checkov check id, reason). Written down once, here; [`scanner_annotations`] puts
-/// them on each environment's Deployments in checkov's own convention, and `cargo xtask lint` shows
-/// them as `excepted`. A reason must not contain `=`: checkov splits `ID=reason` at the first one.
-pub const SCANNER_EXCEPTIONS: [(&str, &str); 3] = [
-    (
-        "CKV_K8S_40",
-        "the spec fixes runAsUser 1001 (not the official Node.js image's user, which is 1000); PSS forbids only UID 0",
-    ),
-    (
-        "CKV_K8S_35",
-        "the spec passes secrets by envFrom from <service>-secret, which an ExternalSecret writes from AWS Secrets \
-         Manager",
-    ),
-    (
-        "CKV_K8S_43",
-        "images are pinned by tag, not digest: the services' in images.yaml, the postgres and redis init images in \
-         the conventions; all are pulled Always and the release owns the tags",
-    ),
-];
-
 /// The annotation key prefix checkov reads for a skipped check: `checkov.io/skip1`, `skip2`, …
 pub const SCANNER_SKIP_PREFIX: &str = "checkov.io/skip";
 
-/// [`SCANNER_EXCEPTIONS`] as the annotations of an environment's Deployment.
-pub fn scanner_annotations() -> std::collections::BTreeMap<String, String> {
-    SCANNER_EXCEPTIONS
+/// The platform's scanner exceptions ([`crate::spec::Platform::scanner_exceptions`]) as the
+/// annotations of an environment's Deployment, in checkov's own convention; `cargo xtask lint`
+/// shows them as `excepted`.
+pub fn scanner_annotations(exceptions: &[(String, String)]) -> std::collections::BTreeMap<String, String> {
+    exceptions
         .iter()
         .enumerate()
         .map(|(i, (id, reason))| (format!("{SCANNER_SKIP_PREFIX}{}", i + 1), format!("{id}={reason}")))

@@ -27,7 +27,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 
 use crate::conventions::{
-    init, scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, RELOADER_SECRET_ANNOTATION, TMP_PATH, TMP_SIZE_LIMIT,
+    init::{self, bounded_wait},
+    scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, RELOADER_SECRET_ANNOTATION, TMP_PATH, TMP_SIZE_LIMIT,
     TMP_VOLUME,
 };
 use crate::external_secret::{
@@ -37,7 +38,7 @@ use crate::external_secret::{
 use crate::model::{Model, Service};
 use crate::netpol;
 use crate::object::Object;
-use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Stage, StoreScope};
+use crate::spec::{Environment, Placement, Platform, Probe, Resources, Security, Setting, Stage, StoreScope};
 use crate::values::Quantity;
 
 /// The base objects of a service: ConfigMap, Service, Deployment (no namespace).
@@ -190,29 +191,34 @@ impl Builder<'_> {
         })
     }
 
-    /// The ConfigMap's data, as the stage renders it.
+    /// The ConfigMap's data, as the stage renders it: the runtime's keys, each store's address
+    /// and keys, the gateway's routes and (in a deployed environment) the service's own keys.
     fn config_data(&self) -> BTreeMap<String, String> {
         let s = self.service;
         let stage = self.stage();
-        let mut data = BTreeMap::from([
-            ("NODE_ENV".to_owned(), stage.node_env.clone()),
-            ("LOG_LEVEL".to_owned(), stage.log_level.clone()),
-            ("CORS_ORIGIN".to_owned(), stage.cors_origin.clone()),
-            ("OTEL_TRACES_SAMPLER_ARG".to_owned(), stage.otel_traces_sampler_arg.clone()),
-            // Without the sampler the SDK ignores OTEL_TRACES_SAMPLER_ARG.
-            ("OTEL_TRACES_SAMPLER".to_owned(), OTEL_TRACES_SAMPLER.to_owned()),
-            ("OTEL_SERVICE_NAME".to_owned(), s.name.clone()),
-            ("OTEL_RESOURCE_ATTRIBUTES".to_owned(), format!("deployment.environment={}", self.stage_name())),
-            ("NODE_OPTIONS".to_owned(), node_options(self.memory_limit_bytes())),
-            ("PORT".to_owned(), s.port.to_string()),
-        ]);
-        if s.uses_postgres() {
-            data.insert("DB_HOST".into(), stage.db_host.clone());
-            data.insert("DB_PORT".into(), stage.db_port.to_string());
-        }
-        if s.uses_redis() {
-            data.insert("REDIS_HOST".into(), stage.redis_host.clone());
-            data.insert("REDIS_PORT".into(), stage.redis_port.to_string());
+        let mut data: BTreeMap<String, String> = self
+            .platform
+            .runtime
+            .keys
+            .iter()
+            .map(|(key, setting)| {
+                let value = match setting {
+                    Setting::Text(text) => text.clone(),
+                    Setting::PerStage | Setting::PerStageOrigin => stage.setting(key).unwrap_or_default().to_owned(),
+                    Setting::ServiceName => s.name.clone(),
+                    Setting::Port => s.port.to_string(),
+                    Setting::StageName { prefix } => format!("{prefix}{}", self.stage_name()),
+                    Setting::MemoryLimitMib { prefix, percent } => {
+                        format!("{prefix}{}", mib_share(self.memory_limit_bytes(), *percent))
+                    }
+                };
+                (key.clone(), value)
+            })
+            .collect();
+        for store in &s.stores {
+            data.insert(store.host_key.clone(), stage.store_host(&store.name).unwrap_or_default().to_owned());
+            data.insert(store.port_key.clone(), store.port.to_string());
+            data.extend(store.config.iter().cloned());
         }
         data.extend(s.upstreams.iter().cloned());
         if self.env.is_some() {
@@ -287,7 +293,7 @@ impl Builder<'_> {
     }
 
     fn deployment_annotations(&self) -> BTreeMap<String, String> {
-        let mut annotations = scanner_annotations();
+        let mut annotations = scanner_annotations(&self.platform.scanner_exceptions);
         annotations.insert(RELOADER_SECRET_ANNOTATION.to_owned(), self.service.secret_name());
         annotations
     }
@@ -455,36 +461,33 @@ impl Builder<'_> {
             resources: Some(small()),
             ..self.hardened_init()
         };
-        let mut containers = Vec::new();
-        if s.uses_postgres() {
-            containers.push(wait("wait-for-postgres", init::POSTGRES_IMAGE, &init::wait_for_postgres()));
-        }
-        if s.uses_redis() {
-            containers.push(wait("wait-for-redis", init::REDIS_IMAGE, &init::wait_for_redis()));
-        }
-        if s.uses_postgres() {
-            containers.push(Container {
-                name: "run-migrations".into(),
-                image: Some(format!("{}:{}", s.image, self.tag())),
-                command: Some(init::MIGRATE.iter().map(|a| (*a).into()).collect()),
-                // Prisma writes under $HOME; uid 1001 has no home in the image and the root
-                // filesystem is read-only, so home is the writable /tmp.
-                env: Some(
-                    init::MIGRATE_ENV
-                        .iter()
-                        .map(|(name, value)| EnvVar {
-                            name: (*name).into(),
-                            value: Some((*value).into()),
-                            ..Default::default()
-                        })
-                        .collect(),
-                ),
-                env_from: Some(self.env_from()),
-                resources: Some(resources(quantities(&s.cpu), quantities(&s.memory))),
-                ..self.hardened_init()
-            });
-        }
-        containers
+        let waits = s.stores.iter().map(|store| {
+            // The message names the address the pod waits on, as its config gives it.
+            let what = format!("{} at ${}:${}", store.name, store.host_key, store.port_key);
+            wait(&format!("wait-for-{}", store.name), &store.image, &bounded_wait(&store.ready, &what))
+        });
+        let migrations = s.migrations().map(|m| Container {
+            name: m.name.clone(),
+            image: Some(format!("{}:{}", s.image, self.tag())),
+            command: Some(m.command.clone()),
+            // The tool may write under $HOME; the service's user has no home in the image and
+            // the root filesystem is read-only, so the catalogue points it at the writable /tmp.
+            env: Some(
+                m.env
+                    .iter()
+                    .map(|(name, value)| EnvVar {
+                        name: name.clone(),
+                        value: Some(value.clone()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            )
+            .filter(|e: &Vec<EnvVar>| !e.is_empty()),
+            env_from: Some(self.env_from()),
+            resources: Some(resources(quantities(&s.cpu), quantities(&s.memory))),
+            ..self.hardened_init()
+        });
+        waits.chain(migrations).collect()
     }
 
     fn hardened_init(&self) -> Container {
@@ -588,19 +591,13 @@ impl Builder<'_> {
     }
 }
 
-/// The OpenTelemetry sampler: parent-based, else by trace id ratio (`OTEL_TRACES_SAMPLER_ARG`).
-pub const OTEL_TRACES_SAMPLER: &str = "parentbased_traceidratio";
 /// The pod template annotation that carries the ConfigMap's checksum.
 pub const CONFIG_CHECKSUM_ANNOTATION: &str = "checksum/config";
 /// Evict unhealthy pods whatever the budget says: a crash-looping release must not block drains.
 pub const UNHEALTHY_POD_EVICTION_POLICY: &str = "AlwaysAllow";
-/// V8's heap is given this share of the container's memory limit, in percent: the rest is for
-/// buffers, native memory and the runtime itself.
-pub const NODE_HEAP_PERCENT: u128 = 75;
-
-/// `--max-old-space-size=<N>`, N = [`NODE_HEAP_PERCENT`] of the memory limit in MiB, rounded down.
-pub fn node_options(memory_limit_bytes: u128) -> String {
-    format!("--max-old-space-size={}", memory_limit_bytes / (1 << 20) * NODE_HEAP_PERCENT / 100)
+/// `percent` of a memory limit in MiB, rounded down: [`Setting::MemoryLimitMib`].
+pub fn mib_share(memory_limit_bytes: u128, percent: u32) -> u128 {
+    memory_limit_bytes / (1 << 20) * u128::from(percent) / 100
 }
 
 /// The lowercase hex SHA-256 of a ConfigMap's data, over the lines `KEY=VALUE\n`, keys in byte

@@ -69,6 +69,3 @@ pub fn resource_entry(service: &str) -> String {
 
 /// The base, as an overlay's `kustomization.yaml` names it.
 pub const BASE_FROM_OVERLAY: &str = "../../base";
-
-/// The committed release file, from the workspace root.
-pub const RELEASE_PATH: &str = "crates/lomash-manifests/images.yaml";

@@ -1,7 +1,9 @@
-//! The machinery behind the Lomash Wood manifests: the spec vocabulary a spec sheet is written
-//! in, validation, the k8s-openapi objects, the Kustomize tree, its docs and the policy. Generic
-//! over the catalogue: the services themselves live in `lomash-manifests`, which re-exports this
-//! crate. Pure: nothing here touches the disk.
+//! The machinery that turns a catalogue of services into a Kustomize tree: the spec vocabulary a
+//! spec sheet is written in, validation, the k8s-openapi objects, the tree, its docs and the
+//! policy. Generic over the catalogue: a company's facts (its services, data stores, runtime,
+//! registry, the words of its docs) are values the catalogue hands in; `lomash-manifests` is one
+//! such catalogue, and re-exports this crate. Pure: nothing here touches the disk. [`built`]
+//! builds each environment's objects once; everything downstream reads them.
 //!
 //! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
 //! [`error`], [`conventions`], [`external_secret`] (a custom resource type) and [`reach`] (a
@@ -10,6 +12,7 @@
 //! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
 //! [`capacity`] and [`policy`] read those objects.
 
+pub mod built;
 pub mod capacity;
 pub mod catalogue;
 pub mod conventions;

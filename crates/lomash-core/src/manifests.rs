@@ -8,11 +8,10 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::Resource;
 
-use crate::k8s;
+use crate::built::BuiltEnvironment;
 use crate::layout::{self, GENERATED_DIR};
 use crate::model::Model;
 use crate::object::Object;
-use crate::spec::Environment;
 
 /// kustomize's `legacy` order puts these kinds first, in this order (those of its list that the
 /// tree holds). Kinds it does not list (HorizontalPodAutoscaler, NetworkPolicy) come after them,
@@ -37,22 +36,24 @@ fn gvk(o: &Object) -> String {
 
 /// The objects of `env` in kustomize's legacy order: the listed kinds first, the others by
 /// [`gvk`], then by name (they all share the environment's namespace).
-pub fn ordered(model: &Model, env: &Environment) -> Vec<Object> {
+pub fn ordered<'b>(built: &'b BuiltEnvironment) -> Vec<&'b Object> {
     let rank = |o: &Object| ORDER.iter().position(|k| *k == o.kind()).unwrap_or(ORDER.len());
-    let mut objects = k8s::environment(model, env);
+    let mut objects: Vec<&Object> = built.objects.iter().collect();
     objects.sort_by_cached_key(|o| (rank(o), gvk(o), o.name().to_owned()));
     objects
 }
 
-/// Multi-document YAML of the objects of `env`.
-pub fn text(model: &Model, env: &Environment) -> String {
+/// Multi-document YAML of the objects of one environment.
+pub fn text(model: &Model, built: &BuiltEnvironment) -> String {
+    let env = built.env;
     let mut out = format!(
-        "# {} manifests computed by `cargo xtask render` from crates/lomash-manifests\n\
+        "# {} manifests computed by `cargo xtask render` from {}\n\
          # (the same objects `kubectl kustomize {GENERATED_DIR}/{}` yields).\n",
         env.name,
+        model.platform.docs.catalogue_dir,
         layout::overlay_dir(&env.name)
     );
-    for (i, object) in ordered(model, env).iter().enumerate() {
+    for (i, object) in ordered(built).iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::catalogue::Catalogue;
 use crate::error::Errors;
 use crate::spec::{
-    Autoscaling, Environment, NodePool, Placement, Platform, Probe, Probes, Resources, SecretSource, Security,
-    ServiceDef, Uses,
+    Autoscaling, DataStore, Environment, Migration, NodePool, Placement, Platform, Probe, Probes, Resources,
+    SecretSource, Security, ServiceDef, Setting, Uses,
 };
 use crate::values::{
     dns_label_problem, dns_subdomain_problem, duration_problem, image_repository_problem, label_value_problem,
@@ -90,6 +90,8 @@ pub struct Service {
     pub probes: Probes,
     /// The edges of the service graph, as declared (each checked against the catalogue).
     pub uses: Vec<Uses>,
+    /// The data stores it uses, in the platform's order (the order their waits run in).
+    pub stores: Vec<DataStore>,
     /// The services this one calls, with their ports: its [`Uses::Service`] edges and, for
     /// [`Uses::AllServices`], every other service.
     pub calls: Vec<(String, u16)>,
@@ -135,12 +137,13 @@ impl Service {
         format!("{}:{}", self.image, self.tag(environment))
     }
 
-    pub fn uses_postgres(&self) -> bool {
-        self.uses.contains(&Uses::Postgres)
+    pub fn uses_store(&self, store: &str) -> bool {
+        self.stores.iter().any(|s| s.name == store)
     }
 
-    pub fn uses_redis(&self) -> bool {
-        self.uses.contains(&Uses::Redis)
+    /// The migration steps of its stores, in the stores' order.
+    pub fn migrations(&self) -> impl Iterator<Item = &Migration> {
+        self.stores.iter().filter_map(|s| s.migration.as_ref())
     }
 
     pub fn config_map_name(&self) -> String {
@@ -168,24 +171,13 @@ pub fn upstream_key(service: &str) -> String {
     format!("{}_SERVICE_URL", stem.to_uppercase().replace('-', "_"))
 }
 
-/// Keys of the ConfigMap that the platform writes, for a service that uses these dependencies.
-pub fn platform_config_keys(postgres: bool, redis: bool) -> Vec<&'static str> {
-    let mut keys = vec![
-        "NODE_ENV",
-        "LOG_LEVEL",
-        "CORS_ORIGIN",
-        "OTEL_TRACES_SAMPLER_ARG",
-        "OTEL_TRACES_SAMPLER",
-        "OTEL_SERVICE_NAME",
-        "OTEL_RESOURCE_ATTRIBUTES",
-        "NODE_OPTIONS",
-        "PORT",
-    ];
-    if postgres {
-        keys.extend(["DB_HOST", "DB_PORT"]);
-    }
-    if redis {
-        keys.extend(["REDIS_HOST", "REDIS_PORT"]);
+/// Keys of the ConfigMap that the platform writes (the runtime's, then those of each store the
+/// service uses), for a service whose edges are `uses`.
+pub fn platform_config_keys<'a>(platform: &'a Platform, uses: &[Uses]) -> Vec<&'a str> {
+    let mut keys: Vec<&str> = platform.runtime.keys.iter().map(|(k, _)| k.as_str()).collect();
+    for store in platform.stores.iter().filter(|st| uses.contains(&Uses::Store(st.name.clone()))) {
+        keys.extend([store.host_key.as_str(), store.port_key.as_str()]);
+        keys.extend(store.config.iter().map(|(k, _)| k.as_str()));
     }
     keys
 }
@@ -406,6 +398,7 @@ fn check_rollout(env: &Environment, errors: &mut Errors) {
 
 fn check_platform(platform: &Platform, errors: &mut Errors) {
     check_secret_source(&platform.secrets, errors);
+    check_stores(platform, errors);
     // Every object carries these two as labels.
     for (field, value) in [("partOf", &platform.part_of), ("managedBy", &platform.managed_by)] {
         if let Some(problem) = label_value_problem(value) {
@@ -434,15 +427,18 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
         if !names.insert(env.name.as_str()) {
             errors.push("platform", &field("name"), "duplicate environment name");
         }
-        let origin = &env.stage.cors_origin;
-        if !is_https_origin(origin) {
-            errors.push(
-                "platform",
-                &field("corsOrigin"),
-                format!(
-                    "{origin:?} is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)"
-                ),
-            );
+        for (key, _) in platform.runtime.keys.iter().filter(|(_, s)| *s == Setting::PerStageOrigin) {
+            let origin = env.stage.setting(key).unwrap_or_default();
+            if !is_https_origin(origin) {
+                errors.push(
+                    "platform",
+                    &field(&format!("settings.{key}")),
+                    format!(
+                        "{origin:?} is not an https:// origin (https://host[:port]: no path, wildcard, list or \
+                         credentials)"
+                    ),
+                );
+            }
         }
         if let Some(problem) = dns_label_problem(&env.namespace) {
             errors.push("platform", &field("namespace"), problem);
@@ -459,11 +455,11 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
         } else {
             // The policies open the data stores' ports towards the data namespace only: a host
             // in another namespace would be unreachable, and the policy would not say why.
-            for (host_field, host) in [("dbHost", &env.stage.db_host), ("redisHost", &env.stage.redis_host)] {
+            for (store, host) in &env.stage.store_hosts {
                 if let Some(namespace) = cluster_namespace(host).filter(|ns| *ns != env.data_namespace) {
                     errors.push(
                         "platform",
-                        &field(host_field),
+                        &field(&format!("storeHosts.{store}")),
                         format!(
                             "{host:?} is in namespace {namespace}, but the network policies open the data \
                              stores only in the data namespace {}",
@@ -488,21 +484,16 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
             errors.push("platform", &format!("{stage}.replicas"), format!("{n} is below 1"));
         }
         // The stages' strings reach every ConfigMap as they are.
-        let strings = [
-            ("nodeEnv", &s.node_env),
-            ("logLevel", &s.log_level),
-            ("corsOrigin", &s.cors_origin),
-            ("otelTracesSamplerArg", &s.otel_traces_sampler_arg),
-            ("dbHost", &s.db_host),
-            ("redisHost", &s.redis_host),
-        ];
+        let strings = s
+            .settings
+            .iter()
+            .map(|(k, v)| (format!("settings.{k}"), v))
+            .chain(s.store_hosts.iter().map(|(k, v)| (format!("storeHosts.{k}"), v)));
         for (field, value) in strings {
             if let Some(problem) = uncarried_character_problem(value) {
                 errors.push("platform", &format!("{stage}.{field}"), format!("the value {problem}"));
             }
-        }
-        // The stages' values reach every ConfigMap: nothing secret may ride in on them either.
-        for (field, value) in [("dbHost", &s.db_host), ("redisHost", &s.redis_host), ("corsOrigin", &s.cors_origin)] {
+            // Nothing secret may ride in on them either.
             if has_url_credentials(value) || value.contains('@') {
                 errors.push(
                     "platform",
@@ -511,9 +502,36 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
                 );
             }
         }
-        for (field, port) in [("dbPort", s.db_port), ("redisPort", s.redis_port)] {
-            if !(1..=65535).contains(&port) {
-                errors.push("platform", &format!("{stage}.{field}"), format!("{port} is outside 1–65535"));
+        // Every per-stage key has its value here, and every store its host; nothing else.
+        for (key, _) in
+            platform.runtime.keys.iter().filter(|(_, v)| matches!(v, Setting::PerStage | Setting::PerStageOrigin))
+        {
+            if s.setting(key).is_none() {
+                errors.push("platform", &format!("{stage}.settings.{key}"), "missing: the runtime reads it per stage");
+            }
+        }
+        for (key, _) in &s.settings {
+            if !platform
+                .runtime
+                .keys
+                .iter()
+                .any(|(k, v)| k == key && matches!(v, Setting::PerStage | Setting::PerStageOrigin))
+            {
+                errors.push("platform", &format!("{stage}.settings.{key}"), "not a per-stage key of the runtime");
+            }
+        }
+        for store in &platform.stores {
+            if s.store_host(&store.name).is_none() {
+                errors.push(
+                    "platform",
+                    &format!("{stage}.storeHosts.{}", store.name),
+                    "missing: no host for the store",
+                );
+            }
+        }
+        for (name, _) in &s.store_hosts {
+            if platform.store(name).is_none() {
+                errors.push("platform", &format!("{stage}.storeHosts.{name}"), "not a data store of the platform");
             }
         }
         // The stage's shared requests and limits replace every service's own: they obey the same
@@ -522,6 +540,50 @@ fn check_platform(platform: &Platform, errors: &mut Errors) {
             resources("platform", &format!("{stage}.resources.cpu"), cpu, Quantity::cpu, errors);
             resources("platform", &format!("{stage}.resources.memory"), memory, Quantity::memory, errors);
         }
+    }
+}
+
+/// Each data store: a name the wait container's name can carry, an image, a port, address keys
+/// and a wait; at most one of a name.
+fn check_stores(platform: &Platform, errors: &mut Errors) {
+    let mut names = BTreeSet::new();
+    for store in &platform.stores {
+        let field = |f: &str| format!("stores.{}.{f}", store.name);
+        if let Some(problem) = dns_label_problem(&format!("wait-for-{}", store.name)) {
+            errors.push("platform", &field("name"), problem);
+        }
+        if !names.insert(store.name.as_str()) {
+            errors.push("platform", &field("name"), "duplicate data store name");
+        }
+        if !(1..=65535).contains(&store.port) {
+            errors.push("platform", &field("port"), format!("{} is outside 1–65535", store.port));
+        }
+        if store.image.trim().is_empty() {
+            errors.push("platform", &field("image"), "no image: the wait runs the store's own client");
+        }
+        if store.ready.trim().is_empty() {
+            errors.push("platform", &field("ready"), "no wait command: say how an attempt knows the store is up");
+        }
+        for (f, key) in [("hostKey", &store.host_key), ("portKey", &store.port_key)] {
+            if let Some(problem) = config_key_problem(key) {
+                errors.push("platform", &field(f), problem);
+            }
+        }
+        if let Some(m) = &store.migration {
+            if m.command.is_empty() {
+                errors.push("platform", &field("migration.command"), "empty: say what runs the migrations");
+            }
+            if let Some(problem) = dns_label_problem(&m.name) {
+                errors.push("platform", &field("migration.name"), problem);
+            }
+        }
+    }
+    if platform.scanner_exceptions.iter().any(|(_, reason)| reason.contains('=')) {
+        errors.push(
+            "platform",
+            "scannerExceptions",
+            "a reason contains '=': checkov splits ID=reason at the first one",
+        );
     }
 }
 
@@ -619,7 +681,7 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
     } else {
         Vec::new()
     };
-    check_config(name, def, &upstreams, errors);
+    check_config(&catalogue.platform, name, def, &upstreams, errors);
 
     if errors.0.len() != before {
         return None;
@@ -636,6 +698,7 @@ fn check_service(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -
         min_available: def.min_available,
         probes: def.probes.clone(),
         uses: def.uses.clone(),
+        stores: catalogue.platform.stores.iter().filter(|st| def.uses_store(&st.name)).cloned().collect(),
         calls,
         callers: Vec::new(),
         public: def.public.clone(),
@@ -659,7 +722,16 @@ fn check_edges(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -> 
     };
     for edge in &def.uses {
         match edge {
-            Uses::Postgres | Uses::Redis => {}
+            Uses::Store(store) => {
+                if catalogue.platform.store(store).is_none() {
+                    let known: Vec<&str> = catalogue.platform.stores.iter().map(|s| s.name.as_str()).collect();
+                    errors.push(
+                        name,
+                        "uses",
+                        format!("{name} -> {store}: not a data store of the platform (known: {})", known.join(", ")),
+                    )
+                }
+            }
             Uses::AllServices => catalogue.services.iter().filter(|s| s.name != name).for_each(&mut add),
             Uses::Service(target) if target == name => errors.push(
                 name,
@@ -681,7 +753,13 @@ fn check_edges(catalogue: &Catalogue, def: &ServiceDef, errors: &mut Errors) -> 
     let mut seen = BTreeSet::new();
     for edge in &def.uses {
         if !seen.insert(edge) {
-            errors.push(name, "uses", format!("{edge:?} is declared twice"));
+            let edge = match edge {
+                Uses::Store(store) => format!("the store {store}"),
+                Uses::Service(service) => format!("the service {service}"),
+                Uses::AllServices => "AllServices".to_owned(),
+                Uses::ExternalHttps(reason) => format!("ExternalHttps({reason:?})"),
+            };
+            errors.push(name, "uses", format!("{edge} is declared twice"));
         }
     }
     calls
@@ -819,9 +897,15 @@ fn check_security(name: &str, s: &Security, errors: &mut Errors) {
     }
 }
 
-fn check_config(name: &str, def: &ServiceDef, upstreams: &[(String, String)], errors: &mut Errors) {
+fn check_config(
+    platform: &Platform,
+    name: &str,
+    def: &ServiceDef,
+    upstreams: &[(String, String)],
+    errors: &mut Errors,
+) {
     let mut seen: BTreeMap<&str, &str> =
-        platform_config_keys(def.uses_postgres(), def.uses_redis()).into_iter().map(|k| (k, "the platform")).collect();
+        platform_config_keys(platform, &def.uses).into_iter().map(|k| (k, "the platform")).collect();
     for (key, url) in upstreams {
         if seen.insert(key, "the gateway's routes").is_some() {
             // Two services whose names differ only by "-service" (or by '-' and '_') would share

@@ -11,8 +11,9 @@
 //! for a reason). A service that declares no edge and is called by none gets its monitoring
 //! scrape and nothing else. Ports are numbers, as the table and the spec state them.
 //!
-//! Pure, and nothing here names an environment: the data namespace and the data stores' ports
-//! are values of the [`Environment`]; the cluster's facts are [`crate::conventions::network`].
+//! Pure, and nothing here names an environment or a store: the data namespace is a value of the
+//! [`Environment`], the stores' ports of the catalogue's stores; the cluster's facts are
+//! [`crate::conventions::network`].
 
 use std::collections::BTreeMap;
 
@@ -117,25 +118,20 @@ pub fn egress(env: &Environment, service: &Service) -> Vec<Flow> {
         };
         flows.push(flow(me(), End::Service(callee.clone()), vec![tcp(*port)], why));
     }
+    for store in &service.stores {
+        let why = format!("{} (`{}`)", store.title, store.host_key);
+        flows.push(flow(me(), data(), vec![store_port(store.port)], why));
+    }
     for edge in &service.uses {
-        match edge {
-            Uses::Postgres => {
-                flows.push(flow(me(), data(), vec![stage_port(env.stage.db_port)], "PostgreSQL (`DB_HOST`)"))
-            }
-            Uses::Redis => {
-                flows.push(flow(me(), data(), vec![stage_port(env.stage.redis_port)], "Redis (`REDIS_HOST`)"))
-            }
-            Uses::ExternalHttps(reason) => {
-                flows.push(flow(me(), End::Internet, vec![tcp(HTTPS_PORT)], format!("HTTPS to {reason}")))
-            }
-            Uses::Service(_) | Uses::AllServices => {}
+        if let Uses::ExternalHttps(reason) = edge {
+            flows.push(flow(me(), End::Internet, vec![tcp(HTTPS_PORT)], format!("HTTPS to {reason}")))
         }
     }
     flows
 }
 
-/// A data store's port as the stage writes it; [`crate::model`] has checked it is in range.
-fn stage_port(port: u32) -> Port {
+/// A data store's port; [`crate::model`] has checked it is in range.
+fn store_port(port: u32) -> Port {
     tcp(u16::try_from(port).unwrap_or_default())
 }
 

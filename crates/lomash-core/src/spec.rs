@@ -1,5 +1,5 @@
 //! The spec vocabulary: what a spec sheet and the platform say, as plain values a reviewer reads
-//! (`"500m"`, `"2Gi"`, `Uses::Postgres`). A leaf: it imports nothing of the crate, so every other
+//! (`"500m"`, `"2Gi"`, `Uses::store("postgres")`). A leaf: it imports nothing of the crate, so every other
 //! module may use it and none of them is needed to read it. [`crate::model`] parses and checks
 //! these values once; `lomash_manifests::platform` holds the platform's own values and the defaults a
 //! service starts from.
@@ -43,16 +43,113 @@ pub struct ServiceDef {
 /// An edge of the service graph: something a service needs to reach.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Uses {
-    /// Owns a PostgreSQL schema: waits for the database, then runs its migrations.
-    Postgres,
-    /// Waits for Redis before starting.
-    Redis,
+    /// Uses the data store of the platform of this name ([`Platform::stores`]): waits for it,
+    /// gets its config keys, runs its migration step where the store has one, and may reach it.
+    Store(String),
     /// Calls the named service of the catalogue.
     Service(String),
     /// Routes to every other service of the catalogue (the gateway): one `<NAME>_SERVICE_URL` each.
     AllServices,
     /// Calls providers on the internet over HTTPS, for the reason given.
     ExternalHttps(String),
+}
+
+impl Uses {
+    /// The edge to the platform's data store `name`.
+    pub fn store(name: &str) -> Uses {
+        Uses::Store(name.to_owned())
+    }
+}
+
+/// A data store the services use (a database, a cache), as the catalogue declares it: the core
+/// knows no store by name. A service uses one through one edge, [`Uses::Store`]; from that edge
+/// come its wait init container, its config keys, its migration step and its network egress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataStore {
+    /// The edge's name and the wait container's (`wait-for-<name>`), e.g. `postgres`.
+    pub name: String,
+    /// How the docs call it, e.g. `PostgreSQL`.
+    pub title: String,
+    /// The image the wait container runs: it ships the store's own client.
+    pub image: String,
+    /// The TCP port its users reach it on, in the environment's data namespace.
+    pub port: u32,
+    /// The config keys that carry its address to its users (`DB_HOST`, `DB_PORT`).
+    pub host_key: String,
+    pub port_key: String,
+    /// One attempt of the wait, a `sh` condition that holds once the store answers; it reads the
+    /// address from the two keys above (`$DB_HOST`), which the wait container gets by `envFrom`.
+    pub ready: String,
+    /// What an attempt checks, for the docs, e.g. `until PostgreSQL accepts connections`.
+    pub ready_means: String,
+    /// Further config keys each user of the store gets, in every environment.
+    pub config: Vec<(String, String)>,
+    /// What each user runs against the store before it serves, where the store has a schema.
+    pub migration: Option<Migration>,
+}
+
+/// The step that brings a store's schema up to the service's release: a command of the service's
+/// own image, run with the service's config and secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// The container's name, e.g. `run-migrations`.
+    pub name: String,
+    pub command: Vec<String>,
+    /// Environment variables the command needs beyond the service's config and secret.
+    pub env: Vec<(String, String)>,
+    /// What the docs say of it: the tool, and how concurrent runs behave.
+    pub notes: String,
+}
+
+/// The runtime every service runs on, as the catalogue declares it: the config keys each
+/// ConfigMap carries beyond the service's own, and where each value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    /// In the order the docs list them; the ConfigMap sorts its keys.
+    pub keys: Vec<(String, Setting)>,
+}
+
+/// Where a runtime config key's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    /// This text in every stage.
+    Text(String),
+    /// The stage's own value, from [`Stage::settings`] under the same key.
+    PerStage,
+    /// The stage's own value, which must be an `https://` origin in a deployed environment.
+    PerStageOrigin,
+    /// The service's name.
+    ServiceName,
+    /// The service's container port.
+    Port,
+    /// `<prefix><stage name>`: the base's name or the environment's.
+    StageName { prefix: String },
+    /// `<prefix><N>`, N = `percent` of the main container's memory limit in MiB, rounded down:
+    /// a runtime's heap ceiling below the limit.
+    MemoryLimitMib { prefix: String, percent: u32 },
+}
+
+/// What the generated docs say of the project: facts of the company, never of the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectDocs {
+    /// The overlay README's title ends with it, e.g. `Example Corp Backend`.
+    pub title: String,
+    /// Where the catalogue lives, as the README names it (`crates/example-manifests`).
+    pub catalogue_dir: String,
+    /// The release pipeline's steps, in order, before `set-image`: each may name `{registry}`,
+    /// `{service}` (an example service) and `{environment}`.
+    pub build_steps: Vec<String>,
+    /// The pipeline's steps after the commit; same placeholders.
+    pub deploy_steps: Vec<String>,
+    /// The closing section's lines (Markdown, an empty string a blank line): where ownership,
+    /// runbooks and infrastructure live.
+    pub pointers: Vec<String>,
+    /// Where the secret store's values are kept, for the README's secrets section
+    /// (`AWS Secrets Manager`), and its short name (`Secrets Manager`).
+    pub secret_backend: String,
+    pub secret_backend_short: String,
+    /// What runs a deploy workflow, before its file name: `GitHub Actions workflow`.
+    pub workflow_system: String,
 }
 
 /// A request and a limit. As written in a spec sheet, `Resources<Option<String>>` (`"250m"`;
@@ -161,6 +258,15 @@ pub struct Platform {
     pub managed_by: String,
     /// Images are `<registry>/<service>`.
     pub registry: String,
+    /// The data stores the services may use ([`Uses::Store`]), in the order their waits run.
+    pub stores: Vec<DataStore>,
+    /// The config keys every service's ConfigMap carries.
+    pub runtime: Runtime,
+    /// Checks of common scanners the deployed environments knowingly do not meet, because the
+    /// spec decides otherwise: (checkov check id, reason). A reason must not contain `=`.
+    pub scanner_exceptions: Vec<(String, String)>,
+    /// What the generated docs say of the project.
+    pub docs: ProjectDocs,
     /// Where every environment's secrets come from (the base reads none).
     pub secrets: SecretSource,
     /// The base: development values, no namespace, nothing hardened beyond `runAsNonRoot`.
@@ -178,6 +284,10 @@ impl Platform {
 
     pub fn environment_mut(&mut self, name: &str) -> Option<&mut Environment> {
         self.environments.iter_mut().find(|e| e.name == name)
+    }
+
+    pub fn store(&self, name: &str) -> Option<&DataStore> {
+        self.stores.iter().find(|s| s.name == name)
     }
 }
 
@@ -223,8 +333,8 @@ pub struct Environment {
     /// The overlay's folder and the release file's key, e.g. `production`.
     pub name: String,
     pub namespace: String,
-    /// The namespace Postgres and Redis run in: the only place the network policies let the
-    /// services reach them (on the stage's `db_port` and `redis_port`).
+    /// The namespace the data stores run in: the only place the network policies let the
+    /// services reach them (on each store's port).
     pub data_namespace: String,
     pub stage: Stage,
     pub scheduling: Scheduling,
@@ -301,14 +411,10 @@ pub struct Stage {
     /// (a value here would reset it on every `kubectl apply`).
     pub replicas: Option<i32>,
     pub image_pull_policy: PullPolicy,
-    pub node_env: String,
-    pub log_level: String,
-    pub cors_origin: String,
-    pub otel_traces_sampler_arg: String,
-    pub db_host: String,
-    pub db_port: u32,
-    pub redis_host: String,
-    pub redis_port: u32,
+    /// The values of the runtime's [`Setting::PerStage`] keys, by key.
+    pub settings: Vec<(String, String)>,
+    /// Where each data store answers in this stage: (store name, host).
+    pub store_hosts: Vec<(String, String)>,
     /// Requests and limits every service gets here (cpu, memory); `None` means the service's own.
     pub resources: Option<(Resources, Resources)>,
 }
@@ -363,7 +469,7 @@ impl ServiceDef {
         self
     }
 
-    /// An edge of the service graph, e.g. `.uses(Uses::Postgres)`.
+    /// An edge of the service graph, e.g. `.uses(Uses::store("postgres"))`.
     pub fn uses(mut self, edge: Uses) -> Self {
         self.uses.push(edge);
         self
@@ -393,11 +499,27 @@ impl ServiceDef {
         self
     }
 
-    pub fn uses_postgres(&self) -> bool {
-        self.uses.contains(&Uses::Postgres)
+    pub fn uses_store(&self, store: &str) -> bool {
+        self.uses.iter().any(|u| matches!(u, Uses::Store(s) if s == store))
+    }
+}
+
+impl Stage {
+    /// The stage's value of a [`Setting::PerStage`] key.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    pub fn uses_redis(&self) -> bool {
-        self.uses.contains(&Uses::Redis)
+    pub fn setting_mut(&mut self, key: &str) -> Option<&mut String> {
+        self.settings.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Where the store `name` answers in this stage.
+    pub fn store_host(&self, name: &str) -> Option<&str> {
+        self.store_hosts.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn store_host_mut(&mut self, name: &str) -> Option<&mut String> {
+        self.store_hosts.iter_mut().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 }

@@ -1,7 +1,10 @@
 //! The catalogue as committed: the platform of [`crate::platform`], every service of
 //! [`crate::services::all`] and the tags of `images.yaml`.
 
-pub use lomash_core::catalogue::{Catalogue, Release, RELEASE_PATH};
+pub use lomash_core::catalogue::{Catalogue, Release};
+
+/// The committed release file, from the workspace root.
+pub const RELEASE_PATH: &str = "crates/lomash-manifests/images.yaml";
 pub use lomash_core::spec::{Platform, ServiceDef};
 
 use crate::{platform, services};

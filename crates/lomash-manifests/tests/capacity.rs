@@ -48,7 +48,7 @@ fn the_specs_nine() -> Catalogue {
 }
 
 fn plan(model: &Model, env: &Environment) -> Plan {
-    Plan::of_environment(model, env).unwrap_or_else(|e| panic!("{e}"))
+    lomash_manifests::built::BuiltEnvironment::new(model, env).capacity().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn production(model: &Model) -> &Environment {
@@ -86,11 +86,16 @@ fn line(max: u64, one_per_node: bool) -> Line {
 fn capacity_failures(model: &Model, env: &Environment) -> BTreeSet<(String, String)> {
     let objects = k8s::environment(model, env);
     let pool = model.pool(env).expect("a checked pool");
-    policy::check(&objects, pool, &lomash_manifests::netpol::graph(model, env))
-        .into_iter()
-        .filter(|f| f.outcome == Outcome::Fail)
-        .map(|f| (f.rule.to_owned(), f.object))
-        .collect()
+    policy::check(
+        &objects,
+        pool,
+        &lomash_manifests::netpol::graph(model, env),
+        &lomash_manifests::catalogue().platform.scanner_exceptions,
+    )
+    .into_iter()
+    .filter(|f| f.outcome == Outcome::Fail)
+    .map(|f| (f.rule.to_owned(), f.object))
+    .collect()
 }
 
 /// The spec's pool: `production-readiness.md` §10, restated.
@@ -356,7 +361,7 @@ fn init_containers_count_only_when_they_ask_more() {
 fn a_larger_init_container_shows_in_the_table() {
     let model = model_of(&catalogue());
     let env = production(&model);
-    let service = model.services.iter().find(|s| s.uses_postgres()).expect("a service migrates").name.clone();
+    let service = model.services.iter().find(|s| s.uses_store("postgres")).expect("a service migrates").name.clone();
     let mut objects = k8s::environment(&model, env);
     let migrations = objects
         .iter_mut()
@@ -402,7 +407,12 @@ fn the_lint_fails_when_the_pool_shrinks_to_6_nodes_per_zone() {
     assert_eq!(capacity_failures(&model, env), expected);
 
     let objects = k8s::environment(&model, env);
-    let findings = policy::check(&objects, model.pool(env).unwrap(), &lomash_manifests::netpol::graph(&model, env));
+    let findings = policy::check(
+        &objects,
+        model.pool(env).unwrap(),
+        &lomash_manifests::netpol::graph(&model, env),
+        &lomash_manifests::catalogue().platform.scanner_exceptions,
+    );
     let message = &findings
         .iter()
         .find(|f| f.object == "Deployment/api-gateway" && f.rule == "capacity.placement")
@@ -457,7 +467,12 @@ fn the_lint_fails_when_requests_at_maximum_exceed_the_pool() {
     let model = model_of(&c);
     let env = production(&model);
     let objects = k8s::environment(&model, env);
-    let findings = policy::check(&objects, model.pool(env).unwrap(), &lomash_manifests::netpol::graph(&model, env));
+    let findings = policy::check(
+        &objects,
+        model.pool(env).unwrap(),
+        &lomash_manifests::netpol::graph(&model, env),
+        &lomash_manifests::catalogue().platform.scanner_exceptions,
+    );
     let message = &findings.iter().find(|f| f.object == namespace && f.rule == "capacity.requests").unwrap().message;
     assert_eq!(
         message,

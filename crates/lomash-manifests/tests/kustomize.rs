@@ -165,8 +165,8 @@ fn expectations(c: &Catalogue) -> Result<Vec<Expected>, String> {
                     hpa_max: def.autoscaling.max_replicas,
                     cpu_percent: def.autoscaling.cpu_percent,
                     memory_percent: def.autoscaling.memory_percent,
-                    postgres: def.uses.contains(&Uses::Postgres),
-                    redis: def.uses.contains(&Uses::Redis),
+                    postgres: def.uses_store("postgres"),
+                    redis: def.uses_store("redis"),
                     routes: def.uses.contains(&Uses::AllServices),
                     config,
                     tag,
@@ -636,7 +636,7 @@ fn added_service(c: &mut Catalogue) -> (String, u32) {
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
         .autoscale(Autoscale { max: 12, cpu_percent: 70, memory_percent: 80 })
-        .uses(Uses::Postgres)
+        .uses(lomash_manifests::platform::postgres())
         .config("EXAMPLE_SETTING", "on");
     c.services.push(def);
     c.release.set_tag_everywhere(&name, "0.1.0");

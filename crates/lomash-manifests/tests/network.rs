@@ -60,7 +60,7 @@ fn graph_row(service: &str) -> (&'static str, bool, bool, bool, bool) {
     let c = catalogue();
     let def = c.services.iter().find(|s| s.name == service).unwrap_or_else(|| panic!("no service {service}"));
     let external = def.uses.iter().any(|u| matches!(u, Uses::ExternalHttps(_)));
-    ("", def.uses.contains(&Uses::AllServices), def.uses_postgres(), def.uses_redis(), external)
+    ("", def.uses.contains(&Uses::AllServices), def.uses_store("postgres"), def.uses_store("redis"), external)
 }
 
 /// One end of the test's traffic, as the rules see it.

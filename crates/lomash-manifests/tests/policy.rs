@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicyEgressRule, NetworkPolicyPort, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use lomash_manifests::conventions::{scanner_annotations, SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
+use lomash_manifests::conventions::{scanner_annotations, SCANNER_SKIP_PREFIX};
 use lomash_manifests::model::Pool;
 use lomash_manifests::netpol::Flow;
 use lomash_manifests::policy::{self, Finding, Outcome, RULES};
@@ -660,7 +660,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
 #[test]
 fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
     let (objects, flows) = production();
-    let before = policy::check(&objects, &pool(), &flows);
+    let before = policy::check(&objects, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions);
     for (rule, mutate, expected) in cases() {
         for (r, object) in &expected {
             let finding = before.iter().find(|f| f.rule == *r && f.object == *object);
@@ -672,7 +672,8 @@ fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
         }
         let mut mutated = objects.clone();
         mutate(&mut mutated);
-        let after = policy::check(&mutated, &pool(), &flows);
+        let after =
+            policy::check(&mutated, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions);
         let expected: BTreeSet<(String, String)> =
             expected.iter().map(|(r, o)| ((*r).to_owned(), (*o).to_owned())).collect();
         assert_eq!(failures(&after), expected, "case {rule}");
@@ -691,7 +692,7 @@ fn every_rule_has_a_failing_case() {
 #[test]
 fn generated_production_objects_have_no_violation() {
     let (objects, flows) = production();
-    let findings = policy::check(&objects, &pool(), &flows);
+    let findings = policy::check(&objects, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions);
     assert_eq!(failures(&findings), BTreeSet::new());
     // Every rule looked at something: a rule whose kind is absent would pass vacuously.
     for rule in RULES {
@@ -707,29 +708,30 @@ fn exceptions_are_annotations_on_each_production_deployment() {
     assert_eq!(deployments.len(), services, "one production Deployment for each of the {services} services");
     for d in &deployments {
         let annotations = d.metadata().annotations.clone().unwrap_or_default();
-        for (i, (id, reason)) in SCANNER_EXCEPTIONS.iter().enumerate() {
+        for (i, (id, reason)) in catalogue().platform.scanner_exceptions.iter().enumerate() {
             assert_eq!(annotations.get(&format!("checkov.io/skip{}", i + 1)), Some(&format!("{id}={reason}")));
         }
         // The checkov annotations are exactly the recorded exceptions (Reloader's is the other one).
         let checkov: BTreeMap<String, String> =
             annotations.into_iter().filter(|(k, _)| k.starts_with(SCANNER_SKIP_PREFIX)).collect();
-        assert_eq!(checkov, scanner_annotations(), "{}", d.id());
+        assert_eq!(checkov, scanner_annotations(&catalogue().platform.scanner_exceptions), "{}", d.id());
     }
-    let excepted: Vec<(&str, String)> = policy::check(&objects, &pool(), &flows)
-        .into_iter()
-        .filter(|f| f.outcome == Outcome::Excepted)
-        .map(|f| (f.rule, f.object))
-        .collect();
+    let excepted: Vec<(String, String)> =
+        policy::check(&objects, &pool(), &flows, &lomash_manifests::catalogue().platform.scanner_exceptions)
+            .into_iter()
+            .filter(|f| f.outcome == Outcome::Excepted)
+            .map(|f| (f.rule, f.object))
+            .collect();
     assert_eq!(
         excepted.len(),
-        deployments.len() * SCANNER_EXCEPTIONS.len(),
+        deployments.len() * catalogue().platform.scanner_exceptions.len(),
         "each scanner exception listed as excepted once per Deployment"
     );
 }
 
 #[test]
 fn no_exception_reason_contains_an_equals_sign() {
-    for (id, reason) in SCANNER_EXCEPTIONS {
+    for (id, reason) in catalogue().platform.scanner_exceptions {
         assert!(id.starts_with("CKV_K8S_"), "{id}");
         assert!(!reason.is_empty() && !reason.contains('='), "{id}: {reason}");
     }

@@ -398,7 +398,7 @@ fn removing_an_external_secret_fails_exactly_its_deployment() {
     let pool = r.model.pool(env).expect("the environment declares a pool");
     let flows = lomash_manifests::netpol::graph(&r.model, env);
     let failures = |objects: &[Object]| -> Vec<(String, String)> {
-        policy::check(objects, pool, &flows)
+        policy::check(objects, pool, &flows, &lomash_manifests::catalogue().platform.scanner_exceptions)
             .into_iter()
             .filter(|f| f.outcome == Outcome::Fail)
             .map(|f| (f.rule.to_owned(), f.object))

@@ -219,9 +219,9 @@ fn init_containers_come_in_the_order_they_must_run() {
             .collect();
         // Wait for each store the service uses, then migrate its database (a Postgres user).
         let want: Vec<&str> = [
-            (def.uses_postgres(), "wait-for-postgres"),
-            (def.uses_redis(), "wait-for-redis"),
-            (def.uses_postgres(), "run-migrations"),
+            (def.uses_store("postgres"), "wait-for-postgres"),
+            (def.uses_store("redis"), "wait-for-redis"),
+            (def.uses_store("postgres"), "run-migrations"),
         ]
         .into_iter()
         .filter_map(|(used, name)| used.then_some(name))
@@ -342,7 +342,7 @@ fn the_platform_keys_validation_knows_are_the_ones_rendered() {
             .expect("a base ConfigMap");
         let mut rendered: Vec<&str> =
             data.keys().map(String::as_str).filter(|k| !s.upstreams.iter().any(|(u, _)| u == k)).collect();
-        let mut known = platform_config_keys(s.uses_postgres(), s.uses_redis());
+        let mut known = platform_config_keys(&model.platform, &s.uses);
         rendered.sort();
         known.sort();
         assert_eq!(rendered, known, "{}", s.name);

@@ -459,9 +459,9 @@ const CASES: &[Case] = &[
         expected: &["auth-service: port: 70000 is outside 1–65535"],
     },
     Case {
-        rule: "platform dependency port 0",
-        mutate: |c| c.platform.environments[0].stage.redis_port = 0,
-        expected: &["platform: production.redisPort: 0 is outside 1–65535"],
+        rule: "data store port 0",
+        mutate: |c| c.platform.stores[1].port = 0,
+        expected: &["platform: stores.redis.port: 0 is outside 1–65535"],
     },
     // Node pools
     Case {
@@ -801,38 +801,38 @@ const CASES: &[Case] = &[
     // CORS
     Case {
         rule: "production CORS origin over http",
-        mutate: |c| c.platform.environments[0].stage.cors_origin = "http://lomashwood.co.uk".into(),
+        mutate: |c| *c.platform.environments[0].stage.setting_mut("CORS_ORIGIN").unwrap() = "http://lomashwood.co.uk".into(),
         expected: &[concat!(
-            "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin ",
+            "platform: production.settings.CORS_ORIGIN: \"http://lomashwood.co.uk\" is not an https:// origin ",
             "(https://host[:port]: no path, wildcard, list or credentials)"
         )],
     },
     Case {
         rule: "production CORS origin wildcard",
-        mutate: |c| c.platform.environments[0].stage.cors_origin = "*".into(),
-        expected: &["platform: production.corsOrigin: \"*\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)"],
+        mutate: |c| *c.platform.environments[0].stage.setting_mut("CORS_ORIGIN").unwrap() = "*".into(),
+        expected: &["platform: production.settings.CORS_ORIGIN: \"*\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)"],
     },
     Case {
         rule: "production CORS origin with a path",
-        mutate: |c| c.platform.environments[0].stage.cors_origin = "https://lomashwood.co.uk/shop".into(),
+        mutate: |c| *c.platform.environments[0].stage.setting_mut("CORS_ORIGIN").unwrap() = "https://lomashwood.co.uk/shop".into(),
         expected: &[concat!(
-            "platform: production.corsOrigin: \"https://lomashwood.co.uk/shop\" is not an https:// origin ",
+            "platform: production.settings.CORS_ORIGIN: \"https://lomashwood.co.uk/shop\" is not an https:// origin ",
             "(https://host[:port]: no path, wildcard, list or credentials)"
         )],
     },
     Case {
         rule: "production CORS origin list",
-        mutate: |c| c.platform.environments[0].stage.cors_origin = "https://a.co.uk,https://b.co.uk".into(),
+        mutate: |c| *c.platform.environments[0].stage.setting_mut("CORS_ORIGIN").unwrap() = "https://a.co.uk,https://b.co.uk".into(),
         expected: &[concat!(
-            "platform: production.corsOrigin: \"https://a.co.uk,https://b.co.uk\" is not an https:// origin ",
+            "platform: production.settings.CORS_ORIGIN: \"https://a.co.uk,https://b.co.uk\" is not an https:// origin ",
             "(https://host[:port]: no path, wildcard, list or credentials)"
         )],
     },
     Case {
         rule: "platform host with credentials",
-        mutate: |c| c.platform.environments[0].stage.db_host = "admin:hunter2@postgres-primary".into(),
+        mutate: |c| *c.platform.environments[0].stage.store_host_mut("postgres").unwrap() = "admin:hunter2@postgres-primary".into(),
         expected: &[concat!(
-            "platform: production.dbHost: carries credentials: ",
+            "platform: production.storeHosts.postgres: carries credentials: ",
             "reference them from each service's secret instead of generating them"
         )],
     },
@@ -1063,9 +1063,9 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "platform value with a C1 control, which reaches every ConfigMap",
-        mutate: |c| c.platform.environments[0].stage.db_host = "postgres\u{9f}".into(),
+        mutate: |c| *c.platform.environments[0].stage.store_host_mut("postgres").unwrap() = "postgres\u{9f}".into(),
         expected: &[concat!(
-            "platform: production.dbHost: the value contains U+009F, which kustomize cannot carry: it refuses DEL, ",
+            "platform: production.storeHosts.postgres: the value contains U+009F, which kustomize cannot carry: it refuses DEL, ",
             "the C1 controls and U+FFFE/U+FFFF, and folds U+0085 into a space"
         )],
     },
@@ -1092,8 +1092,23 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "an edge declared twice",
-        mutate: |c| service(c, "auth-service").uses.push(Uses::Redis),
-        expected: &["auth-service: uses: Redis is declared twice"],
+        mutate: |c| service(c, "auth-service").uses.push(Uses::store("redis")),
+        expected: &["auth-service: uses: the store redis is declared twice"],
+    },
+    Case {
+        rule: "an edge to a store the platform does not declare",
+        mutate: |c| service(c, "auth-service").uses.push(Uses::store("mysql")),
+        expected: &["auth-service: uses: auth-service -> mysql: not a data store of the platform (known: postgres, redis)"],
+    },
+    Case {
+        rule: "a store without a wait command",
+        mutate: |c| c.platform.stores[0].ready = " ".into(),
+        expected: &["platform: stores.postgres.ready: no wait command: say how an attempt knows the store is up"],
+    },
+    Case {
+        rule: "a stage without a host for a store",
+        mutate: |c| c.platform.environments[0].stage.store_hosts.retain(|(s, _)| s != "redis"),
+        expected: &["platform: production.storeHosts.redis: missing: no host for the store"],
     },
     Case {
         rule: "external HTTPS without a reason",
@@ -1115,9 +1130,9 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "a data store outside the data namespace the policies open",
-        mutate: |c| c.platform.environments[0].stage.redis_host = "redis-master.cache.svc.cluster.local".into(),
+        mutate: |c| *c.platform.environments[0].stage.store_host_mut("redis").unwrap() = "redis-master.cache.svc.cluster.local".into(),
         expected: &[concat!(
-            "platform: production.redisHost: \"redis-master.cache.svc.cluster.local\" is in namespace cache, but the ",
+            "platform: production.storeHosts.redis: \"redis-master.cache.svc.cluster.local\" is in namespace cache, but the ",
             "network policies open the data stores only in the data namespace lomash-wood-data"
         )],
     },
@@ -1153,7 +1168,7 @@ fn each_rule_reports_its_exact_message() {
 #[test]
 fn all_mistakes_are_reported_at_once() {
     let mut c = catalogue();
-    c.platform.environments[0].stage.cors_origin = "http://lomashwood.co.uk".into();
+    *c.platform.environments[0].stage.setting_mut("CORS_ORIGIN").unwrap() = "http://lomashwood.co.uk".into();
     set_tag(&mut c, "auth-service", "latest");
     same_port(&mut c, "content-service", "auth-service", 3001);
     service(&mut c, "content-service").probes.liveness.path = "live".into();
@@ -1166,7 +1181,7 @@ fn all_mistakes_are_reported_at_once() {
     assert_eq!(
         errors.messages(),
         [
-            "platform: production.corsOrigin: \"http://lomashwood.co.uk\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)",
+            "platform: production.settings.CORS_ORIGIN: \"http://lomashwood.co.uk\" is not an https:// origin (https://host[:port]: no path, wildcard, list or credentials)",
             "content-service: port: 3001 is already used by auth-service",
             "no-such-service: production.image.tag: images.yaml pins a tag for it, but the catalogue has no service of that name",
             "auth-service: production.image.tag: \"latest\" is not pinned: use a version (e.g. \"1.0.0\")",

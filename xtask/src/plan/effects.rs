@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use lomash_manifests::capacity::{Amount, Plan as Capacities};
+use lomash_manifests::conventions::SCANNER_SKIP_PREFIX;
 use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
 use lomash_manifests::k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer};
 use lomash_manifests::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -299,13 +300,36 @@ pub struct Finding {
 }
 
 /// The lint's failures and exceptions on `objects`, scheduled on `pool`, with `flows` the
-/// service graph the network must allow.
-pub fn lint(objects: &[Object], pool: &Pool, flows: &[Flow]) -> BTreeSet<Finding> {
-    policy::check(objects, pool, flows)
+/// service graph the network must allow and `exceptions` the scanner exceptions declared.
+pub fn lint(objects: &[Object], pool: &Pool, flows: &[Flow], exceptions: &[(String, String)]) -> BTreeSet<Finding> {
+    policy::check(objects, pool, flows, exceptions)
         .into_iter()
         .filter(|f| f.outcome != Outcome::Pass)
         .map(|f| Finding { rule: f.rule.to_owned(), object: f.object, outcome: f.outcome.as_str(), message: f.message })
         .collect()
+}
+
+/// The scanner exceptions `objects` record (`checkov.io/skipN: ID=reason` on their Deployments),
+/// each once, in the order first met: what the catalogue of the commit they were rendered from
+/// declared, when its lint passed. The base side's declaration is not in its tree otherwise.
+pub fn recorded_exceptions(objects: &[Object]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for d in deployments(objects) {
+        let mut annotations: Vec<(&String, &String)> = d.metadata.annotations.iter().flatten().collect();
+        // skip1, skip2, …, skip10: by number, as they were written.
+        annotations.sort_by_key(|(k, _)| k.strip_prefix(SCANNER_SKIP_PREFIX).and_then(|n| n.parse::<u32>().ok()));
+        for (key, value) in annotations {
+            if !key.starts_with(SCANNER_SKIP_PREFIX) {
+                continue;
+            }
+            if let Some((id, reason)) = value.split_once('=') {
+                if !out.iter().any(|(known, _)| known == id) {
+                    out.push((id.to_owned(), reason.to_owned()));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@
 //!   `policy/` on each side's rendered objects. The service graph a side must allow is in the
 //!   catalogue, not in the tree: the head is checked against the current catalogue's graph (as
 //!   `cargo xtask lint` does), the base with no graph (its own is not known; it passed its lint
-//!   when it was committed). Otherwise a new edge would show as a base failure it "fixes".
+//!   when it was committed). Otherwise a new edge would show as a base failure it "fixes". The
+//!   scanner exceptions likewise: the head's are the catalogue's, the base's those its
+//!   Deployments record.
 //!
 //! Formats ([`format`]): text (coloured only on a terminal), Markdown for a pull-request comment,
 //! JSON for tools. Exit codes follow `git diff`: 0 when the plan ran, 1 with `--exit-code` when
@@ -377,8 +379,9 @@ fn environment(model: &Model, name: &str, old: Option<&str>, new: Option<&str>) 
 
     let (lint_added, lint_removed) = match (pool, platform_env) {
         (Some(pool), Some(env)) => {
-            let before = effects::lint(&base.objects, pool, &[]);
-            let after = effects::lint(&head.objects, pool, &netpol::graph(model, env));
+            let declared = &model.platform.scanner_exceptions;
+            let before = effects::lint(&base.objects, pool, &[], &effects::recorded_exceptions(&base.objects));
+            let after = effects::lint(&head.objects, pool, &netpol::graph(model, env), declared);
             (after.difference(&before).cloned().collect(), before.difference(&after).cloned().collect())
         }
         _ => (Vec::new(), Vec::new()),

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use lomash_manifests::capacity::Plan as Capacities;
+use lomash_manifests::built::BuiltEnvironment;
 use lomash_manifests::catalogue::{RELEASE_FILE, RELEASE_PATH};
 use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
 use lomash_manifests::k8s_openapi::api::core::v1::ConfigMap;
@@ -127,7 +127,7 @@ fn a_memory_limit_raised() {
 
         let (old, new) = (env.capacity.before.as_ref().unwrap(), env.capacity.after.as_ref().unwrap());
         let platform_env = model.platform.environment(&env.name).unwrap();
-        let line = Capacities::of_environment(&model, platform_env).unwrap();
+        let line = BuiltEnvironment::new(&model, platform_env).capacity().unwrap();
         let line = line.lines.iter().find(|l| l.service == "auth-service").unwrap();
         let gi = 1u128 << 30;
         assert_eq!(new.limits_max.memory - old.limits_max.memory, gi * u128::from(line.max_replicas), "{}", env.name);

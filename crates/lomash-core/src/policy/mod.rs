@@ -10,7 +10,7 @@
 //! Every rule yields one [`Finding`] per object of the kind it applies to, so a reviewer sees
 //! what was checked, not only what failed. Pod rules look at every container: main, init and
 //! ephemeral. The checks of common scanners that production knowingly does not meet are listed
-//! once, in [`crate::conventions::SCANNER_EXCEPTIONS`]; they show here as `excepted`, read back from
+//! once, by the catalogue ([`crate::spec::Platform::scanner_exceptions`]); they show here as `excepted`, read back from
 //! the Deployment's own `checkov.io/skipN` annotations, so the report shows what the cluster gets.
 //!
 //! PSS source: the Kubernetes documentation, "Pod Security Standards" (Kubernetes
@@ -31,7 +31,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
 use serde_yaml::Value;
 
-use crate::conventions::{SCANNER_EXCEPTIONS, SCANNER_SKIP_PREFIX};
+use crate::conventions::SCANNER_SKIP_PREFIX;
 use crate::model::Pool;
 use crate::netpol::Flow;
 
@@ -75,7 +75,7 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// A [`Rule::id`], or for an exception the scanner's check id (`CKV_K8S_40`).
-    pub rule: &'static str,
+    pub rule: String,
     /// `Kind/name`, e.g. `Deployment/auth-service`.
     pub object: String,
     pub outcome: Outcome,
@@ -130,6 +130,8 @@ pub struct Context<'a> {
     pub pool: &'a Pool,
     /// The service graph the network must allow, both ends of each flow ([`crate::netpol::graph`]).
     pub flows: &'a [Flow],
+    /// The scanner checks the platform knowingly does not meet: (check id, reason).
+    pub exceptions: &'a [(String, String)],
 }
 
 /// The pod template of a Deployment, as a rule sees it.
@@ -141,9 +143,10 @@ pub struct Pod<'a> {
 }
 
 /// Runs every rule of [`RULES`] on `objects`, scheduled on `pool`, with `flows` the service graph
-/// of their environment ([`crate::netpol::graph`]), then lists the recorded scanner exceptions.
-pub fn check(objects: &[Object], pool: &Pool, flows: &[Flow]) -> Vec<Finding> {
-    let cx = Context { objects, pool, flows };
+/// of their environment ([`crate::netpol::graph`]) and `exceptions` the platform's declared
+/// scanner exceptions, then lists the recorded ones.
+pub fn check(objects: &[Object], pool: &Pool, flows: &[Flow], exceptions: &[(String, String)]) -> Vec<Finding> {
+    let cx = Context { objects, pool, flows, exceptions };
     let mut findings = Vec::new();
     for rule in RULES {
         for object in objects {
@@ -156,27 +159,32 @@ pub fn check(objects: &[Object], pool: &Pool, flows: &[Flow]) -> Vec<Finding> {
                 _ => continue,
             };
             let outcome = if problems.is_empty() { Outcome::Pass } else { Outcome::Fail };
-            findings.push(Finding { rule: rule.id, object: object.id(), outcome, message: problems.join("; ") });
+            findings.push(Finding {
+                rule: rule.id.to_owned(),
+                object: object.id(),
+                outcome,
+                message: problems.join("; "),
+            });
         }
     }
     for object in objects {
-        for (id, reason) in recorded_exceptions(object.metadata()) {
+        for (id, reason) in recorded_exceptions(object.metadata(), exceptions) {
             findings.push(Finding { rule: id, object: object.id(), outcome: Outcome::Excepted, message: reason });
         }
     }
     findings
 }
 
-/// The exceptions an object's annotations record, for checks of [`SCANNER_EXCEPTIONS`].
-fn recorded_exceptions(meta: &ObjectMeta) -> Vec<(&'static str, String)> {
+/// The exceptions an object's annotations record, for checks the platform declares.
+fn recorded_exceptions(meta: &ObjectMeta, declared: &[(String, String)]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (key, value) in meta.annotations.iter().flatten() {
         if !key.starts_with(SCANNER_SKIP_PREFIX) {
             continue;
         }
         let Some((id, reason)) = value.split_once('=') else { continue };
-        if let Some((id, _)) = SCANNER_EXCEPTIONS.iter().find(|(known, _)| *known == id) {
-            out.push((*id, reason.to_owned()));
+        if declared.iter().any(|(known, _)| known == id) {
+            out.push((id.to_owned(), reason.to_owned()));
         }
     }
     out

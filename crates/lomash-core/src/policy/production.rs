@@ -127,22 +127,22 @@ pub(super) fn service_port(cx: &Context, o: &Object) -> Vec<String> {
     out
 }
 
-pub(super) fn scanner_exceptions(_: &Context, o: &Object) -> Vec<String> {
+pub(super) fn scanner_exceptions(cx: &Context, o: &Object) -> Vec<String> {
     let annotations = o.metadata().annotations.clone().unwrap_or_default();
     let mut out = Vec::new();
     let mut recorded = BTreeSet::new();
     for (key, value) in annotations.iter().filter(|(k, _)| k.starts_with(SCANNER_SKIP_PREFIX)) {
         match value.split_once('=') {
             Some((id, reason)) if !reason.is_empty() && !reason.contains('=') => {
-                if !SCANNER_EXCEPTIONS.iter().any(|(known, _)| *known == id) {
-                    out.push(format!("{key}: {id} is not an exception conventions.rs declares"));
+                if !cx.exceptions.iter().any(|(known, _)| known == id) {
+                    out.push(format!("{key}: {id} is not an exception the platform declares"));
                 }
                 recorded.insert(id.to_owned());
             }
             _ => out.push(format!("{key}: not of the form CHECK_ID=reason (one `=`, a reason after it)")),
         }
     }
-    for (id, _) in SCANNER_EXCEPTIONS {
+    for (id, _) in cx.exceptions {
         if !recorded.contains(id) {
             out.push(format!("exception {id} is not recorded"));
         }

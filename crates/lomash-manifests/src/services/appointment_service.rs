@@ -1,7 +1,7 @@
 //! Design consultations: showroom and home-visit bookings.
 
-use crate::platform::service;
-use crate::spec::{Autoscale, ServiceDef, Uses};
+use crate::platform::{postgres, redis, service};
+use crate::spec::{Autoscale, ServiceDef};
 
 pub fn definition() -> ServiceDef {
     service("appointment-service", 3004)
@@ -9,6 +9,6 @@ pub fn definition() -> ServiceDef {
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
         .autoscale(Autoscale { max: 10, cpu_percent: 70, memory_percent: 80 })
-        .uses(Uses::Postgres)
-        .uses(Uses::Redis)
+        .uses(postgres())
+        .uses(redis())
 }

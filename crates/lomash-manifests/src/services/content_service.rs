@@ -1,7 +1,7 @@
 //! Editorial content: pages, inspiration galleries and media.
 
-use crate::platform::service;
-use crate::spec::{Autoscale, ServiceDef, Uses};
+use crate::platform::{postgres, redis, service};
+use crate::spec::{Autoscale, ServiceDef};
 
 pub fn definition() -> ServiceDef {
     service("content-service", 3005)
@@ -9,6 +9,6 @@ pub fn definition() -> ServiceDef {
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
         .autoscale(Autoscale { max: 10, cpu_percent: 70, memory_percent: 80 })
-        .uses(Uses::Postgres)
-        .uses(Uses::Redis)
+        .uses(postgres())
+        .uses(redis())
 }

@@ -1,6 +1,6 @@
 //! Email, SMS and push notifications.
 
-use crate::platform::service;
+use crate::platform::{postgres, redis, service};
 use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
@@ -9,7 +9,7 @@ pub fn definition() -> ServiceDef {
         .cpu("250m", "1000m")
         .memory("256Mi", "1Gi")
         .autoscale(Autoscale { max: 10, cpu_percent: 70, memory_percent: 80 })
-        .uses(Uses::Postgres)
-        .uses(Uses::Redis)
+        .uses(postgres())
+        .uses(redis())
         .uses(Uses::ExternalHttps("the email and SMS providers".into()))
 }

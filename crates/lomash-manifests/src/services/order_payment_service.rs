@@ -1,6 +1,6 @@
 //! Orders, quotes and payments.
 
-use crate::platform::service;
+use crate::platform::{postgres, redis, service};
 use crate::spec::{Autoscale, ServiceDef, Uses};
 
 pub fn definition() -> ServiceDef {
@@ -9,7 +9,7 @@ pub fn definition() -> ServiceDef {
         .cpu("500m", "2000m")
         .memory("512Mi", "2Gi")
         .autoscale(Autoscale { max: 20, cpu_percent: 65, memory_percent: 75 })
-        .uses(Uses::Postgres)
-        .uses(Uses::Redis)
+        .uses(postgres())
+        .uses(redis())
         .uses(Uses::ExternalHttps("the payment provider".into()))
 }

@@ -1,0 +1,97 @@
+//! Every object of the tree, built once: the base objects of each service, and for each
+//! environment its environment-wide objects, each service's objects and its service graph. The
+//! patch derivation, the YAML writer, the overlay README, capacity and the lint all read these
+//! same values ("compute once, query many"): nothing downstream rebuilds an object or re-parses a
+//! platform string.
+
+use std::ops::Range;
+
+use crate::capacity::Plan;
+use crate::k8s::{base_objects, environment_objects, environment_wide};
+use crate::model::{Model, Pool, Service};
+use crate::netpol::{self, Flow};
+use crate::object::Object;
+use crate::parallel::in_parallel;
+use crate::policy::{self, Finding};
+use crate::spec::Environment;
+
+/// The whole tree's objects, for a checked model.
+pub struct Built<'m> {
+    pub model: &'m Model,
+    /// Each service's base objects (development; no namespace), in catalogue order.
+    pub base: Vec<Vec<Object>>,
+    /// One per environment of the platform, in its order.
+    pub environments: Vec<BuiltEnvironment<'m>>,
+}
+
+/// One environment's objects and graph, built once.
+pub struct BuiltEnvironment<'m> {
+    pub env: &'m Environment,
+    /// Its checked node pool.
+    pub pool: &'m Pool,
+    /// Every object of the environment: the environment-wide ones (Namespace first), then service
+    /// by service in catalogue order; [`BuiltEnvironment::service`] slices one service's out.
+    pub objects: Vec<Object>,
+    /// Where each service's objects sit in [`BuiltEnvironment::objects`], in catalogue order.
+    spans: Vec<Range<usize>>,
+    /// The service graph the environment's network policies allow ([`netpol::graph`]).
+    pub flows: Vec<Flow>,
+}
+
+impl<'m> Built<'m> {
+    /// Builds every object of `model` once.
+    pub fn new(model: &'m Model) -> Built<'m> {
+        let base = in_parallel(&model.services, |s| base_objects(&model.platform, s));
+        let environments = model.platform.environments.iter().map(|env| BuiltEnvironment::new(model, env)).collect();
+        Built { model, base, environments }
+    }
+
+    /// The environment named `name`.
+    pub fn environment(&self, name: &str) -> Option<&BuiltEnvironment<'m>> {
+        self.environments.iter().find(|e| e.env.name == name)
+    }
+}
+
+impl<'m> BuiltEnvironment<'m> {
+    /// Builds the objects of one environment of `model` (a command that needs only one). A
+    /// checked model has a pool for every environment (validation refuses one without), so a
+    /// missing pool is a bug, not an input.
+    pub fn new(model: &'m Model, env: &'m Environment) -> BuiltEnvironment<'m> {
+        let pool = model.pool(env).unwrap_or_else(|| panic!("{}: a checked model has a node pool", env.name));
+        let mut objects = environment_wide(model, env);
+        let per_service = in_parallel(&model.services, |s| environment_objects(&model.platform, env, s));
+        let mut spans = Vec::with_capacity(per_service.len());
+        for service_objects in per_service {
+            let start = objects.len();
+            objects.extend(service_objects);
+            spans.push(start..objects.len());
+        }
+        BuiltEnvironment { env, pool, objects, spans, flows: netpol::graph(model, env) }
+    }
+
+    /// The objects of the `index`th service of the catalogue in this environment.
+    pub fn service(&self, index: usize) -> &[Object] {
+        &self.objects[self.spans[index].clone()]
+    }
+
+    /// The objects of `service` (a service of the model).
+    pub fn of(&self, model: &Model, service: &Service) -> &[Object] {
+        let index = model.services.iter().position(|s| s.name == service.name).expect("a service of the model");
+        self.service(index)
+    }
+
+    /// The environment-wide objects: those before the first service's.
+    pub fn wide(&self) -> &[Object] {
+        &self.objects[..self.spans.first().map_or(self.objects.len(), |s| s.start)]
+    }
+
+    /// The capacity plan of these objects against the environment's pool.
+    pub fn capacity(&self) -> Result<Plan, String> {
+        Plan::of_objects(&self.objects, self.pool.clone())
+    }
+
+    /// Every lint rule on these objects ([`policy::check`]).
+    pub fn lint(&self, model: &Model) -> Vec<Finding> {
+        policy::check(&self.objects, self.pool, &self.flows, &model.platform.scanner_exceptions)
+    }
+}
