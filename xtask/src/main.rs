@@ -14,6 +14,7 @@ mod hotfix;
 mod lint;
 mod new_environment;
 mod new_service;
+mod plan;
 mod promote;
 mod release;
 mod render;
@@ -81,6 +82,13 @@ fn main() -> ExitCode {
         }
         (Some("new-service"), None, rest) => new_service::run(&project_root(), rest),
         (Some("new-environment"), None, rest) => new_environment::run(&project_root(), rest),
+        (Some("plan"), scope, rest) => match plan::Options::parse(scope, rest) {
+            Ok(options) => plan::run(&project_root(), &catalogue(), &options),
+            Err(mistake) => {
+                eprint!("error: {mistake}\n\n{}", usage::of("plan").unwrap_or_else(usage::all));
+                return ExitCode::from(2);
+            }
+        },
         (Some("bench"), None, flags) => bench::run(&project_root(), flags),
         (Some("help" | "--help" | "-h"), None, []) => {
             print!("{}", usage::all());

@@ -231,7 +231,7 @@ impl WriteLock {
 
 /// The shared lock, for a reader: `None` when there is no lock file (no writer ever ran here, and
 /// a reader creates nothing) or it cannot be locked; the reader then reads unlocked.
-fn lock_for_reading(root: &Path) -> Option<fs::File> {
+pub fn lock_for_reading(root: &Path) -> Option<fs::File> {
     let file = fs::File::open(root.join(LOCK_FILE)).ok()?;
     file.lock_shared().ok()?;
     Some(file)

@@ -11,7 +11,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 13] = [
     "generate",
     "check",
     "diff",
@@ -22,6 +22,7 @@ const COMMANDS: [&str; 12] = [
     "promote",
     "new-service",
     "new-environment",
+    "plan",
     "bench",
     "help",
 ];
