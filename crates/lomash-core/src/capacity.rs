@@ -1,4 +1,4 @@
-//! Capacity as code (`production-readiness.md` (see docs/spec.md) §10): the nodes, CPU and memory an
+//! Capacity as code (docs/spec.md ("The base and production")): the nodes, CPU and memory an
 //! environment's services need at their replica bounds, against the node pool the platform
 //! declares for it ([`crate::spec::NodePool`], checked as [`Pool`]).
 //!

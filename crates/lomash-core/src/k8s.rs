@@ -585,7 +585,7 @@ impl Builder<'_> {
         })
     }
 
-    /// secrets.md: the ExternalSecret named like the Secret it produces, reading the service's
+    /// docs/spec.md ("Secrets"): the ExternalSecret named like the Secret it produces, reading the service's
     /// entry of this environment from the platform's store.
     fn external_secret(&self, env: &Environment) -> Object {
         let source = &self.platform.secrets;
@@ -624,7 +624,7 @@ pub fn mib_share(memory_limit_bytes: u128, percent: u32) -> u128 {
 }
 
 /// The lowercase hex SHA-256 of a ConfigMap's data, over the lines `KEY=VALUE\n`, keys in byte
-/// order (production-readiness.md §4).
+/// order (docs/spec.md ("The base and production")).
 pub fn config_checksum(data: &BTreeMap<String, String>) -> String {
     let text: String = data.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()

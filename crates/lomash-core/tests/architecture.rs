@@ -263,3 +263,73 @@ fn no_kind_is_a_hand_written_string() {
     }
     assert_eq!(offenders, Vec::<String>::new());
 }
+
+/// The Markdown documents a text names: each word ending in `.md`, its punctuation trimmed.
+fn documents_named(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| c.is_whitespace() || "`'\"()[]<>,;:*".contains(c))
+        .map(|w| w.trim_end_matches(['.', '!', '?']).trim_start_matches("./"))
+        .filter(|w| w.ends_with(".md") && w.len() > 3 && !w.contains('{'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_document_finder_reads_a_comment() {
+    // Built at run time, so that this file names no missing document itself.
+    let page = ["network", "md"].join(".");
+    let found = documents_named(&format!("// See `{page}` (and docs/spec.md, \"Staging\"), or README.md."));
+    assert_eq!(found, BTreeSet::from([page, "docs/spec.md".to_owned(), "README.md".to_owned()]));
+}
+
+/// Every document a source file of the workspace names exists in the repository: a path from the
+/// root, a generated README (`patches/README.md`), or a file name the repository has. The spec's
+/// pages live outside it; the repository restates them in `docs/spec.md`, which comments cite.
+/// The one exception is data, not a reference: the seed's pointers that the catalogue hands to the
+/// overlay README name documents of the deployment repository.
+#[test]
+fn every_document_a_source_file_names_exists() {
+    let root = workspace();
+    let seed_pointers = ["security/policies/encryption-policy.md"];
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    let mut files = Vec::new();
+    for dir in ["crates", "xtask"] {
+        files.extend(rust_files(&root.join(dir)));
+    }
+    let mut missing = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        for doc in documents_named(&text) {
+            if seed_pointers.contains(&doc.as_str()) {
+                continue;
+            }
+            let exists = root.join(&doc).is_file()
+                // A path relative to the file's folder or its crate's (`CARGO_MANIFEST_DIR`).
+                || file.ancestors().skip(1).take(3).any(|dir| dir.join(&doc).is_file())
+                || (doc.ends_with("patches/README.md") && root.join("generated").is_dir())
+                || (!doc.contains('/') && tracked_names(&root, &mut names).contains(&doc));
+            if !exists {
+                missing.push(format!("{}: {doc}", file.strip_prefix(&root).unwrap().display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "documents named but not in the repository:\n{}", missing.join("\n"));
+}
+
+/// The file names of the repository's own Markdown files (outside target/ and .git/).
+fn tracked_names<'a>(root: &Path, names: &'a mut BTreeSet<String>) -> &'a BTreeSet<String> {
+    if names.is_empty() {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if path.is_dir() && !name.starts_with('.') && name != "target" {
+                    stack.push(path);
+                } else if name.ends_with(".md") {
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    names
+}

@@ -23,7 +23,7 @@ pub fn platform(environments: Vec<Environment>) -> Platform {
         scanner_exceptions: scanner_exceptions(),
         docs: docs(),
         base_name: "development".into(),
-        // secrets.md: AWS Secrets Manager through the External Secrets Operator, one entry per
+        // docs/spec.md ("Secrets"): AWS Secrets Manager through the External Secrets Operator, one entry per
         // service and environment (`lomash-wood/<environment>/<service>`), read again hourly.
         secrets: SecretSource {
             store: SecretStore { name: "aws-secrets-manager".into(), scope: StoreScope::Cluster },
@@ -213,7 +213,7 @@ pub fn production() -> Environment {
         namespace: "lomash-wood-production".into(),
         data_namespace: data_namespace.into(),
         stage: Stage {
-            // The HPA owns the count (minReplicas 3): production-readiness.md §1.
+            // The HPA owns the count (minReplicas 3): docs/spec.md ("The base and production").
             replicas: None,
             image_pull_policy: PullPolicy::Always,
             settings: settings("production", "info", "https://lomashwood.co.uk", "0.1"),
@@ -226,7 +226,7 @@ pub fn production() -> Environment {
             zone_spread: Placement::Required,
             max_skew: 1,
             // With the hard anti-affinity, maxUnavailable 0 deadlocks a rollout on a cluster with
-            // no spare node; 1 lets an old pod make room (production-readiness.md §2).
+            // no spare node; 1 lets an old pod make room (docs/spec.md ("The base and production")).
             max_surge: 1,
             max_unavailable: 1,
             min_ready_seconds: 10,
@@ -336,7 +336,7 @@ pub fn derived(from: Environment, name: &str) -> Environment {
     }
 }
 
-/// Staging (environments.md): production's hardening, probes, rollout and network rules at a
+/// Staging (docs/spec.md ("Staging")): production's hardening, probes, rollout and network rules at a
 /// smaller scale, with its own data stores, a softer placement and its own tags. Written as what
 /// differs from production, beyond what its name gives ([`derived`]).
 pub fn staging() -> Environment {

@@ -121,7 +121,7 @@ fn readme_covers_every_service_and_file() {
     assert!(text.contains(&kustomization.contents), "the kustomization.yaml is not embedded verbatim");
 }
 
-/// production-readiness.md §1 and §11: the README says why there is no `replicas` and gives the
+/// docs/spec.md ("The base and production"): the README says why there is no `replicas` and gives the
 /// one-time step for a live cluster, and keeps the seed's pointers.
 #[test]
 fn readme_keeps_the_seed_pointers_and_the_one_time_step() {

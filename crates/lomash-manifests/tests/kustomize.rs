@@ -251,7 +251,7 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
         let owner = expected.iter().find(|e| {
             o.name() == e.name || o.name() == format!("{}-config", e.name) || o.name() == format!("{}-secret", e.name)
         });
-        // network.md: the two environment-wide policies belong to no one service.
+        // docs/spec.md ("The network"): the two environment-wide policies belong to no one service.
         if owner.is_none() && matches!(o, Object::NetworkPolicy(_)) && ["default-deny", "allow-dns"].contains(&o.name())
         {
             continue;
@@ -328,7 +328,7 @@ fn check_service(objects: &[Object], e: &Expected, all: &[Expected]) -> Result<(
     let window =
         spec.behavior.as_ref().and_then(|b| b.scale_down.as_ref()).and_then(|s| s.stabilization_window_seconds);
     check("HPA", "scaleDown.stabilizationWindowSeconds", window, Some(300))?;
-    // production-readiness.md §9: at most half the pods a minute.
+    // docs/spec.md ("The base and production"): at most half the pods a minute.
     let policies: Vec<(String, i32, i32)> = spec
         .behavior
         .as_ref()
@@ -345,7 +345,7 @@ fn check_service(objects: &[Object], e: &Expected, all: &[Expected]) -> Result<(
     check("PDB", "minAvailable", spec.min_available.as_ref(), Some(&IntOrString::Int(2)))?;
     check("PDB", "unhealthyPodEvictionPolicy", spec.unhealthy_pod_eviction_policy.as_deref(), Some("AlwaysAllow"))?;
 
-    // production-readiness.md §6: one ServiceAccount per service, without a token.
+    // docs/spec.md ("The base and production"): one ServiceAccount per service, without a token.
     let Object::ServiceAccount(sa) = find(objects, "ServiceAccount", &e.name)? else { unreachable!() };
     check("ServiceAccount", "automountServiceAccountToken", sa.automount_service_account_token, Some(false))?;
     check("PDB", "selector", spec.selector.as_ref().and_then(|s| s.match_labels.as_ref()), Some(&selector(e)))?;
@@ -358,7 +358,7 @@ fn pod(d: &Deployment) -> &PodSpec {
 
 fn check_deployment(d: &Deployment, e: &Expected) -> Result<(), String> {
     let spec = d.spec.as_ref().ok_or("Deployment has no spec")?;
-    // production-readiness.md §1: the HPA owns the count; an apply must never reset it.
+    // docs/spec.md ("The base and production"): the HPA owns the count; an apply must never reset it.
     check("Deployment", "replicas", spec.replicas, None)?;
     check("Deployment", "minReadySeconds", spec.min_ready_seconds, Some(10))?;
     check("Deployment", "selector", spec.selector.match_labels.as_ref(), Some(&selector(e)))?;
@@ -481,7 +481,7 @@ fn check_deployment(d: &Deployment, e: &Expected) -> Result<(), String> {
         };
         if c.name == "run-migrations" {
             check(&c.name, "image", c.image.as_deref(), Some(image.as_str()))?;
-            // production-readiness.md §8: the image's own Prisma CLI, never npx.
+            // docs/spec.md ("The base and production"): the image's own Prisma CLI, never npx.
             let want: Vec<String> = ["node_modules/.bin/prisma", "migrate", "deploy"].map(String::from).to_vec();
             check(&c.name, "command", command, want)?;
         } else {
@@ -581,7 +581,7 @@ fn check_environment(objects: &[Object], main: &Container, e: &Expected, all: &[
     want.extend(platform.map(|(k, v)| (k.to_owned(), v.to_owned())));
     want.insert("PORT".into(), e.port.to_string());
     want.insert("OTEL_SERVICE_NAME".into(), e.name.clone());
-    // production-readiness.md §7: 75 % of the memory limit in MiB, rounded down.
+    // docs/spec.md ("The base and production"): 75 % of the memory limit in MiB, rounded down.
     let mib = match e.memory.1.as_str() {
         l if l.ends_with("Gi") => l.trim_end_matches("Gi").parse::<u64>().map(|n| n * 1024),
         l if l.ends_with("Mi") => l.trim_end_matches("Mi").parse::<u64>(),

@@ -1,4 +1,4 @@
-//! The network of `shared/spec/network.md`, proven on what the real `kubectl kustomize` renders:
+//! The network of `docs/spec.md` ("The network"), proven on what the real `kubectl kustomize` renders:
 //! the policies read back strictly, and evaluated with the Kubernetes semantics
 //! (`lomash_manifests::reach`, itself tested on hand-written policies with known answers) they
 //! allow exactly the flows the page allows, between every pair of endpoints, on every port
@@ -22,7 +22,7 @@ use pretty_assertions::assert_eq;
 
 use common::{kustomize, write_tree};
 
-// --- network.md, restated ---
+// --- docs/spec.md ("The network"), restated ---
 
 /// The graph's table: (service, calls every other service, Postgres, Redis, external HTTPS).
 const GRAPH: [(&str, bool, bool, bool, bool); 9] = [
@@ -39,7 +39,7 @@ const GRAPH: [(&str, bool, bool, bool, bool); 9] = [
 
 /// The public service: ingress on its port from any source.
 const GATEWAY: &str = "api-gateway";
-/// Each environment's namespace and data namespace (network.md; environments.md for staging):
+/// Each environment's namespace and data namespace (docs/spec.md ("The network"); docs/spec.md ("Staging") for staging):
 /// the spec's two, restated. See [`namespaces`] for an environment added since.
 const NAMESPACES: [(&str, &str, &str); 2] = [
     ("production", "lomash-wood-production", "lomash-wood-data"),
@@ -52,7 +52,7 @@ const HTTPS_PORT: u16 = 443;
 /// A port nobody allows.
 const UNUSED_PORT: u16 = 9999;
 
-/// The graph's row of `service`: network.md's, restated above; for a service added after the
+/// The graph's row of `service`: docs/spec.md ("The network"), restated above; for a service added after the
 /// page (`cargo xtask new-service`), what its own spec sheet declares, as for the other oracles.
 fn graph_row(service: &str) -> (&'static str, bool, bool, bool, bool) {
     if let Some(row) = GRAPH.iter().find(|row| row.0 == service) {
@@ -99,7 +99,7 @@ enum Who {
     },
 }
 
-/// Whether network.md allows `from` to reach `to` on `port`/`protocol`: the egress of the
+/// Whether docs/spec.md ("The network") allows `from` to reach `to` on `port`/`protocol`: the egress of the
 /// source and the ingress of the destination must both allow it; only the environment's pods
 /// have policies, so every other end is open on its own side.
 fn spec_allows(from: &Who, to: &Who, port: u16, protocol: &str) -> bool {
@@ -221,7 +221,7 @@ fn flow(from: &str, to: &str, port: u16, protocol: &str) -> Flow {
     (from.to_owned(), to.to_owned(), port, protocol.to_owned())
 }
 
-/// What the policies allow beyond network.md, and what network.md allows that they do not.
+/// What the policies allow beyond docs/spec.md ("The network"), and what docs/spec.md ("The network") allows that they do not.
 #[derive(Debug)]
 struct Mismatch {
     extra: BTreeSet<Flow>,
@@ -238,7 +238,7 @@ impl std::fmt::Display for Mismatch {
         };
         write!(
             f,
-            "{} flows allowed that network.md forbids:\n{}{} flows network.md allows are missing:\n{}",
+            "{} flows allowed that docs/spec.md (The network) forbids:\n{}{} flows docs/spec.md (The network) allows are missing:\n{}",
             self.extra.len(),
             show(&self.extra),
             self.missing.len(),
@@ -247,7 +247,7 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Compares what `policies` allow in `world` with what network.md allows ([`spec_allows`]):
+/// Compares what `policies` allow in `world` with what docs/spec.md ("The network") allows ([`spec_allows`]):
 /// the number of flows allowed, or the difference.
 fn check_connectivity(
     policies: &Policies,
@@ -306,7 +306,7 @@ fn kubectl_renders_the_policies_and_they_read_back_strictly() {
     let model = validate(&catalogue()).unwrap();
     let names: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
     for (service, ..) in GRAPH {
-        assert!(names.contains(&service), "{service} of network.md's table is not in the catalogue");
+        assert!(names.contains(&service), "{service} of docs/spec.md (The network)'s table is not in the catalogue");
     }
     for (env, ..) in NAMESPACES {
         assert!(model.platform.environment(env).is_some(), "{env} of the spec is not an environment of the catalogue");
@@ -336,7 +336,7 @@ fn the_rendered_policies_allow_exactly_what_network_md_allows() {
         assert_eq!(world.iter().filter(|(_, w, _)| matches!(w, Who::Workload(..))).count(), model.services.len());
         let allowed =
             check_connectivity(&policies, &world, &probes(&model)).unwrap_or_else(|e| panic!("{}: {e}", env.name));
-        println!("{}: {allowed} flows allowed, as network.md says", env.name);
+        println!("{}: {allowed} flows allowed, as docs/spec.md (The network) says", env.name);
     }
 }
 
@@ -468,7 +468,7 @@ fn an_added_edge_changes_the_two_policies_and_the_table_only() {
 }
 
 /// A service that declares no edge, and that no edge names, gets its monitoring scrape and DNS,
-/// nothing else: network.md's "no traffic but its monitoring scrape".
+/// nothing else: docs/spec.md ("The network")'s "no traffic but its monitoring scrape".
 #[test]
 fn a_service_without_edges_gets_only_its_scrape() {
     let lonely = "analytics-service";

@@ -293,7 +293,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             |o| sc(main_container(o)).capabilities.as_mut().unwrap().add = Some(vec!["CHOWN".into()]),
             vec![("pss.capabilities.restricted", DEP)],
         ),
-        // --- services.md ---
+        // --- docs/spec.md ("The services") ---
         ("spec.probes", |o| main_container(o).startup_probe = None, vec![("spec.probes", DEP)]),
         (
             "spec.resources",
@@ -446,7 +446,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             vec![("spec.secret-refs", DEP)],
         ),
         (
-            // secrets.md: the Secret the pod reads is declared by an ExternalSecret of the overlay.
+            // docs/spec.md ("Secrets"): the Secret the pod reads is declared by an ExternalSecret of the overlay.
             "spec.secret-refs",
             |o| o.retain(|o| o.id() != "ExternalSecret/auth-service-secret"),
             vec![("spec.secret-refs", DEP)],
@@ -503,7 +503,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("spec.scanner-exceptions", DEP)],
         ),
-        // --- production-readiness.md ---
+        // --- docs/spec.md ("The base and production") ---
         (
             "readiness.no-replicas-beside-hpa",
             |o| deployment(o).spec.as_mut().unwrap().replicas = Some(3),
@@ -563,7 +563,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("readiness.no-npx", DEP)],
         ),
-        // --- production-readiness.md: capacity (the pool's own mutations are in tests/capacity.rs) ---
+        // --- docs/spec.md ("The base and production"): capacity (the pool's own mutations are in tests/capacity.rs) ---
         (
             // 22 pods, one a node, on 3 zones × 7 nodes.
             "capacity.placement",
@@ -586,7 +586,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("capacity.requests", NAMESPACE)],
         ),
-        // --- network.md ---
+        // --- docs/spec.md ("The network") ---
         (
             // Without the default deny, auth-service's own policy must isolate its ingress; made
             // egress-only, it does not. Its ingress is then open: no edge is refused.

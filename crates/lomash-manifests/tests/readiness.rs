@@ -1,4 +1,4 @@
-//! production-readiness.md, checked on what `kubectl kustomize` renders for every environment
+//! docs/spec.md ("The base and production"), checked on what `kubectl kustomize` renders for every environment
 //! (and the base): the config checksum is the SHA-256 this test computes itself (with
 //! `sha256sum`) from the rendered ConfigMap, a changed config value rolls exactly its own service,
 //! no Deployment of an environment carries `replicas`, and the init containers' wait scripts end,

@@ -1,9 +1,9 @@
-//! secrets.md, checked: each overlay declares one ExternalSecret per service, with the spec's
+//! docs/spec.md ("Secrets"), checked: each overlay declares one ExternalSecret per service, with the spec's
 //! values, valid against the External Secrets Operator's own schema of `external-secrets.io/v1`
 //! (kept in `tests/data/`, with where it came from); each Deployment carries the Reloader
 //! annotation; the policy requires an ExternalSecret for every Secret a pod reads; the platform's
 //! secret settings are checked. Values are read on what `kubectl kustomize` makes of each overlay
-//! (nothing on stderr); counts and names come from the catalogue, and only the values secrets.md
+//! (nothing on stderr); counts and names come from the catalogue, and only the values docs/spec.md ("Secrets")
 //! fixes are restated here.
 
 mod common;
@@ -20,7 +20,7 @@ use pretty_assertions::assert_eq;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-// --- The oracle: secrets.md's values, restated ---
+// --- The oracle: docs/spec.md ("Secrets")'s values, restated ---
 
 const STORE_KIND: &str = "ClusterSecretStore";
 const STORE_NAME: &str = "aws-secrets-manager";
@@ -28,7 +28,7 @@ const KEY_PREFIX: &str = "lomash-wood";
 const REFRESH_INTERVAL: &str = "1h";
 const RELOADER: &str = "secret.reloader.stakater.com/reload";
 
-/// The spec of `service`'s ExternalSecret in `environment`, as secrets.md writes it.
+/// The spec of `service`'s ExternalSecret in `environment`, as docs/spec.md ("Secrets") writes it.
 fn expected_spec(environment: &str, service: &str) -> Value {
     let text = format!(
         "refreshInterval: {REFRESH_INTERVAL}\n\
@@ -327,7 +327,7 @@ fn the_validator_rejects_what_esos_schema_forbids() {
     }
 }
 
-/// secrets.md's values, for every service in every environment, on kubectl's output: name,
+/// docs/spec.md ("Secrets")'s values, for every service in every environment, on kubectl's output: name,
 /// namespace, the service's labels, and the whole spec (store, key, target, refresh interval;
 /// nothing more). Each also reads back strictly as the typed ExternalSecret.
 #[test]
@@ -351,7 +351,7 @@ fn every_service_has_its_external_secret_with_the_specs_values() {
     }
 }
 
-/// secrets.md: each Deployment restarts on a change of the Secret it reads.
+/// docs/spec.md ("Secrets"): each Deployment restarts on a change of the Secret it reads.
 #[test]
 fn every_deployment_carries_the_reloader_annotation() {
     let r = rendered();
@@ -388,7 +388,7 @@ fn kubectls_output_reads_back_strictly_with_the_external_secrets() {
     }
 }
 
-/// The policy rule of secrets.md on the real objects: removing any one service's ExternalSecret
+/// The policy rule of docs/spec.md ("Secrets") on the real objects: removing any one service's ExternalSecret
 /// fails `spec.secret-refs` on exactly that service's Deployment, and nothing else.
 #[test]
 fn removing_an_external_secret_fails_exactly_its_deployment() {

@@ -1,4 +1,4 @@
-//! Staging beside production (environments.md), checked on what `kubectl kustomize` renders:
+//! Staging beside production (docs/spec.md ("Staging")), checked on what `kubectl kustomize` renders:
 //! every staging value of the spec, restated here as the oracle; the two overlays differ only
 //! where the spec says they do; a value of one environment changes no file of the other; and the
 //! policy holds on both.
@@ -16,7 +16,7 @@ use serde_yaml::Value;
 const STAGING: &str = "staging";
 const PRODUCTION: &str = "production";
 
-/// environments.md, "Staging values": the oracle, restated from the page.
+/// docs/spec.md ("Staging"), "Staging values": the oracle, restated from the page.
 const NAMESPACE: &str = "lomash-wood-staging";
 const DATA_NAMESPACE: &str = "lomash-wood-data-staging";
 const CONFIG: [(&str, &str); 7] = [
@@ -157,7 +157,7 @@ fn differences(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, 
     }
 }
 
-/// environments.md: "Everything else is as in production". The two renders differ exactly at
+/// docs/spec.md ("Staging"): "Everything else is as in production". The two renders differ exactly at
 /// these places (kind, path): each differs, and nothing else does.
 #[test]
 fn the_overlays_differ_only_where_the_spec_says() {

@@ -1,4 +1,4 @@
-//! Capacity (`production-readiness.md` §10): every maximum can be placed on the environment's
+//! Capacity (`docs/spec.md` ("The base and production")): every maximum can be placed on the environment's
 //! node pool, and the requests at maximum fit its allocatable. The arithmetic is
 //! [`crate::capacity`]'s, read from the same objects; the pool comes with the [`Context`].
 

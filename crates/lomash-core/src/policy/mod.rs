@@ -1,10 +1,10 @@
 //! Production readiness as code: checks the rendered objects of an environment (those of
 //! [`crate::k8s::environment`], the same objects `kubectl kustomize` renders from the overlay)
 //! against the Kubernetes Pod Security Standards, "restricted" profile and the "baseline" rules it
-//! includes, against the production rules of `services.md` (see docs/spec.md) (and of `secrets.md`: every
+//! includes, against the production rules of docs/spec.md ("The services") (and of `docs/spec.md` ("Secrets"): every
 //! Secret a pod reads is declared by an ExternalSecret of the output), against the service graph of
-//! `network.md` (see docs/spec.md) (the flows of [`crate::netpol::graph`]), and against the node pool the
-//! objects are scheduled on (`production-readiness.md` §10). The pool and the flows come with the
+//! docs/spec.md ("The network") (the flows of [`crate::netpol::graph`]), and against the node pool the
+//! objects are scheduled on (`docs/spec.md` ("The base and production")). The pool and the flows come with the
 //! [`Context`]; the rest is read from the objects.
 //!
 //! Every rule yields one [`Finding`] per object of the kind it applies to, so a reviewer sees
@@ -78,9 +78,9 @@ pub enum Source {
     PssBaseline,
     PssRestricted,
     Spec,
-    /// `production-readiness.md`: what the overlay must do in a real cluster.
+    /// `docs/spec.md` ("The base and production"): what the overlay must do in a real cluster.
     Readiness,
-    /// `network.md`: the service graph and the policies derived from it.
+    /// `docs/spec.md` ("The network"): the service graph and the policies derived from it.
     Network,
 }
 
@@ -89,9 +89,9 @@ impl Source {
         match self {
             Source::PssBaseline => "PSS baseline",
             Source::PssRestricted => "PSS restricted",
-            Source::Spec => "services.md",
-            Source::Readiness => "production-readiness.md",
-            Source::Network => "network.md",
+            Source::Spec => "docs/spec.md, The services",
+            Source::Readiness => "docs/spec.md, The base and production",
+            Source::Network => "docs/spec.md, The network",
         }
     }
 }
@@ -248,7 +248,7 @@ pub const RULES: &[Rule] = &[
         "every container drops ALL, adds at most NET_BIND_SERVICE",
         Check::Pod(pss::capabilities_restricted),
     ),
-    // --- services.md: production rules ---
+    // --- docs/spec.md ("The services"): production rules ---
     rule(
         "spec.probes",
         Source::Spec,
@@ -370,7 +370,7 @@ pub const RULES: &[Rule] = &[
         "the Deployment records exactly the scanner exceptions of conventions.rs",
         Check::Object(Deployment::KIND, production::scanner_exceptions),
     ),
-    // --- production-readiness.md: capacity ---
+    // --- docs/spec.md ("The base and production"): capacity ---
     rule(
         "capacity.placement",
         Source::Readiness,
@@ -383,7 +383,7 @@ pub const RULES: &[Rule] = &[
         "the requests at maximum replicas fit the node pool's allocatable",
         Check::Object(Namespace::KIND, capacity::requests_at_max),
     ),
-    // --- network.md: the service graph ---
+    // --- docs/spec.md ("The network"): the service graph ---
     rule(
         "net.isolated",
         Source::Network,

@@ -1,4 +1,4 @@
-//! The network of `network.md` (see docs/spec.md), checked on the rendered objects: every pod isolated
+//! The network of docs/spec.md ("The network"), checked on the rendered objects: every pod isolated
 //! in both directions, no address reached but on TCP 443 with the closed ranges excepted, and
 //! every flow of the service graph allowed at both of its ends. The NetworkPolicies are read
 //! with the Kubernetes semantics of [`crate::reach`], so a rule means what the cluster will do

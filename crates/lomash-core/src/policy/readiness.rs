@@ -1,4 +1,4 @@
-//! production-readiness.md as rules, so that no later change can undo a decision quietly: the HPA
+//! docs/spec.md ("The base and production") as rules, so that no later change can undo a decision quietly: the HPA
 //! owns the replica count, a rollout under hard anti-affinity can always make progress, pods stop
 //! gracefully, the config checksum matches the ConfigMap, every pod's ServiceAccount exists, the
 //! wait loops are bounded and nothing runs `npx`.

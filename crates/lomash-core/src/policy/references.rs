@@ -1,6 +1,6 @@
 //! What a container references exists: the ConfigMaps of `envFrom`, `env` and volumes are
 //! objects of the output, and every Secret they name is declared there by an ExternalSecret of
-//! the pod's namespace that produces it (secrets.md: the overlay declares where each secret comes
+//! the pod's namespace that produces it (docs/spec.md ("Secrets"): the overlay declares where each secret comes
 //! from, never its value).
 
 use super::pod::{per_container, Context, Pod};
