@@ -23,6 +23,7 @@ pub mod k8s;
 pub mod layout;
 pub mod limits;
 pub mod manifests;
+pub mod markdown;
 pub mod model;
 pub mod netpol;
 pub mod object;

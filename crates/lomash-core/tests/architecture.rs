@@ -251,7 +251,10 @@ fn no_kind_is_a_hand_written_string() {
             let text = code(&fs::read_to_string(&file).unwrap());
             let text: String = text
                 .lines()
-                .filter(|l| !l.contains("table(") && !l.trim_start().starts_with("const KIND: &'static str = "))
+                // A table's header names a column ("Service"), not a kind: on the call's line, or
+                // on its own line when the call is wrapped.
+                .filter(|l| !l.contains("table(") && !l.trim_start().starts_with("&[\""))
+                .filter(|l| !l.trim_start().starts_with("const KIND: &'static str = "))
                 .collect::<Vec<_>>()
                 .join("\n");
             for kind in kinds {
