@@ -23,7 +23,7 @@ pub fn run(catalogue: &Catalogue, env: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One line per store the environment budgets (go-live.md §7), after a blank line; nothing when
+/// One line per store the environment budgets (docs/spec.md ("Go-live") §7), after a blank line; nothing when
 /// it budgets none.
 pub fn connection_lines(built: &BuiltEnvironment) -> String {
     built.connections().iter().map(|b| format!("\n{}\n", b.line())).collect()

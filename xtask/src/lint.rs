@@ -81,7 +81,7 @@ pub fn report(findings: &[Finding]) -> String {
     let objects = findings.iter().map(|f| f.object.as_str()).collect::<BTreeSet<_>>();
     let fail = count(Outcome::Fail);
     out.push_str(&format!(
-        "\nlint: {} rule(s) on {} objects: {} pass, {} fail, {} excepted (reasons in lomash-core conventions.rs SCANNER_EXCEPTIONS){}\n",
+        "\nlint: {} rule(s) on {} objects: {} pass, {} fail, {} excepted (reasons: the platform's scanner_exceptions in the catalogue){}\n",
         rules.len(),
         objects.len(),
         count(Outcome::Pass),
@@ -119,7 +119,7 @@ spec.probes  Deployment/b           FAIL      container b: no startupProbe
 spec.probes  Deployment/* (2 of 3)  pass
 CKV_K8S_40   Deployment/* (2)       excepted  uid 1001
 
-lint: 1 rule(s) on 3 objects: 2 pass, 1 fail, 2 excepted (reasons in lomash-core conventions.rs SCANNER_EXCEPTIONS) - FAILED
+lint: 1 rule(s) on 3 objects: 2 pass, 1 fail, 2 excepted (reasons: the platform's scanner_exceptions in the catalogue) - FAILED
 ";
         pretty_assertions::assert_eq!(report(&findings), expected);
     }

@@ -12,10 +12,13 @@ mod capacity;
 mod checkout;
 mod hotfix;
 mod lint;
+mod new_environment;
 mod new_service;
+mod plan;
 mod promote;
 mod release;
 mod render;
+mod scaffold;
 mod sync;
 #[cfg(test)]
 mod testing;
@@ -78,6 +81,14 @@ fn main() -> ExitCode {
             promote::run(&project_root(), &catalogue(), from, to, services)
         }
         (Some("new-service"), None, rest) => new_service::run(&project_root(), rest),
+        (Some("new-environment"), None, rest) => new_environment::run(&project_root(), rest),
+        (Some("plan"), scope, rest) => match plan::Options::parse(scope, rest) {
+            Ok(options) => plan::run(&project_root(), &catalogue(), &options),
+            Err(mistake) => {
+                eprint!("error: {mistake}\n\n{}", usage::of("plan").unwrap_or_else(usage::all));
+                return ExitCode::from(2);
+            }
+        },
         (Some("bench"), None, flags) => bench::run(&project_root(), flags),
         (Some("help" | "--help" | "-h"), None, []) => {
             print!("{}", usage::all());

@@ -4,21 +4,11 @@
 //! `services/mod.rs` (its `mod` line and its call in `all()`), and its tag, in every environment, in
 //! `images.yaml`; then regenerates `generated/`.
 //!
-//! The catalogue is compiled into this binary, so the new sheet only renders once it is built.
-//! The command therefore works in two steps, all or nothing:
-//! 1. Under the write lock: check the name (a DNS label, not a Rust keyword, not taken, no file of
-//!    that name), and check and render the whole catalogue with the new service as the sheet will
-//!    define it, in memory. Any mistake is an error and nothing is written. Then the three files
-//!    are written together: each staged beside its target and renamed into place, and put back
-//!    if one fails.
-//! 2. `cargo run -p xtask -- generate` in a child process, which builds the new sheet and writes
-//!    the tree with it (taking the lock itself). If it fails (the sheet does not build, or the
-//!    tree does not render), the three files are put back as they were, and `generated/` is
-//!    untouched (a failed generate writes nothing): the project is as before the command.
-//!
-//! The lock is released between the two steps, since the child takes it; a file that another run
-//! changed meanwhile is not put back over its change (only files still holding what this run
-//! wrote are).
+//! It works in the two all-or-nothing steps of [`crate::scaffold`]: first, under the write lock,
+//! check the name (a DNS label, not a Rust keyword, not taken, no file of that name) and the port,
+//! and render the whole catalogue with the new service as the sheet will define it, in memory,
+//! then write the three files; second, build the sheet and regenerate in a child process, and put
+//! the three files back if that fails.
 //!
 //! The values a new sheet starts from: the resources most services of the catalogue have, the
 //! platform's autoscaling defaults written out as named values, the edges the flags ask for, and
@@ -27,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use lomash_manifests::catalogue::RELEASE_PATH;
@@ -35,10 +25,13 @@ use lomash_manifests::spec::{Autoscale, Resources, ServiceDef};
 use lomash_manifests::values::dns_label_problem;
 use lomash_manifests::{catalogue, platform, render, Catalogue, Release};
 
-use crate::sync;
+use crate::scaffold::{self, cargo_generate, module_name, ModuleList, RUST_KEYWORDS};
 
 /// Where the spec sheets live, from the workspace root.
 pub const SERVICES_DIR: &str = "crates/lomash-manifests/src/services";
+
+/// The list a new sheet joins.
+const SERVICES_LIST: ModuleList = ModuleList { file: "services/mod.rs", call: "definition" };
 
 /// What `new-service` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,19 +162,6 @@ impl Sheet {
     }
 }
 
-/// `search-service` → `search_service`.
-pub fn module_name(service: &str) -> String {
-    service.replace('-', "_")
-}
-
-/// Words Rust reserves (2021 edition, strict and reserved): a module cannot take one as its name.
-const RUST_KEYWORDS: [&str; 51] = [
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
-    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
-    "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do",
-    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
-];
-
 /// The values a new sheet starts from, for `args`, given the catalogue it joins: the resources
 /// most of its services have (the first such in catalogue order on a tie), the platform's
 /// autoscaling defaults.
@@ -214,45 +194,6 @@ fn most_common<T: Ord + Clone>(values: impl Iterator<Item = T>) -> Option<T> {
         counts.entry(v).or_insert((0, i)).0 += 1;
     }
     counts.into_iter().max_by_key(|(_, (n, first))| (*n, std::cmp::Reverse(*first))).map(|(v, _)| v)
-}
-
-/// `mod.rs` with the new module declared (its `mod` line among the others, in order) and called
-/// last in `all()`; an error when the file is not in the form this edit knows.
-pub fn register(mod_rs: &str, module: &str) -> Result<String> {
-    let lines: Vec<&str> = mod_rs.split_inclusive('\n').collect();
-    let is_mod = |l: &str| l.starts_with("mod ") && l.trim_end().ends_with(';');
-    let mods: Vec<usize> = (0..lines.len()).filter(|&i| is_mod(lines[i])).collect();
-    let (Some(&first), Some(&last)) = (mods.first(), mods.last()) else {
-        bail!("services/mod.rs: no `mod <sheet>;` line to add `mod {module};` beside; add the sheet by hand");
-    };
-    let declaration = format!("mod {module};\n");
-    let at = (first..=last).find(|&i| is_mod(lines[i]) && lines[i] > declaration.as_str()).unwrap_or(last + 1);
-
-    let all = lines.iter().position(|l| l.starts_with("pub fn all()"));
-    let close = all.and_then(|start| (start..lines.len()).find(|&i| lines[i].trim() == "]"));
-    let (Some(all), Some(close)) = (all, close) else {
-        bail!("services/mod.rs: no `pub fn all()` with a `vec![…]` ending in a `]` line; add `{module}::definition(),` by hand");
-    };
-    if at > all {
-        bail!("services/mod.rs: the `mod` lines are expected before `pub fn all()`");
-    }
-    let indent: String = lines[close].chars().take_while(|c| c.is_whitespace()).collect();
-    let call = format!("{indent}    {module}::definition(),\n");
-
-    let mut out = String::with_capacity(mod_rs.len() + declaration.len() + call.len());
-    for (i, line) in lines.iter().enumerate() {
-        if i == at {
-            out.push_str(&declaration);
-        }
-        if i == close {
-            out.push_str(&call);
-        }
-        out.push_str(line);
-    }
-    if at == lines.len() {
-        out.push_str(&declaration);
-    }
-    Ok(out)
 }
 
 /// The three files the command writes, with their new contents, once everything is checked.
@@ -296,7 +237,8 @@ pub fn plan(root: &Path, args: &Args, committed: &Catalogue) -> Result<Plan> {
 
     let mod_path = root.join(SERVICES_DIR).join("mod.rs");
     let mod_rs = fs::read_to_string(&mod_path).with_context(|| format!("reading {}", mod_path.display()))?;
-    let registered = register(&mod_rs, &module).map_err(|e| anyhow!("{e}; nothing was written"))?;
+    let registered =
+        scaffold::register(&SERVICES_LIST, &mod_rs, &module).map_err(|e| anyhow!("{e}; nothing was written"))?;
 
     // The release on disk, as set-image reads it: the file may be newer than this binary.
     let release_path = root.join(RELEASE_PATH);
@@ -329,61 +271,11 @@ pub fn plan(root: &Path, args: &Args, committed: &Catalogue) -> Result<Plan> {
     Ok(Plan { sheet, tag, files })
 }
 
-/// Builds the new sheet and regenerates `root`'s tree: `cargo run -p xtask -- generate`.
-pub fn cargo_generate(root: &Path) -> Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .arg("run")
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .args(["--package", "xtask", "--", "generate"])
-        .status()
-        .context("running `cargo run -p xtask -- generate`")?;
-    if !status.success() {
-        bail!("`cargo run -p xtask -- generate` failed ({status})");
-    }
-    Ok(())
-}
-
 /// Adds the service under `root`: see the module doc. `regenerate` is the second step
 /// ([`cargo_generate`] from the command line; tests pass their own).
 pub fn new_service(root: &Path, args: &Args, regenerate: impl FnOnce(&Path) -> Result<()>) -> Result<Plan> {
-    let plan;
-    let previous;
-    {
-        let lock = sync::WriteLock::acquire(root)?;
-        plan = self::plan(root, args, &catalogue())?;
-        previous = sync::replace_files(&lock, &plan.files).map_err(|e| e.context("nothing was written"))?;
-        for (path, _) in &plan.files {
-            println!("Wrote: {}", path.strip_prefix(root).unwrap_or(path).display());
-        }
-        // The lock is released here: the child's generate takes it.
-    }
-    if let Err(e) = regenerate(root) {
-        let lock = sync::WriteLock::acquire(root)?;
-        // Only what still holds our bytes is put back: a file another run changed since is theirs.
-        let ours: Vec<(PathBuf, Option<Vec<u8>>)> = previous
-            .into_iter()
-            .filter(|(path, _)| {
-                let written = plan.files.iter().find(|(p, _)| p == path).map(|(_, c)| c.as_bytes());
-                fs::read(path).ok().as_deref() == written
-            })
-            .collect();
-        return Err(match sync::restore_files(&lock, &ours) {
-            Ok(()) => e.context(format!(
-                "regenerating with {} failed: its sheet, services/mod.rs and images.yaml are put back as they were; \
-                 generated/ was not changed",
-                args.name
-            )),
-            Err(undo) => e.context(format!(
-                "regenerating with {} failed, and putting back the files written failed too ({undo:#}): \
-                 remove the sheet and its lines by hand",
-                args.name
-            )),
-        });
-    }
-    Ok(plan)
+    let addition = scaffold::Addition { name: &args.name, files: "its sheet, services/mod.rs and images.yaml" };
+    scaffold::add(root, addition, || plan(root, args, &catalogue()), |plan: &Plan| &plan.files, regenerate)
 }
 
 /// The command line's `new-service`: the service added and the tree regenerated, then the
@@ -423,6 +315,7 @@ mod tests {
 
     use super::*;
     use crate::project_root;
+    use crate::sync;
     use crate::testing::{copy_tree, TempDir};
 
     fn args(name: &str, port: u32, postgres: bool, redis: bool) -> Args {
@@ -522,7 +415,7 @@ mod tests {
     fn register_adds_the_mod_line_in_order_and_the_call_last() {
         let mod_rs = fs::read_to_string(project_root().join(SERVICES_DIR).join("mod.rs")).unwrap();
         for module in ["aaa_service", "search_service", "zzz_service"] {
-            let out = register(&mod_rs, module).unwrap();
+            let out = scaffold::register(&SERVICES_LIST, &mod_rs, module).unwrap();
             let mods: Vec<&str> = out.lines().filter(|l| l.starts_with("mod ")).collect();
             let mut sorted = mods.clone();
             sorted.sort();
@@ -534,7 +427,7 @@ mod tests {
             assert_eq!(out.len(), mod_rs.len() + format!("mod {module};\n        {module}::definition(),\n").len());
         }
         for broken in ["pub fn all() -> Vec<ServiceDef> {\n    vec![]\n}\n", "mod a;\n"] {
-            assert!(register(broken, "b").is_err(), "{broken:?}");
+            assert!(scaffold::register(&SERVICES_LIST, broken, "b").is_err(), "{broken:?}");
         }
     }
 

@@ -221,7 +221,7 @@ mod tests {
         let pod = &deployment["spec"]["template"]["spec"];
         let main = pod["containers"].as_sequence().unwrap().iter().find(|c| c["name"] == service.as_str()).unwrap();
         let repository = &catalogue().services[0].image;
-        // From the platform's registry (go-live.md §1), by digest.
+        // From the platform's registry (docs/spec.md ("Go-live") §1), by digest.
         let pulled = lomash_manifests::images::pulled_image(&catalogue().platform, &format!("{repository}@{digest}"));
         assert_eq!(main["image"].as_str(), Some(pulled.as_str()));
         assert_eq!(deployment["metadata"]["labels"]["app.kubernetes.io/version"].as_str(), Some("9.8.7"));
@@ -342,13 +342,17 @@ mod tests {
     fn an_unknown_environment_is_an_error_that_changes_nothing() {
         let root = temp_root();
         let before = snapshot(root.path());
-        let error = super::set_image(root.path(), &catalogue(), "qa", "auth-service", "2.1.0")
+        // Not a DNS label, so no environment can take the name (`qa` once could).
+        let error = super::set_image(root.path(), &catalogue(), "no_such_env", "auth-service", "2.1.0")
             .expect_err("must fail")
             .to_string();
         let known: Vec<String> = catalogue().platform.environments.iter().map(|e| e.name.clone()).collect();
         assert_eq!(
             error,
-            format!("qa: environment: not one of the platform's (known: {}); nothing was changed", known.join(", "))
+            format!(
+                "no_such_env: environment: not one of the platform's (known: {}); nothing was changed",
+                known.join(", ")
+            )
         );
         assert!(snapshot(root.path()) == before, "set-image changed files");
     }

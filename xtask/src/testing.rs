@@ -1,5 +1,6 @@
-//! Test helpers: a temporary directory removed on drop (std only, no tempfile dependency), and
-//! the bytes of every file of a tree, to show that a failed run changed nothing.
+//! Test helpers: a temporary directory removed on drop (std only, no tempfile dependency),
+//! the bytes of every file of a tree, to show that a failed run changed nothing, and git for the
+//! tests that commit in a temporary clone.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,4 +60,19 @@ pub fn snapshot(dir: &Path, skip: &str) -> BTreeMap<String, Vec<u8>> {
         }
     }
     files
+}
+
+/// Runs git in `root` as a throwaway identity, without the machine's hooks or commit signing;
+/// returns its stdout, trimmed. An error fails the test with git's message.
+pub fn git(root: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["-c", "user.name=plan test", "-c", "user.email=plan-test@example.invalid"])
+        .args(["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

@@ -15,7 +15,7 @@ pub struct Help {
     pub about: &'static str,
 }
 
-pub const COMMANDS: [Help; 11] = [
+pub const COMMANDS: [Help; 13] = [
     Help {
         name: "generate",
         arguments: "",
@@ -67,6 +67,21 @@ pub const COMMANDS: [Help; 11] = [
         arguments: "<name> --port <n> [--postgres] [--redis] [--summary <text>]",
         about: "add a service: write its spec sheet, list it in services/mod.rs, pin its tag in\n\
                 images.yaml, then build it and regenerate generated/ (all or nothing)",
+    },
+    Help {
+        name: "new-environment",
+        arguments: "<name> --from <environment>",
+        about: "add an environment: write its module (the source environment under the new name's\n\
+                namespaces, node label, hosts and CORS origin), list it in environments/mod.rs, copy\n\
+                the source's tags in images.yaml, then build it and regenerate generated/ (all or nothing)",
+    },
+    Help {
+        name: "plan",
+        arguments: "[--base REF] [--env ENV] [--format text|markdown|json] [--exit-code]",
+        about: "what the work tree's generated/ changes against REF's (default: the merge-base with\n\
+                main), per environment, rendered with kubectl kustomize: objects field by field, the\n\
+                Deployments that roll and why, capacity, network paths, lint findings; every\n\
+                environment unless --env; exit 0 (with --exit-code: 1 when anything changes)",
     },
     Help {
         name: "bench",

@@ -1,5 +1,5 @@
 //! The `cargo xtask` command line as a user meets it: usage mistakes (and no command) exit 2 with
-//! the usage on stderr, `--help` lists the commands, and `check` passes on the committed tree.
+//! the usage on stderr, a refused `new-environment` exits 1, `--help` lists the commands, and `check` passes on the committed tree.
 
 use std::process::{Command, Output};
 
@@ -11,8 +11,21 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const COMMANDS: [&str; 11] =
-    ["generate", "check", "diff", "lint", "capacity", "render", "set-image", "promote", "new-service", "bench", "help"];
+const COMMANDS: [&str; 13] = [
+    "generate",
+    "check",
+    "diff",
+    "lint",
+    "capacity",
+    "render",
+    "set-image",
+    "promote",
+    "new-service",
+    "new-environment",
+    "plan",
+    "bench",
+    "help",
+];
 
 #[test]
 fn a_usage_mistake_prints_the_usage_and_exits_2() {
@@ -24,6 +37,15 @@ fn a_usage_mistake_prints_the_usage_and_exits_2() {
         assert!(stderr.contains("Usage: cargo xtask <command>"), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}: usage mistakes print nothing on stdout");
     }
+}
+
+/// `args` exit 2, naming the mistake (`expected` starts stderr), then the usage.
+fn assert_usage_mistake(args: &[&str], expected: &str) {
+    let out = xtask(args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.starts_with(expected), "{args:?}: {stderr}");
+    assert!(stderr.contains("Usage: cargo xtask <command>"), "{args:?}: {stderr}");
 }
 
 /// `new-service` names what is wrong with its arguments, then prints the usage; exit 2, nothing
@@ -44,12 +66,36 @@ fn new_service_usage_mistakes_exit_2() {
         (&["new-service", "search-service", "--port", "x"], "error: new-service: --port \"x\" is not a port number"),
     ];
     for (args, expected) in cases {
-        let out = xtask(args);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.starts_with(expected), "{args:?}: {stderr}");
-        assert!(stderr.contains("Usage: cargo xtask <command>"), "{args:?}: {stderr}");
+        assert_usage_mistake(args, expected);
     }
+}
+
+/// `new-environment` likewise: a usage mistake exits 2 with the usage; a name the platform has is a
+/// failure, exit 1, with nothing written (run in an empty root: the name is refused before any
+/// file is read).
+#[test]
+fn new_environment_mistakes_exit_2_or_1() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["new-environment"], "error: new-environment: the environment name comes first\n"),
+        (&["new-environment", "qa"], "error: new-environment: --from <environment> is required\n"),
+        (&["new-environment", "qa", "--from"], "error: new-environment: --from needs an environment\n"),
+    ];
+    for (args, expected) in cases {
+        assert_usage_mistake(args, expected);
+    }
+    let root = std::env::temp_dir().join(format!("xtask-cli-new-environment-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["new-environment", "staging", "--from", "production"])
+        .env("XTASK_ROOT", &root)
+        .output()
+        .expect("the xtask binary runs");
+    let left: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name()).collect();
+    std::fs::remove_dir_all(&root).unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr, "error: staging: name: the platform already has this environment; nothing was written\n");
+    assert_eq!(left, [".generated.lock"], "only the lock file, which every writer takes first");
 }
 
 /// No command at all is not an unknown command named "": just the usage, and exit 2.

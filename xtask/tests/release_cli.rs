@@ -21,6 +21,9 @@ mod testing;
 use testing::TempDir;
 
 const LOCK_FILE: &str = ".generated.lock";
+/// The environment the platform does not have: not a DNS label, so no environment can take the
+/// name (`qa` once stood here, until an environment could be called that).
+const UNKNOWN_ENV: &str = "no_such_env";
 
 fn xtask(root: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -87,18 +90,19 @@ fn set_image_without_env_means_production() {
 fn release_mistakes_exit_1_and_change_nothing() {
     let known = known_environments();
     let first = catalogue().platform.environments[0].name.clone();
+    let unknown = UNKNOWN_ENV;
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
-            vec!["set-image", "--env", "qa", "auth-service", "2.1.0"],
-            format!("error: qa: environment: not one of the platform's (known: {known}); nothing was changed\n"),
+            vec!["set-image", "--env", unknown, "auth-service", "2.1.0"],
+            format!("error: {unknown}: environment: not one of the platform's (known: {known}); nothing was changed\n"),
         ),
         (
-            vec!["promote", "qa", &first],
-            format!("error: qa: environment: not one of the platform's (known: {known}); nothing was changed\n"),
+            vec!["promote", unknown, &first],
+            format!("error: {unknown}: environment: not one of the platform's (known: {known}); nothing was changed\n"),
         ),
         (
-            vec!["promote", &first, "qa", "auth-service"],
-            format!("error: qa: environment: not one of the platform's (known: {known}); nothing was changed\n"),
+            vec!["promote", &first, unknown, "auth-service"],
+            format!("error: {unknown}: environment: not one of the platform's (known: {known}); nothing was changed\n"),
         ),
         (
             vec!["promote", &first, &first],
@@ -162,10 +166,11 @@ fn render_diff_and_lint_take_env_anywhere() {
     assert_eq!(xtask(root.path(), &["render"]).stdout, xtask(root.path(), &["render", "--env", "production"]).stdout);
     let known = known_environments();
     for command in ["render", "diff", "lint"] {
-        let out = xtask(root.path(), &[command, "--env", "qa"]);
+        let out = xtask(root.path(), &[command, "--env", UNKNOWN_ENV]);
         assert_eq!(out.status.code(), Some(1), "{command}");
         assert!(
-            text(&out.stderr).contains(&format!("qa: environment: not one of the platform's (known: {known})")),
+            text(&out.stderr)
+                .contains(&format!("{UNKNOWN_ENV}: environment: not one of the platform's (known: {known})")),
             "{command}: {}",
             text(&out.stderr)
         );

@@ -1,4 +1,4 @@
-//! Capacity as code (`production-readiness.md` (see docs/spec.md) §10): the nodes, CPU and memory an
+//! Capacity as code (docs/spec.md ("The base and production")): the nodes, CPU and memory an
 //! environment's services need at their replica bounds, against the node pool the platform
 //! declares for it ([`crate::spec::NodePool`], checked as [`Pool`]).
 //!
@@ -34,6 +34,7 @@ use std::ops::Add;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 
+use crate::markdown::{self, plural};
 use crate::model::Pool;
 use crate::object::Object;
 use crate::values::Quantity;
@@ -102,11 +103,7 @@ impl Pool {
 
     /// `3 zones × 7 nodes`.
     pub fn shape(&self) -> String {
-        format!(
-            "{} × {}",
-            plural(self.zone_count(), "zone", "zones"),
-            plural(self.nodes_per_zone.into(), "node", "nodes")
-        )
+        format!("{} × {}", plural(self.zone_count(), "zone", "zones"), plural(self.nodes_per_zone, "node", "nodes"))
     }
 }
 
@@ -357,7 +354,12 @@ pub fn table(plan: &Plan) -> String {
             ]
         })
         .collect();
-    md_table(w, &["Service", "Replicas", "Nodes at max", "Per zone", "Max placed", "Pod requests", "Pod limits"], rows);
+    markdown::table(
+        w,
+        &["Service", "Replicas", "Nodes at max", "Per zone", "Max placed", "Pod requests", "Pod limits"],
+        rows,
+        true,
+    );
     let _ = writeln!(w);
 
     let all = pool.allocatable();
@@ -385,7 +387,7 @@ pub fn table(plan: &Plan) -> String {
         row(format!("Heaviest node, requests: one pod of each service ({one_node})"), heavy_requests, node, Some(true)),
         row(format!("Heaviest node, limits ({one_node})"), heavy_limits, node, Some(false)),
     ];
-    md_table(w, &["Total", "CPU", "Share", "Memory", "Share", "Fits"], rows);
+    markdown::table(w, &["Total", "CPU", "Share", "Memory", "Share", "Fits"], rows, true);
     let _ = writeln!(w);
 
     let hard: Vec<&Line> = plan.lines.iter().filter(|l| l.one_per_node).collect();
@@ -438,28 +440,6 @@ pub fn table(plan: &Plan) -> String {
          them). `cargo xtask lint` fails when a maximum cannot be placed or the requests at maximum exceed the pool."
     );
     out
-}
-
-/// An aligned Markdown table.
-fn md_table(w: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
-    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
-    let width = |i: usize| rows.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0).max(3);
-    let widths: Vec<usize> = (0..header.len()).map(width).collect();
-    let line = |w: &mut String, cells: &[String]| {
-        let padded: Vec<String> =
-            cells.iter().zip(&widths).map(|(c, n)| format!("{c}{}", " ".repeat(n - c.chars().count()))).collect();
-        let _ = writeln!(w, "| {} |", padded.join(" | "));
-    };
-    line(w, &header);
-    let rule: Vec<String> = widths.iter().map(|n| "-".repeat(*n)).collect();
-    line(w, &rule);
-    for row in &rows {
-        line(w, row);
-    }
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `cpu / memory`, e.g. `0.5 CPU / 0.5Gi`.

@@ -1,5 +1,5 @@
 //! The connections an environment's pods may open to each data store that limits them
-//! (`go-live.md` §7): for each Deployment whose ConfigMap gives a store's pool size, its replicas
+//! (docs/spec.md ("Go-live") §7): for each Deployment whose ConfigMap gives a store's pool size, its replicas
 //! (the HPA's bounds) times that size, plus one for each migration Job that reads it, against the
 //! store's `max_connections` less what it reserves. Counted on the objects themselves, as the
 //! capacity table is: `cargo xtask capacity` prints it, the overlay README shows it, the lint

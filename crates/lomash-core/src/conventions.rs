@@ -50,7 +50,7 @@ pub const HTTP_PORT_NAME: &str = "http";
 /// rotated secret reaches running pods only through a restart.
 pub const RELOADER_SECRET_ANNOTATION: &str = "secret.reloader.stakater.com/reload";
 
-/// What the network policies rely on in every cluster (`network.md` (see docs/spec.md), "Platform
+/// What the network policies rely on in every cluster (docs/spec.md ("The network"), "Platform
 /// facts"). What differs per environment (the data namespace, the data stores' ports) is a value
 /// of the [`crate::spec::Environment`] instead.
 pub mod network {

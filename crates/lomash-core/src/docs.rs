@@ -18,8 +18,9 @@ use crate::conventions::{BASE_IMAGE_TAG, HTTP_PORT_NAME, RELOADER_SECRET_ANNOTAT
 use crate::external_secret::ExternalSecret;
 use crate::k8s::{APP_LABEL, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY, ZONE_KEY};
 use crate::layout::{self, File, GENERATED_DIR};
+use crate::markdown::{code, line, plural, table};
 use crate::model::{Model, Service};
-use crate::netpol::{self, End, Flow};
+use crate::netpol::{End, Flow};
 use crate::object::Object;
 use crate::reach::NAMESPACE_NAME_LABEL;
 use crate::spec::{Environment, Placement, Platform, Probe, ProjectDocs, Resources, Setting};
@@ -79,7 +80,7 @@ pub fn patches_readme(built: &Built, b: &BuiltEnvironment, files: &[File]) -> Fi
     line(w, "");
     directory_structure(w, env, files);
     patch_controls(w, built, env);
-    network(w, model, env);
+    network(w, b);
     let indices: Vec<usize> = (0..model.services.len()).collect();
     let sections = crate::parallel::in_parallel(&indices, |&i| {
         let mut section = String::new();
@@ -103,26 +104,12 @@ fn title_case(name: &str) -> String {
     chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
-fn line(w: &mut String, text: &str) {
-    w.push_str(text);
-    w.push('\n');
-}
-
-/// Inline code that survives a Markdown table cell.
-fn code(text: impl std::fmt::Display) -> String {
-    format!("`{}`", text.to_string().replace('|', "\\|"))
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// `300` → `5 minutes`; `45` → `45 s`.
 fn duration(seconds: i64) -> String {
     match seconds {
-        s if s >= 86_400 && s % 86_400 == 0 => plural((s / 86_400) as usize, "day", "days"),
-        s if s >= 3600 && s % 3600 == 0 => plural((s / 3600) as usize, "hour", "hours"),
-        s if s >= 60 && s % 60 == 0 => plural((s / 60) as usize, "minute", "minutes"),
+        s if s >= 86_400 && s % 86_400 == 0 => plural((s / 86_400) as u64, "day", "days"),
+        s if s >= 3600 && s % 3600 == 0 => plural((s / 3600) as u64, "hour", "hours"),
+        s if s >= 60 && s % 60 == 0 => plural((s / 60) as u64, "minute", "minutes"),
         s => format!("{s} s"),
     }
 }
@@ -387,13 +374,17 @@ fn patch_controls(w: &mut String, built: &Built, env: &Environment) {
         [code("securityContext"), base_security, security.into_iter().collect::<Vec<_>>().join("; ")],
         [
             "Init containers".to_owned(),
-            if base_inits.is_empty() { "None".to_owned() } else { plural(base_inits.len(), "container", "containers") },
+            if base_inits.is_empty() {
+                "None".to_owned()
+            } else {
+                plural(base_inits.len() as u64, "container", "containers")
+            },
             p.stores
                 .iter()
                 .map(|st| {
                     let migration = st.migration.as_ref().map_or(String::new(), |m| format!(" + `{}`", m.name));
                     let users = s.iter().filter(|x| x.uses_store(&st.name)).count();
-                    format!("`wait-for-{}`{migration} ({})", st.name, plural(users, "service", "services"))
+                    format!("`wait-for-{}`{migration} ({})", st.name, plural(users as u64, "service", "services"))
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -408,15 +399,16 @@ fn patch_controls(w: &mut String, built: &Built, env: &Environment) {
     );
     line(w, "");
     let value = format!("{} Value", title_case(&env.name));
-    table(w, &["Concern", "Base Value", &value], rows.iter().map(|r| r.to_vec()));
+    table(w, &["Concern", "Base Value", &value], rows.iter().map(|r| r.to_vec()), false);
     line(w, "");
     line(w, "---");
     line(w, "");
 }
 
 /// The service graph as a table: who may reach whom, on which port, and why; each row one flow
-/// of [`netpol::graph`], the same flows the NetworkPolicies are built from.
-fn network(w: &mut String, model: &Model, env: &Environment) {
+/// of [`crate::netpol::graph`], the same flows the NetworkPolicies are built from.
+fn network(w: &mut String, b: &BuiltEnvironment) {
+    let env = b.env;
     line(w, "## Network Policies");
     line(w, "");
     line(
@@ -433,11 +425,12 @@ fn network(w: &mut String, model: &Model, env: &Environment) {
         ),
     );
     line(w, "");
-    let graph = netpol::graph(model, env);
+    let graph = &b.flows;
     table(
         w,
         &["From", "To", "Port", "Why"],
         graph.iter().map(|f: &Flow| vec![end(&f.from, env), end(&f.to, env), flow_ports(f), f.why.clone()]),
+        false,
     );
     line(w, "");
     line(w, "Anything else is denied.");
@@ -496,14 +489,6 @@ fn strictness(p: Placement) -> String {
     match p {
         Placement::Required => "Required".to_owned(),
         Placement::Preferred(weight) => format!("Preferred (weight {weight})"),
-    }
-}
-
-fn table(w: &mut String, header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
-    line(w, &format!("| {} |", header.join(" | ")));
-    line(w, &format!("|{}", "---|".repeat(header.len())));
-    for row in rows {
-        line(w, &format!("| {} |", row.join(" | ")));
     }
 }
 
@@ -650,7 +635,7 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
         let titles: Vec<&str> = platform.stores.iter().map(|st| st.title.as_str()).collect();
         line(w, &format!("None: the service uses {}.", neither(&titles)));
     } else {
-        table(w, &["Name", "Image", "Purpose"], inits.into_iter());
+        table(w, &["Name", "Image", "Purpose"], inits, false);
     }
     line(w, "");
 
@@ -674,8 +659,8 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
             probe("Liveness", &p.liveness, "Fails → pod restarted".to_owned()),
             probe("Readiness", &p.readiness, "Fails → pod removed from Service endpoints".to_owned()),
             probe("Startup", &p.startup, format!("Allows up to {} for cold start", duration(cold))),
-        ]
-        .into_iter(),
+        ],
+        false,
     );
     line(w, "");
 
@@ -735,6 +720,7 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
         w,
         &["Key", "Value", "Set by"],
         data.unwrap_or_default().iter().map(|(k, v)| vec![code(k), code(v), source(k).to_owned()]),
+        false,
     );
     line(w, "");
 
@@ -1023,7 +1009,7 @@ fn secrets(w: &mut String, model: &Model, b: &BuiltEnvironment) {
         vec![code(name), code(text(&s["dataFrom"][0]["extract"]["key"])), code(text(&s["target"]["name"]))]
     });
     let short = &model.platform.docs.secret_backend_short;
-    table(w, &["Service", &format!("{short} key"), "Secret"], cells);
+    table(w, &["Service", &format!("{short} key"), "Secret"], cells, false);
     line(w, "");
     line(
         w,

@@ -29,6 +29,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
+use sha2::{Digest, Sha256};
 
 use crate::conventions::{
     init::{self, bounded_wait},
@@ -753,7 +754,7 @@ impl Builder<'_> {
         })
     }
 
-    /// secrets.md: the ExternalSecret named like the Secret it produces, reading the service's
+    /// docs/spec.md ("Secrets"): the ExternalSecret named like the Secret it produces, reading the service's
     /// entry of this environment from the platform's store.
     fn external_secret(&self, env: &Environment) -> Object {
         let source = &self.platform.secrets;
@@ -792,10 +793,10 @@ pub fn mib_share(memory_limit_bytes: u128, percent: u32) -> u128 {
 }
 
 /// The lowercase hex SHA-256 of a ConfigMap's data, over the lines `KEY=VALUE\n`, keys in byte
-/// order (production-readiness.md §4).
+/// order (docs/spec.md ("The base and production")).
 pub fn config_checksum(data: &BTreeMap<String, String>) -> String {
     let text: String = data.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    crate::sha256::hex_digest(text.as_bytes())
+    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The well-known node labels scheduling spreads over.
@@ -908,7 +909,8 @@ pub const JOB_HASH_DIGITS: usize = 10;
 /// image reference the Job runs. A service name too long to fit is cut (its end, then any
 /// trailing `-`): the hash of an image that names the whole service keeps the names apart.
 pub fn migration_job_name(service: &str, step: &str, image: &str) -> String {
-    let hash = &crate::sha256::hex_digest(image.as_bytes())[..JOB_HASH_DIGITS];
+    let digest: String = Sha256::digest(image.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+    let hash = &digest[..JOB_HASH_DIGITS];
     let room = JOB_NAME_LIMIT.saturating_sub(step.len() + JOB_HASH_DIGITS + 2);
     let service = service[..service.len().min(room)].trim_end_matches('-');
     format!("{service}-{step}-{hash}")

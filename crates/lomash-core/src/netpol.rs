@@ -1,4 +1,4 @@
-//! The service graph as network policy (`network.md` (see docs/spec.md)): the edges the spec sheets
+//! The service graph as network policy (docs/spec.md ("The network")): the edges the spec sheets
 //! declare ([`crate::spec::Uses`], resolved by [`crate::model`] into each service's calls and
 //! callers) become [`Flow`]s, and the flows become `networking.k8s.io/v1` NetworkPolicy specs.
 //! The policies, the overlay README's table ([`crate::docs`]) and the lint ([`crate::policy`])

@@ -1,4 +1,5 @@
-//! The catalogue as committed: the platform of [`crate::platform`], every service of
+//! The catalogue as committed: the platform of [`crate::platform`] in the environments of
+//! [`crate::environments::all`], every service of
 //! [`crate::services::all`] and the tags of `images.yaml`.
 
 pub use lomash_core::catalogue::{Catalogue, Release};
@@ -7,7 +8,7 @@ pub use lomash_core::catalogue::{Catalogue, Release};
 pub const RELEASE_PATH: &str = "crates/lomash-manifests/images.yaml";
 pub use lomash_core::spec::{Platform, ServiceDef};
 
-use crate::{platform, services};
+use crate::{environments, platform, services};
 
 /// The committed release file, compiled in.
 pub const RELEASE_FILE: &str = include_str!("../images.yaml");
@@ -15,7 +16,11 @@ pub const RELEASE_FILE: &str = include_str!("../images.yaml");
 /// The catalogue as committed: the platform, every service in [`services::all`] order and the
 /// tags of `images.yaml`.
 pub fn catalogue() -> Catalogue {
-    Catalogue { platform: platform::platform(), services: services::all(), release: committed_release() }
+    Catalogue {
+        platform: platform::platform(environments::all()),
+        services: services::all(),
+        release: committed_release(),
+    }
 }
 
 /// The tags of the committed `images.yaml`. A file that does not parse gives no tags and its

@@ -11,6 +11,7 @@
 //! `xtask` writes.
 
 pub mod catalogue;
+pub mod environments;
 pub mod platform;
 pub mod services;
 

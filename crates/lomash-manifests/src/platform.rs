@@ -11,12 +11,15 @@ use crate::spec::{
     Stage, StoreIdentity, StoreScope, Uses,
 };
 
-pub fn platform() -> Platform {
+/// The platform every service shares, running in `environments` (the list of
+/// [`crate::environments::all`], which the catalogue passes in: the environments are built from
+/// this module's values, so this module does not name that list).
+pub fn platform(environments: Vec<Environment>) -> Platform {
     Platform {
         part_of: "lomash-wood".into(),
         managed_by: "kustomize".into(),
         registry: REGISTRY.into(),
-        // go-live.md §1: the account id is the one value the platform team sets on adoption.
+        // docs/spec.md ("Go-live") §1: the account id is the one value the platform team sets on adoption.
         aws: Some(Aws {
             account_id: "123456789012".into(),
             region: "eu-west-2".into(),
@@ -26,13 +29,13 @@ pub fn platform() -> Platform {
         runtime: runtime(),
         scanner_exceptions: scanner_exceptions(),
         docs: docs(),
-        // go-live.md §2: `kubectl apply -k <overlay> -l lomashwood.co.uk/apply-phase=migrate`
+        // docs/spec.md ("Go-live") §2: `kubectl apply -k <overlay> -l lomashwood.co.uk/apply-phase=migrate`
         // applies the migration Jobs and what they need, before the rollouts.
         first_phase_label: ("lomashwood.co.uk/apply-phase".into(), "migrate".into()),
         base_name: "development".into(),
-        // secrets.md: AWS Secrets Manager through the External Secrets Operator, one entry per
+        // docs/spec.md ("Secrets"): AWS Secrets Manager through the External Secrets Operator, one entry per
         // service and environment (`lomash-wood/<environment>/<service>`), read again hourly.
-        // go-live.md §6: a store in each environment's namespace, reading as that environment's
+        // docs/spec.md ("Go-live") §6: a store in each environment's namespace, reading as that environment's
         // role, which reads `lomash-wood/<environment>/*` only.
         secrets: SecretSource {
             store: SecretStore {
@@ -52,7 +55,7 @@ pub fn platform() -> Platform {
             store_hosts: vec![(POSTGRES.into(), "postgres".into()), (REDIS.into(), "redis".into())],
             resources: Some((Resources::new("100m", "500m"), Resources::new("128Mi", "512Mi"))),
         },
-        environments: vec![production(), staging()],
+        environments,
         // The same two values `service` starts every sheet from.
         defaults: ServiceDefaults { probes: probes(), security: HARDENED },
     }
@@ -117,7 +120,7 @@ fn postgres_store() -> DataStore {
         ready: "pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3".into(),
         ready_means: "until PostgreSQL accepts connections".into(),
         config: Vec::new(),
-        // go-live.md §2: once per release, in a Job, before the pods roll: a failed migration
+        // docs/spec.md ("Go-live") §2: once per release, in a Job, before the pods roll: a failed migration
         // (P3009) stops the release instead of every later pod of the service, and no two pods
         // race for Prisma's advisory lock (P1002).
         migration: Some(Migration {
@@ -141,7 +144,7 @@ fn postgres_store() -> DataStore {
             // A week: the finished Job and its logs stay for the release's post-mortem.
             ttl_seconds_after_finished: 604_800,
         }),
-        // go-live.md §7: Prisma's default pool grows with the node's CPUs; the services pass this
+        // docs/spec.md ("Go-live") §7: Prisma's default pool grows with the node's CPUs; the services pass this
         // key to Prisma as `connection_limit`, so each pod opens at most this many.
         pool: Some(ConnectionPool { config_key: "DATABASE_POOL_SIZE".into(), default_size: 5 }),
     }
@@ -158,7 +161,7 @@ fn redis_store() -> DataStore {
         port_key: "REDIS_PORT".into(),
         // A Redis that requires a password answers NOAUTH: it is up all the same. redis-cli has no
         // connect timeout (a dropped packet makes one attempt last about two minutes): busybox's
-        // `timeout`, in the alpine image, ends each attempt after 3 s (go-live.md §3).
+        // `timeout`, in the alpine image, ends each attempt after 3 s (docs/spec.md ("Go-live") §3).
         ready: "case \"$(timeout 3 redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping 2>&1)\" in PONG|NOAUTH*) true ;; *) false ;; esac"
             .into(),
         ready_means: "until Redis answers `PONG`".into(),
@@ -181,7 +184,7 @@ fn runtime() -> Runtime {
             // trace id ratio.
             key("OTEL_TRACES_SAMPLER", Setting::Text("parentbased_traceidratio".into())),
             key("OTEL_SERVICE_NAME", Setting::ServiceName),
-            // go-live.md §5: traces go to the collector, over OTLP gRPC.
+            // docs/spec.md ("Go-live") §5: traces go to the collector, over OTLP gRPC.
             key("OTEL_EXPORTER_OTLP_ENDPOINT", Setting::PerStage),
             key("OTEL_EXPORTER_OTLP_PROTOCOL", Setting::Text("grpc".into())),
             key("OTEL_RESOURCE_ATTRIBUTES", Setting::StageName { prefix: "deployment.environment=".into() }),
@@ -248,14 +251,14 @@ fn docs() -> ProjectDocs {
 }
 
 /// Production: every value of the spec.
-fn production() -> Environment {
+pub fn production() -> Environment {
     let data_namespace = "lomash-wood-data";
     Environment {
         name: "production".into(),
         namespace: "lomash-wood-production".into(),
         data_namespace: data_namespace.into(),
         stage: Stage {
-            // The HPA owns the count (minReplicas 3): production-readiness.md §1.
+            // The HPA owns the count (minReplicas 3): docs/spec.md ("The base and production").
             replicas: None,
             image_pull_policy: PullPolicy::Always,
             settings: settings("production", "info", "https://lomashwood.co.uk", "0.1", &cluster_collector()),
@@ -268,7 +271,7 @@ fn production() -> Environment {
             zone_spread: Placement::Required,
             max_skew: 1,
             // With the hard anti-affinity, maxUnavailable 0 deadlocks a rollout on a cluster with
-            // no spare node; 1 lets an old pod make room (production-readiness.md §2).
+            // no spare node; 1 lets an old pod make room (docs/spec.md ("The base and production")).
             max_surge: 1,
             max_unavailable: 1,
             min_ready_seconds: 10,
@@ -289,20 +292,20 @@ fn production() -> Environment {
             pod_label: ("app.kubernetes.io/name".into(), "opentelemetry-collector".into()),
             port: 4317,
         }),
-        // go-live.md §7: what production's PostgreSQL takes.
+        // docs/spec.md ("Go-live") §7: what production's PostgreSQL takes.
         connection_limits: vec![(POSTGRES.into(), ConnectionLimit { max_connections: 600, reserved: 50 })],
     }
 }
 
-/// The namespace the OpenTelemetry collector runs in (network.md).
+/// The namespace the OpenTelemetry collector runs in (docs/spec.md ("The network")).
 const COLLECTOR_NAMESPACE: &str = "observability";
 
-/// go-live.md §5: the cluster's collector, as a deployed environment's services reach it.
+/// docs/spec.md ("Go-live") §5: the cluster's collector, as a deployed environment's services reach it.
 fn cluster_collector() -> String {
     format!("http://otel-collector.{COLLECTOR_NAMESPACE}.svc.cluster.local:4317")
 }
 
-/// go-live.md §4: the gateway behind the AWS Load Balancer Controller, TLS 1.3 or 1.2 only, the
+/// docs/spec.md ("Go-live") §4: the gateway behind the AWS Load Balancer Controller, TLS 1.3 or 1.2 only, the
 /// certificate found by host (no certificate id in the repository).
 fn gateway_ingress(host: &str) -> IngressDef {
     let annotations = [
@@ -345,7 +348,7 @@ pub fn service(name: &str, port: u32) -> ServiceDef {
             // At most half the pods a minute: a quiet spell does not drop the service to its floor.
             scale_down_percent: 50,
             scale_down_period_seconds: 60,
-            // go-live.md §8: at most 4 pods or half the replicas a minute, whichever is more.
+            // docs/spec.md ("Go-live") §8: at most 4 pods or half the replicas a minute, whichever is more.
             scale_up: ScaleUp { window_seconds: 0, pods: 4, percent: 50, period_seconds: 60 },
         },
         min_available: 2,
@@ -389,34 +392,58 @@ pub const HARDENED: Security = Security {
     automount_service_account_token: false,
 };
 
-/// Staging (environments.md): production's hardening, probes, rollout and network rules at a
-/// smaller scale, with its own data stores, a softer placement and its own tags. Written as what
-/// differs from production: everything else is production's value.
-fn staging() -> Environment {
-    let production = production();
-    let data_namespace = "lomash-wood-data-staging";
+/// The values of an environment that follow from its name, over those of `from`: its namespace
+/// `lomash-wood-<name>`, its data namespace `lomash-wood-data-<name>` and the data stores' hosts
+/// in it, the `environment: <name>` node label, the CORS origin `https://<name>.lomashwood.co.uk`
+/// and the gateway's host `api.<name>.lomashwood.co.uk`.
+/// No deploy workflow: the spec names production's only. Everything else is `from`'s, so an
+/// environment is written as `derived(from, name)` plus what it changes.
+pub fn derived(from: Environment, name: &str) -> Environment {
+    let data_namespace = format!("lomash-wood-data-{name}");
+    let store_hosts = data_hosts(&data_namespace);
+    let mut settings = from.stage.settings;
+    for (key, value) in &mut settings {
+        if key == "CORS_ORIGIN" {
+            *value = format!("https://{name}.lomashwood.co.uk");
+        }
+    }
+    let mut node_selector = from.scheduling.node_selector;
+    match node_selector.iter_mut().find(|(key, _)| key == "environment") {
+        Some((_, value)) => *value = name.into(),
+        None => node_selector.push(("environment".into(), name.into())),
+    }
     Environment {
-        name: "staging".into(),
-        namespace: "lomash-wood-staging".into(),
-        data_namespace: data_namespace.into(),
+        name: name.into(),
+        namespace: format!("lomash-wood-{name}"),
+        data_namespace,
+        stage: Stage { settings, store_hosts, ..from.stage },
+        scheduling: Scheduling { node_selector, ..from.scheduling },
+        deploy_workflow: None,
+        ingress: from.ingress.map(|i| IngressDef { host: format!("api.{name}.lomashwood.co.uk"), ..i }),
+        ..from
+    }
+}
+
+/// Staging (docs/spec.md ("Staging")): production's hardening, probes, rollout and network rules at a
+/// smaller scale, with its own data stores, a softer placement and its own tags. Written as what
+/// differs from production, beyond what its name gives ([`derived`]).
+pub fn staging() -> Environment {
+    let staging = derived(production(), "staging");
+    Environment {
         stage: Stage {
             settings: settings("production", "debug", "https://staging.lomashwood.co.uk", "1.0", &cluster_collector()),
-            store_hosts: data_hosts(data_namespace),
-            ..production.stage
+            ..staging.stage
         },
         scheduling: Scheduling {
-            node_selector: vec![("node-role".into(), "backend".into()), ("environment".into(), "staging".into())],
             // Two nodes a zone: a hard one-pod-a-node rule would leave the maximum unplaceable.
             anti_affinity: Placement::Preferred(100),
             zone_spread: Placement::Preferred(100),
-            ..production.scheduling
+            ..staging.scheduling
         },
         scale: Scale { min_replicas: Some(2), max_replicas: Some(4), min_available: Some(1) },
-        pool: NodePool { nodes_per_zone: 2, ..production.pool },
-        // The spec names production's deploy workflow only.
-        deploy_workflow: None,
-        ingress: Some(gateway_ingress("api.staging.lomashwood.co.uk")),
+        pool: NodePool { nodes_per_zone: 2, ..staging.pool },
+        // docs/spec.md ("Go-live") §7: what staging's PostgreSQL takes.
         connection_limits: vec![(POSTGRES.into(), ConnectionLimit { max_connections: 200, reserved: 20 })],
-        ..production
+        ..staging
     }
 }

@@ -1,4 +1,4 @@
-//! Capacity as code (`production-readiness.md` §10): the arithmetic of `capacity` in table form,
+//! Capacity as code (`docs/spec.md` ("The base and production")): the arithmetic of `capacity` in table form,
 //! each environment's lines and totals recomputed here from the catalogue, the production figures
 //! the spec and issue 11 state (restated as the oracle), the lint rules on a shrunken pool, and
 //! the same table in the overlay README.
@@ -23,7 +23,7 @@ fn model_of(c: &Catalogue) -> Model {
     validate(c).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The nine services of services.md, whose figures the spec states (21 nodes, 42.5 vCPU): the
+/// The nine services of docs/spec.md ("The services"), whose figures the spec states (21 nodes, 42.5 vCPU): the
 /// catalogue without any service added since, so that `cargo xtask new-service` breaks no figure.
 fn the_specs_nine() -> Catalogue {
     const NINE: [&str; 9] = [
@@ -99,7 +99,7 @@ fn capacity_failures(model: &Model, env: &Environment) -> BTreeSet<(String, Stri
     .collect()
 }
 
-/// The spec's pool: `production-readiness.md` §10, restated.
+/// The spec's pool: `docs/spec.md` ("The base and production"), restated.
 #[test]
 fn production_declares_the_spec_s_pool() {
     let model = model_of(&catalogue());
@@ -386,7 +386,7 @@ fn a_larger_init_container_shows_in_the_table() {
     assert!(table.contains(&format!("An init container asks more than the app containers in `{service}`")), "{table}");
 }
 
-/// `production-readiness.md` §10 and issue 11: with 6 nodes a zone, the services whose maximum
+/// `docs/spec.md` ("The base and production") and issue 11: with 6 nodes a zone, the services whose maximum
 /// exceeds 3 × 6 = 18 (api-gateway and order-payment-service, at 20) cannot be placed.
 #[test]
 fn the_lint_fails_when_the_pool_shrinks_to_6_nodes_per_zone() {
@@ -486,7 +486,7 @@ fn the_lint_fails_when_requests_at_maximum_exceed_the_pool() {
     assert!(table.lines().any(|l| l.starts_with("| Requests at maximum replicas") && l.contains("**NO**")), "{table}");
 }
 
-/// A preferred anti-affinity (staging's, per `environments.md`) lets pods share nodes: the table
+/// A preferred anti-affinity (staging's, per `docs/spec.md` ("Staging")) lets pods share nodes: the table
 /// says the nodes do not limit, the placement rule passes however small the pool, and the
 /// requests are still checked.
 #[test]
@@ -530,7 +530,7 @@ fn the_readme_carries_the_capacity_table() {
     assert!(!text.contains("| yes (20 ≤ 21) "));
 }
 
-/// go-live.md §7 on the real objects of every environment: Σ replicas × `DATABASE_POOL_SIZE` (5,
+/// docs/spec.md ("Go-live") §7 on the real objects of every environment: Σ replicas × `DATABASE_POOL_SIZE` (5,
 /// unless a sheet sets its own) over the Postgres users, + 1 for each migration Job, at the HPAs'
 /// minimum and maximum, against `max_connections − reserved` (production 600 − 50, staging
 /// 200 − 20). Counts come from the catalogue; with the committed one that is 508 of 550 and 168

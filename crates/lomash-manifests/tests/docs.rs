@@ -121,7 +121,7 @@ fn readme_covers_every_service_and_file() {
     assert!(text.contains(&kustomization.contents), "the kustomization.yaml is not embedded verbatim");
 }
 
-/// production-readiness.md §1 and §11: the README says why there is no `replicas` and gives the
+/// docs/spec.md ("The base and production"): the README says why there is no `replicas` and gives the
 /// one-time step for a live cluster, and keeps the seed's pointers.
 #[test]
 fn readme_keeps_the_seed_pointers_and_the_one_time_step() {
@@ -186,7 +186,7 @@ fn no_document_links_outside_the_repository() {
     assert!(texts.len() >= 4, "the README, BENCHMARKS.md, docs/ and the generated READMEs were read");
 }
 
-/// go-live.md: each overlay README gives the two-phase apply with the exact commands (the phase's
+/// docs/spec.md ("Go-live"): each overlay README gives the two-phase apply with the exact commands (the phase's
 /// selector, a wait on each of the release's migration Jobs, then the whole overlay and the
 /// rollouts), says why the migrations left the pods, describes the Ingress of the environment and
 /// the connection budget with its contract with the services. Names come from the objects.

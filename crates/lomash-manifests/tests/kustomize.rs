@@ -84,11 +84,11 @@ const SPEC_CONFIG: &[(&str, &[(&str, &str)])] = &[(
 const GATEWAY: &str = "api-gateway";
 
 const NAMESPACE: &str = "lomash-wood-production";
-/// go-live.md §1: images are `<registry>/lomashwood/<service>:<tag>`, the init images Docker
+/// docs/spec.md ("Go-live") §1: images are `<registry>/lomashwood/<service>:<tag>`, the init images Docker
 /// Hub's through the registry's pull-through cache.
 const REGISTRY: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com";
 const POSTGRES_IMAGE: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/docker-hub/library/postgres:16.4-alpine";
-/// go-live.md §2: the label that carries the first phase of a release.
+/// docs/spec.md ("Go-live") §2: the label that carries the first phase of a release.
 const PHASE_LABEL: (&str, &str) = ("lomashwood.co.uk/apply-phase", "migrate");
 const REDIS_IMAGE: &str = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/docker-hub/library/redis:7.4-alpine";
 
@@ -111,7 +111,7 @@ struct Expected {
     config: BTreeMap<String, String>,
     /// The production tag, from the release.
     tag: String,
-    /// go-live.md §7: `DATABASE_POOL_SIZE` of a Postgres user, 5 unless its sheet sets its own.
+    /// docs/spec.md ("Go-live") §7: `DATABASE_POOL_SIZE` of a Postgres user, 5 unless its sheet sets its own.
     pool: u32,
 }
 
@@ -236,7 +236,7 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
         ("pod-security.kubernetes.io/enforce-version", "v1.33"),
         ("pod-security.kubernetes.io/audit", "restricted"),
         ("pod-security.kubernetes.io/warn", "restricted"),
-        // go-live.md §2: the Jobs need their namespace, so it is applied with them.
+        // docs/spec.md ("Go-live") §2: the Jobs need their namespace, so it is applied with them.
         PHASE_LABEL,
     ]
     .into_iter()
@@ -246,8 +246,8 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
     let objects = objects.as_slice();
     // Per service: ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB, NetworkPolicy and
     // ExternalSecret (their values are checked by tests/network.rs and tests/secrets.rs); the
-    // gateway's Ingress; a migration Job and its NetworkPolicy per Postgres user (go-live.md §2);
-    // and the default-deny and DNS policies, the SecretStore and its ServiceAccount (go-live.md §6,
+    // gateway's Ingress; a migration Job and its NetworkPolicy per Postgres user (docs/spec.md ("Go-live") §2);
+    // and the default-deny and DNS policies, the SecretStore and its ServiceAccount (docs/spec.md ("Go-live") §6,
     // checked by tests/secrets.rs).
     let wide = 4;
     let migrating = expected.iter().filter(|e| e.postgres).count();
@@ -267,7 +267,7 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
         let owner = expected.iter().find(|e| {
             o.name() == e.name || o.name() == format!("{}-config", e.name) || o.name() == format!("{}-secret", e.name)
         });
-        // go-live.md §2: each migration Job (checked with its service) and its policy (checked
+        // docs/spec.md ("Go-live") §2: each migration Job (checked with its service) and its policy (checked
         // by tests/network.rs) carry the phase label.
         let migration = expected.iter().find(|e| {
             o.name() == format!("{}-migrate", e.name) || o.name().starts_with(&format!("{}-migrate-", e.name))
@@ -282,8 +282,8 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
             check(&o.id(), "labels", meta.labels.as_ref(), Some(&want))?;
             continue;
         }
-        // network.md: the two environment-wide policies belong to no one service, nor do the
-        // SecretStore and its ServiceAccount (go-live.md §6).
+        // docs/spec.md ("The network"): the two environment-wide policies belong to no one service, nor do the
+        // SecretStore and its ServiceAccount (docs/spec.md ("Go-live") §6).
         let wide = match o {
             Object::NetworkPolicy(_) => ["default-deny", "allow-dns"].contains(&o.name()),
             Object::SecretStore(_) => o.name() == "aws-secrets-manager",
@@ -370,7 +370,7 @@ fn check_service(objects: &[Object], e: &Expected, all: &[Expected]) -> Result<(
     let window =
         spec.behavior.as_ref().and_then(|b| b.scale_down.as_ref()).and_then(|s| s.stabilization_window_seconds);
     check("HPA", "scaleDown.stabilizationWindowSeconds", window, Some(300))?;
-    // production-readiness.md §9: at most half the pods a minute.
+    // docs/spec.md ("The base and production"): at most half the pods a minute.
     let policies: Vec<(String, i32, i32)> = spec
         .behavior
         .as_ref()
@@ -381,7 +381,7 @@ fn check_service(objects: &[Object], e: &Expected, all: &[Expected]) -> Result<(
         .map(|p| (p.type_, p.value, p.period_seconds))
         .collect();
     check("HPA", "scaleDown.policies", policies, vec![("Percent".to_owned(), 50, 60)])?;
-    // go-live.md §8: at most 4 pods or half again a minute, whichever is more, without delay.
+    // docs/spec.md ("Go-live") §8: at most 4 pods or half again a minute, whichever is more, without delay.
     let up = spec.behavior.as_ref().and_then(|b| b.scale_up.as_ref()).ok_or("HPA has no scaleUp")?;
     check("HPA", "scaleUp.stabilizationWindowSeconds", up.stabilization_window_seconds, Some(0))?;
     check("HPA", "scaleUp.selectPolicy", up.select_policy.as_deref(), Some("Max"))?;
@@ -400,7 +400,7 @@ fn check_service(objects: &[Object], e: &Expected, all: &[Expected]) -> Result<(
     check("PDB", "minAvailable", spec.min_available.as_ref(), Some(&IntOrString::Int(2)))?;
     check("PDB", "unhealthyPodEvictionPolicy", spec.unhealthy_pod_eviction_policy.as_deref(), Some("AlwaysAllow"))?;
 
-    // production-readiness.md §6: one ServiceAccount per service, without a token.
+    // docs/spec.md ("The base and production"): one ServiceAccount per service, without a token.
     let Object::ServiceAccount(sa) = find(objects, "ServiceAccount", &e.name)? else { unreachable!() };
     check("ServiceAccount", "automountServiceAccountToken", sa.automount_service_account_token, Some(false))?;
     check("PDB", "selector", spec.selector.as_ref().and_then(|s| s.match_labels.as_ref()), Some(&selector(e)))?;
@@ -413,7 +413,7 @@ fn pod(d: &Deployment) -> &PodSpec {
 
 fn check_deployment(d: &Deployment, e: &Expected) -> Result<(), String> {
     let spec = d.spec.as_ref().ok_or("Deployment has no spec")?;
-    // production-readiness.md §1: the HPA owns the count; an apply must never reset it.
+    // docs/spec.md ("The base and production"): the HPA owns the count; an apply must never reset it.
     check("Deployment", "replicas", spec.replicas, None)?;
     check("Deployment", "minReadySeconds", spec.min_ready_seconds, Some(10))?;
     check("Deployment", "selector", spec.selector.match_labels.as_ref(), Some(&selector(e)))?;
@@ -516,7 +516,7 @@ fn check_deployment(d: &Deployment, e: &Expected) -> Result<(), String> {
 
     let init = pod.init_containers.as_deref().unwrap_or_default();
     let names: Vec<&str> = init.iter().map(|c| c.name.as_str()).collect();
-    // Each waits for what the service uses; go-live.md §2: no pod of a Deployment runs the
+    // Each waits for what the service uses; docs/spec.md ("Go-live") §2: no pod of a Deployment runs the
     // migrations any more (the Job of the release does).
     let want: Vec<&str> = [(e.postgres, "wait-for-postgres"), (e.redis, "wait-for-redis")]
         .into_iter()
@@ -554,7 +554,7 @@ fn check_wait(c: &Container, e: &Expected) -> Result<(), String> {
     check(&c.name, "command[..2]", &command[..2.min(command.len())], &sh("")[..2])?;
     let script = command.get(2).cloned().unwrap_or_default();
     check(&c.name, &format!("script calls {tool}"), script.contains(tool), true)?;
-    // go-live.md §3: every attempt bounded to 3 s (redis-cli has no timeout of its own).
+    // docs/spec.md ("Go-live") §3: every attempt bounded to 3 s (redis-cli has no timeout of its own).
     let bounded = if tool == "redis-cli" { "timeout 3 redis-cli " } else { "--timeout=3" };
     check(&c.name, &format!("each attempt bounded ({bounded})"), script.contains(bounded), true)?;
     // The wait containers read DB_HOST/REDIS_HOST from the ConfigMap.
@@ -562,7 +562,7 @@ fn check_wait(c: &Container, e: &Expected) -> Result<(), String> {
     check_resources(c, &("50m".into(), "200m".into()), &("64Mi".into(), "128Mi".into()))
 }
 
-/// go-live.md §2: the Job of this release, for a Postgres user: named after its image, its pods
+/// docs/spec.md ("Go-live") §2: the Job of this release, for a Postgres user: named after its image, its pods
 /// uncounted by the service's selectors, the spec's limits, one `migrate` container running the
 /// image's own Prisma, after `wait-for-postgres`.
 fn check_migration_job(objects: &[Object], e: &Expected) -> Result<(), String> {
@@ -622,7 +622,7 @@ fn check_migration_job(objects: &[Object], e: &Expected) -> Result<(), String> {
     let [c] = pod.containers.as_slice() else { return Err(format!("{} Job containers, want 1", pod.containers.len())) };
     check("Job", "container", c.name.as_str(), "migrate")?;
     check("migrate", "image", c.image.as_deref(), Some(image.as_str()))?;
-    // production-readiness.md §8: the image's own Prisma CLI, never npx.
+    // docs/spec.md ("The base and production"): the image's own Prisma CLI, never npx.
     let want: Vec<String> = ["node_modules/.bin/prisma", "migrate", "deploy"].map(String::from).to_vec();
     check("migrate", "command", c.command.clone(), Some(want))?;
     let env: Vec<(String, Option<String>)> =
@@ -648,7 +648,7 @@ fn sha256_hex(text: &str) -> String {
     String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap_or_default().to_owned()
 }
 
-/// go-live.md §4: the gateway's Ingress for the AWS Load Balancer Controller.
+/// docs/spec.md ("Go-live") §4: the gateway's Ingress for the AWS Load Balancer Controller.
 fn check_ingress(o: &Object, e: &Expected) -> Result<(), String> {
     let Object::Ingress(ingress) = o else { unreachable!() };
     check("Ingress", "labels", ingress.metadata.labels.as_ref(), Some(&labels(e)))?;
@@ -746,14 +746,14 @@ fn check_environment(objects: &[Object], main: &Container, e: &Expected, all: &[
         ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=production"),
-        // go-live.md §5.
+        // docs/spec.md ("Go-live") §5.
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector.observability.svc.cluster.local:4317"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
     ];
     want.extend(platform.map(|(k, v)| (k.to_owned(), v.to_owned())));
     want.insert("PORT".into(), e.port.to_string());
     want.insert("OTEL_SERVICE_NAME".into(), e.name.clone());
-    // production-readiness.md §7: 75 % of the memory limit in MiB, rounded down.
+    // docs/spec.md ("The base and production"): 75 % of the memory limit in MiB, rounded down.
     let mib = match e.memory.1.as_str() {
         l if l.ends_with("Gi") => l.trim_end_matches("Gi").parse::<u64>().map(|n| n * 1024),
         l if l.ends_with("Mi") => l.trim_end_matches("Mi").parse::<u64>(),

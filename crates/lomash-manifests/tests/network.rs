@@ -1,4 +1,4 @@
-//! The network of `shared/spec/network.md`, proven on what the real `kubectl kustomize` renders:
+//! The network of `docs/spec.md` ("The network"), proven on what the real `kubectl kustomize` renders:
 //! the policies read back strictly, and evaluated with the Kubernetes semantics
 //! (`lomash_manifests::reach`, itself tested on hand-written policies with known answers) they
 //! allow exactly the flows the page allows, between every pair of endpoints, on every port
@@ -22,7 +22,7 @@ use pretty_assertions::assert_eq;
 
 use common::{kustomize, write_tree};
 
-// --- network.md, restated ---
+// --- docs/spec.md ("The network"), restated ---
 
 /// The graph's table: (service, calls every other service, Postgres, Redis, external HTTPS).
 const GRAPH: [(&str, bool, bool, bool, bool); 9] = [
@@ -39,7 +39,8 @@ const GRAPH: [(&str, bool, bool, bool, bool); 9] = [
 
 /// The public service: ingress on its port from any source.
 const GATEWAY: &str = "api-gateway";
-/// Each environment's namespace and data namespace (network.md; environments.md for staging).
+/// Each environment's namespace and data namespace (docs/spec.md ("The network"); docs/spec.md ("Staging") for staging):
+/// the spec's two, restated. See [`namespaces`] for an environment added since.
 const NAMESPACES: [(&str, &str, &str); 2] = [
     ("production", "lomash-wood-production", "lomash-wood-data"),
     ("staging", "lomash-wood-staging", "lomash-wood-data-staging"),
@@ -48,14 +49,14 @@ const POSTGRES_PORT: u16 = 5432;
 const REDIS_PORT: u16 = 6379;
 const DNS_PORT: u16 = 53;
 const HTTPS_PORT: u16 = 443;
-/// The OpenTelemetry collector (network.md, go-live.md §5): its namespace, its pods' label, OTLP.
+/// The OpenTelemetry collector (docs/spec.md, "The network" and "Go-live" §5): its namespace, its pods' label, OTLP.
 const COLLECTOR_NAMESPACE: &str = "observability";
 const COLLECTOR_LABEL: (&str, &str) = ("app.kubernetes.io/name", "opentelemetry-collector");
 const OTLP_PORT: u16 = 4317;
 /// A port nobody allows.
 const UNUSED_PORT: u16 = 9999;
 
-/// The graph's row of `service`: network.md's, restated above; for a service added after the
+/// The graph's row of `service`: docs/spec.md ("The network"), restated above; for a service added after the
 /// page (`cargo xtask new-service`), what its own spec sheet declares, as for the other oracles.
 fn graph_row(service: &str) -> (&'static str, bool, bool, bool, bool) {
     if let Some(row) = GRAPH.iter().find(|row| row.0 == service) {
@@ -67,12 +68,28 @@ fn graph_row(service: &str) -> (&'static str, bool, bool, bool, bool) {
     ("", def.uses.contains(&Uses::AllServices), def.uses_store("postgres"), def.uses_store("redis"), external)
 }
 
+/// The namespace and the data namespace of `env`: the spec's, restated above, for the two
+/// environments it names (and the catalogue must agree); for an environment added after the
+/// spec (`cargo xtask new-environment`), which no page fixes, what the catalogue declares, as the
+/// other oracles take a service added later from its own sheet. The flows are checked in it all
+/// the same.
+fn namespaces(env: &Environment) -> (String, String) {
+    match NAMESPACES.iter().find(|(name, ..)| *name == env.name) {
+        Some((_, namespace, data)) => {
+            assert_eq!(env.namespace, *namespace, "{}: namespace", env.name);
+            assert_eq!(env.data_namespace, *data, "{}: data namespace", env.name);
+            ((*namespace).to_owned(), (*data).to_owned())
+        }
+        None => (env.namespace.clone(), env.data_namespace.clone()),
+    }
+}
+
 /// One end of the test's traffic, as the rules see it.
 #[derive(Debug, Clone, PartialEq)]
 enum Who {
     /// A service's pod, with its port.
     Workload(String, u16),
-    /// A pod of a service's migration Job (go-live.md §2).
+    /// A pod of a service's migration Job (docs/spec.md ("Go-live") §2).
     Migration(String),
     /// A pod of the environment's namespace that belongs to no service.
     Stray,
@@ -90,7 +107,7 @@ enum Who {
     },
 }
 
-/// Whether network.md allows `from` to reach `to` on `port`/`protocol`: the egress of the
+/// Whether docs/spec.md ("The network") allows `from` to reach `to` on `port`/`protocol`: the egress of the
 /// source and the ingress of the destination must both allow it; only the environment's pods
 /// have policies, so every other end is open on its own side.
 fn spec_allows(from: &Who, to: &Who, port: u16, protocol: &str) -> bool {
@@ -250,7 +267,7 @@ fn flow(from: &str, to: &str, port: u16, protocol: &str) -> Flow {
     (from.to_owned(), to.to_owned(), port, protocol.to_owned())
 }
 
-/// What the policies allow beyond network.md, and what network.md allows that they do not.
+/// What the policies allow beyond docs/spec.md ("The network"), and what docs/spec.md ("The network") allows that they do not.
 #[derive(Debug)]
 struct Mismatch {
     extra: BTreeSet<Flow>,
@@ -267,7 +284,7 @@ impl std::fmt::Display for Mismatch {
         };
         write!(
             f,
-            "{} flows allowed that network.md forbids:\n{}{} flows network.md allows are missing:\n{}",
+            "{} flows allowed that docs/spec.md (The network) forbids:\n{}{} flows docs/spec.md (The network) allows are missing:\n{}",
             self.extra.len(),
             show(&self.extra),
             self.missing.len(),
@@ -276,7 +293,7 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Compares what `policies` allow in `world` with what network.md allows ([`spec_allows`]):
+/// Compares what `policies` allow in `world` with what docs/spec.md ("The network") allows ([`spec_allows`]):
 /// the number of flows allowed, or the difference.
 fn check_connectivity(
     policies: &Policies,
@@ -315,21 +332,17 @@ fn network_policies(objects: &[Object]) -> Vec<NetworkPolicy> {
 }
 
 /// Every overlay, as the real kubectl renders it: (environment, its data namespace, objects).
-fn kubectl_overlays(model: &Model) -> Vec<(Environment, &'static str, Vec<Object>)> {
+fn kubectl_overlays(model: &Model) -> Vec<(Environment, String, Vec<Object>)> {
     let tree = write_tree("network", &render(&catalogue()).expect("the catalogue is valid"));
     model
         .platform
         .environments
         .iter()
         .map(|env| {
-            let (_, namespace, data) = NAMESPACES
-                .iter()
-                .find(|(name, ..)| *name == env.name)
-                .unwrap_or_else(|| panic!("{}: no namespaces restated for this environment", env.name));
-            assert_eq!(env.namespace, *namespace, "{}: namespace", env.name);
+            let (_, data) = namespaces(env);
             let yaml = kustomize(&tree.0.join(layout::overlay_dir(&env.name))).unwrap_or_else(|e| panic!("{e}"));
             let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{}: {e}", env.name));
-            (env.clone(), *data, objects)
+            (env.clone(), data, objects)
         })
         .collect()
 }
@@ -339,7 +352,10 @@ fn kubectl_renders_the_policies_and_they_read_back_strictly() {
     let model = validate(&catalogue()).unwrap();
     let names: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
     for (service, ..) in GRAPH {
-        assert!(names.contains(&service), "{service} of network.md's table is not in the catalogue");
+        assert!(names.contains(&service), "{service} of docs/spec.md (The network)'s table is not in the catalogue");
+    }
+    for (env, ..) in NAMESPACES {
+        assert!(model.platform.environment(env).is_some(), "{env} of the spec is not an environment of the catalogue");
     }
     for (env, _, objects) in kubectl_overlays(&model) {
         let mut rendered: Vec<String> = network_policies(&objects)
@@ -352,7 +368,7 @@ fn kubectl_renders_the_policies_and_they_read_back_strictly() {
         rendered.sort();
         let mut expected: Vec<String> = ["default-deny", "allow-dns"].map(str::to_owned).to_vec();
         expected.extend(names.iter().map(|n| (*n).to_owned()));
-        // go-live.md §2: one for each Postgres user's migration Job.
+        // docs/spec.md ("Go-live") §2: one for each Postgres user's migration Job.
         expected.extend(names.iter().filter(|n| graph_row(n).2).map(|n| format!("{n}-migrate")));
         expected.sort();
         assert_eq!(
@@ -368,13 +384,13 @@ fn the_rendered_policies_allow_exactly_what_network_md_allows() {
     let model = validate(&catalogue()).unwrap();
     for (env, data, objects) in kubectl_overlays(&model) {
         let policies = Policies::new(&network_policies(&objects)).unwrap_or_else(|e| panic!("{}: {e}", env.name));
-        let world = world(&model, &objects, &env, data);
+        let world = world(&model, &objects, &env, &data);
         assert_eq!(world.iter().filter(|(_, w, _)| matches!(w, Who::Workload(..))).count(), model.services.len());
         let migrating = model.services.iter().filter(|s| s.uses_store("postgres")).count();
         assert_eq!(world.iter().filter(|(_, w, _)| matches!(w, Who::Migration(_))).count(), migrating);
         let allowed =
             check_connectivity(&policies, &world, &probes(&model)).unwrap_or_else(|e| panic!("{}: {e}", env.name));
-        println!("{}: {allowed} flows allowed, as network.md says", env.name);
+        println!("{}: {allowed} flows allowed, as docs/spec.md (The network) says", env.name);
     }
 }
 
@@ -384,9 +400,9 @@ fn the_rendered_policies_allow_exactly_what_network_md_allows() {
 fn the_connectivity_check_fails_on_wrong_policies() {
     let model = validate(&catalogue()).unwrap();
     let env = &model.platform.environments[0];
-    let data = NAMESPACES.iter().find(|(n, ..)| *n == env.name).unwrap().2;
+    let (_, data) = namespaces(env);
     let objects = k8s::environment(&model, env);
-    let world = world(&model, &objects, env, data);
+    let world = world(&model, &objects, env, &data);
     let probes = probes(&model);
     let all = network_policies(&objects);
     let check = |policies: &[NetworkPolicy]| check_connectivity(&Policies::new(policies).unwrap(), &world, &probes);
@@ -507,10 +523,10 @@ fn an_added_edge_changes_the_two_policies_and_the_table_only() {
         assert_eq!(new.replacen(&format!("{row}\n"), "", 1), old);
 
         // And the network allows exactly that one flow more.
-        let data = NAMESPACES.iter().find(|(n, ..)| *n == env.name).unwrap().2;
+        let (_, data) = namespaces(env);
         let reach = |m: &Model| {
             let objects = k8s::environment(m, env);
-            let world = world(m, &objects, env, data);
+            let world = world(m, &objects, env, &data);
             let endpoints: Vec<(&str, Endpoint)> = world.iter().map(|(n, _, e)| (n.as_str(), e.clone())).collect();
             Policies::new(&network_policies(&objects)).unwrap().reachable(&endpoints, &probes(m)).unwrap()
         };
@@ -522,8 +538,8 @@ fn an_added_edge_changes_the_two_policies_and_the_table_only() {
 }
 
 /// A service that declares no edge, and that no edge names, gets its monitoring scrape, DNS and
-/// its traces' way to the collector, nothing else: network.md's "no traffic but its monitoring
-/// scrape", with go-live.md's collector, which every service reaches.
+/// its traces' way to the collector, nothing else: docs/spec.md ("The network")'s "no traffic but
+/// its monitoring scrape", with the collector every service reaches.
 #[test]
 fn a_service_without_edges_gets_only_its_scrape() {
     let lonely = "analytics-service";
@@ -542,9 +558,9 @@ fn a_service_without_edges_gets_only_its_scrape() {
     let model = validate(&c).unwrap();
     let port = model.services.iter().find(|s| s.name == lonely).unwrap().port;
     for env in &model.platform.environments {
-        let data = NAMESPACES.iter().find(|(n, ..)| *n == env.name).unwrap().2;
+        let (_, data) = namespaces(env);
         let objects = k8s::environment(&model, env);
-        let world = world(&model, &objects, env, data);
+        let world = world(&model, &objects, env, &data);
         let endpoints: Vec<(&str, Endpoint)> = world.iter().map(|(n, _, e)| (n.as_str(), e.clone())).collect();
         let flows = Policies::new(&network_policies(&objects)).unwrap().reachable(&endpoints, &probes(&model)).unwrap();
         let touching: BTreeSet<Flow> =

@@ -64,7 +64,7 @@ fn deployment(objects: &mut [Object]) -> &mut Deployment {
 fn images_of(o: &Object) -> Vec<&str> {
     let spec = match o {
         Object::Deployment(d) => d.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
-        // go-live.md §2: a migration Job's pod, scanned like a Deployment's.
+        // docs/spec.md ("Go-live") §2: a migration Job's pod, scanned like a Deployment's.
         Object::Job(j) => j.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
         _ => return Vec::new(),
     };
@@ -318,7 +318,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             |o| sc(main_container(o)).capabilities.as_mut().unwrap().add = Some(vec!["CHOWN".into()]),
             vec![("pss.capabilities.restricted", DEP)],
         ),
-        // --- services.md ---
+        // --- docs/spec.md ("The services") ---
         ("spec.probes", |o| main_container(o).startup_probe = None, vec![("spec.probes", DEP)]),
         (
             "spec.resources",
@@ -471,7 +471,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             vec![("spec.secret-refs", DEP)],
         ),
         (
-            // secrets.md: the Secret the pod reads is declared by an ExternalSecret of the overlay.
+            // docs/spec.md ("Secrets"): the Secret the pod reads is declared by an ExternalSecret of the overlay.
             "spec.secret-refs",
             |o| o.retain(|o| o.id() != "ExternalSecret/auth-service-secret"),
             vec![("spec.secret-refs", DEP)],
@@ -528,7 +528,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("spec.scanner-exceptions", DEP)],
         ),
-        // --- production-readiness.md ---
+        // --- docs/spec.md ("The base and production") ---
         (
             "readiness.no-replicas-beside-hpa",
             |o| deployment(o).spec.as_mut().unwrap().replicas = Some(3),
@@ -588,7 +588,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("readiness.no-npx", DEP)],
         ),
-        // --- go-live.md: releases ---
+        // --- docs/spec.md ("Go-live"): releases and the database ---
         (
             // The seed's way back: the release's migrations run again in every pod.
             "release.no-migrations-in-pods",
@@ -630,7 +630,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("db.connection-budget", NAMESPACE)],
         ),
-        // --- production-readiness.md: capacity (the pool's own mutations are in tests/capacity.rs) ---
+        // --- docs/spec.md ("The base and production"): capacity (the pool's own mutations are in tests/capacity.rs) ---
         (
             // 22 pods, one a node, on 3 zones × 7 nodes.
             "capacity.placement",
@@ -653,7 +653,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("capacity.requests", NAMESPACE)],
         ),
-        // --- network.md ---
+        // --- docs/spec.md ("The network") ---
         (
             // Without the default deny, auth-service's own policy must isolate its ingress; made
             // egress-only, it does not. Its ingress is then open: no edge is refused.
@@ -818,7 +818,7 @@ fn exceptions_are_annotations_on_each_production_deployment() {
     let deployments: Vec<&Object> = objects.iter().filter(|o| o.kind() == "Deployment").collect();
     let services = catalogue().services.len();
     assert_eq!(deployments.len(), services, "one production Deployment for each of the {services} services");
-    // go-live.md §2: the migration Jobs' pods are scanned too, and miss the same checks.
+    // docs/spec.md ("Go-live") §2: the migration Jobs' pods are scanned too, and miss the same checks.
     let jobs: Vec<&Object> = objects.iter().filter(|o| o.kind() == "Job").collect();
     let workloads: Vec<&Object> = deployments.iter().chain(&jobs).copied().collect();
     for d in &workloads {

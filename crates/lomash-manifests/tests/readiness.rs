@@ -1,4 +1,4 @@
-//! production-readiness.md, checked on what `kubectl kustomize` renders for every environment
+//! docs/spec.md ("The base and production"), checked on what `kubectl kustomize` renders for every environment
 //! (and the base): the config checksum is the SHA-256 this test computes itself (with
 //! `sha256sum`) from the rendered ConfigMap, a changed config value rolls exactly its own service,
 //! no Deployment of an environment carries `replicas`, and the init containers' wait scripts end,
@@ -232,7 +232,7 @@ fn the_wait_scripts_end_either_way() {
     }
 }
 
-/// go-live.md §3: every attempt is bounded to 3 s. redis-cli has no connect timeout of its own,
+/// docs/spec.md ("Go-live") §3: every attempt is bounded to 3 s. redis-cli has no connect timeout of its own,
 /// so a stub that hangs for an hour on its first two calls (a dropped packet) must cost two
 /// bounded attempts, and the wait still end with 0 once Redis answers; pg_isready bounds its own
 /// attempts (`--timeout=3`).

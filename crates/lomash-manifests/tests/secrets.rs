@@ -1,9 +1,9 @@
-//! secrets.md, checked: each overlay declares one ExternalSecret per service, with the spec's
+//! docs/spec.md ("Secrets"), checked: each overlay declares one ExternalSecret per service, with the spec's
 //! values, valid against the External Secrets Operator's own schema of `external-secrets.io/v1`
 //! (kept in `tests/data/`, with where it came from); each Deployment carries the Reloader
 //! annotation; the policy requires an ExternalSecret for every Secret a pod reads; the platform's
 //! secret settings are checked. Values are read on what `kubectl kustomize` makes of each overlay
-//! (nothing on stderr); counts and names come from the catalogue, and only the values secrets.md
+//! (nothing on stderr); counts and names come from the catalogue, and only the values docs/spec.md ("Secrets")
 //! fixes are restated here.
 
 mod common;
@@ -20,23 +20,23 @@ use pretty_assertions::assert_eq;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-// --- The oracle: secrets.md's values, restated ---
+// --- The oracle: docs/spec.md ("Secrets")'s values, restated ---
 
-// go-live.md §6: the store of the ExternalSecret's own namespace (secrets.md's cluster-wide one served both
+// docs/spec.md ("Go-live") §6: the store of the ExternalSecret's own namespace (the cluster-wide one of docs/spec.md ("Secrets") served both
 // environments).
 const STORE_KIND: &str = "SecretStore";
 const STORE_NAME: &str = "aws-secrets-manager";
 const KEY_PREFIX: &str = "lomash-wood";
 const REFRESH_INTERVAL: &str = "1h";
 const RELOADER: &str = "secret.reloader.stakater.com/reload";
-/// go-live.md §6: the store's identity, in the platform's account and region.
+/// docs/spec.md ("Go-live") §6: the store's identity, in the platform's account and region.
 const STORE_ACCOUNT: &str = "external-secrets";
-/// go-live.md §2: what a release applies before its rollouts carries this label.
+/// docs/spec.md ("Go-live") §2: what a release applies before its rollouts carries this label.
 const PHASE_LABEL: (&str, &str) = ("lomashwood.co.uk/apply-phase", "migrate");
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "eu-west-2";
 
-/// The spec of `service`'s ExternalSecret in `environment`, as secrets.md writes it.
+/// The spec of `service`'s ExternalSecret in `environment`, as docs/spec.md ("Secrets") writes it.
 fn expected_spec(environment: &str, service: &str) -> Value {
     let text = format!(
         "refreshInterval: {REFRESH_INTERVAL}\n\
@@ -340,7 +340,7 @@ fn rendered_external_secrets_are_valid_against_esos_schema() {
     }
 }
 
-/// go-live.md §6, on kubectl's output of every environment: one namespaced SecretStore, valid
+/// docs/spec.md ("Go-live") §6, on kubectl's output of every environment: one namespaced SecretStore, valid
 /// against ESO's v1 SecretStore schema, reading Secrets Manager in the platform's region as the
 /// `external-secrets` ServiceAccount, which carries that environment's own IAM role and no
 /// mounted token; and no ClusterSecretStore anywhere.
@@ -475,7 +475,7 @@ fn the_validator_rejects_what_esos_schema_forbids() {
     }
 }
 
-/// secrets.md's values, for every service in every environment, on kubectl's output: name,
+/// docs/spec.md ("Secrets")'s values, for every service in every environment, on kubectl's output: name,
 /// namespace, the service's labels, and the whole spec (store, key, target, refresh interval;
 /// nothing more). Each also reads back strictly as the typed ExternalSecret.
 #[test]
@@ -491,7 +491,7 @@ fn every_service_has_its_external_secret_with_the_specs_values() {
             assert_eq!(doc["metadata"]["namespace"].as_str(), Some(env.namespace.as_str()), "{id}");
             let deployment = of_kind(docs, "Deployment").into_iter().find(|d| name(d) == service.name).unwrap();
             // The service's labels; and for a service with a migration Job, the first phase's
-            // (go-live.md §2: the Job reads this Secret, so it is applied with it).
+            // (docs/spec.md ("Go-live") §2: the Job reads this Secret, so it is applied with it).
             let mut labels = deployment["metadata"]["labels"].clone();
             if service.migrations().next().is_some() {
                 labels[PHASE_LABEL.0] = PHASE_LABEL.1.into();
@@ -505,7 +505,7 @@ fn every_service_has_its_external_secret_with_the_specs_values() {
     }
 }
 
-/// secrets.md: each Deployment restarts on a change of the Secret it reads.
+/// docs/spec.md ("Secrets"): each Deployment restarts on a change of the Secret it reads.
 #[test]
 fn every_deployment_carries_the_reloader_annotation() {
     let r = rendered();
@@ -542,7 +542,7 @@ fn kubectls_output_reads_back_strictly_with_the_external_secrets() {
     }
 }
 
-/// The policy rule of secrets.md on the real objects: removing any one service's ExternalSecret
+/// The policy rule of docs/spec.md ("Secrets") on the real objects: removing any one service's ExternalSecret
 /// fails `spec.secret-refs` on exactly that service's Deployment, and nothing else.
 #[test]
 fn removing_an_external_secret_fails_exactly_its_deployment() {

@@ -1,4 +1,4 @@
-//! Staging beside production (environments.md), checked on what `kubectl kustomize` renders:
+//! Staging beside production (docs/spec.md ("Staging")), checked on what `kubectl kustomize` renders:
 //! every staging value of the spec, restated here as the oracle; the two overlays differ only
 //! where the spec says they do; a value of one environment changes no file of the other; and the
 //! policy holds on both.
@@ -16,7 +16,7 @@ use serde_yaml::Value;
 const STAGING: &str = "staging";
 const PRODUCTION: &str = "production";
 
-/// environments.md, "Staging values": the oracle, restated from the page.
+/// docs/spec.md ("Staging"), "Staging values": the oracle, restated from the page.
 const NAMESPACE: &str = "lomash-wood-staging";
 const DATA_NAMESPACE: &str = "lomash-wood-data-staging";
 const CONFIG: [(&str, &str); 7] = [
@@ -29,7 +29,7 @@ const CONFIG: [(&str, &str); 7] = [
     ("REDIS_HOST", "redis-master.lomash-wood-data-staging.svc.cluster.local"),
 ];
 
-/// go-live.md §4 and §6, staging's values.
+/// docs/spec.md ("Go-live") §4 and §6, staging's values.
 const STAGING_HOST: &str = "api.staging.lomashwood.co.uk";
 const STAGING_ROLE: &str = "arn:aws:iam::123456789012:role/lomash-wood-staging-external-secrets";
 
@@ -53,7 +53,7 @@ fn kubectl_renders_every_staging_value_of_the_spec() {
         assert_eq!(o.metadata().namespace.as_deref(), want, "{}", o.id());
     }
     assert_eq!(find(&objects, "Namespace", NAMESPACE).name(), NAMESPACE);
-    // go-live.md §4 and §6: staging's own host, and its own role (which reads staging's entries).
+    // docs/spec.md ("Go-live") §4 and §6: staging's own host, and its own role (which reads staging's entries).
     let Object::Ingress(ingress) = find(&objects, "Ingress", "api-gateway") else { unreachable!() };
     let spec = ingress.spec.as_ref().unwrap();
     let hosts: Vec<Option<&str>> = spec.rules.iter().flatten().map(|r| r.host.as_deref()).collect();
@@ -171,7 +171,7 @@ fn differences(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, 
     }
 }
 
-/// environments.md: "Everything else is as in production". The two renders differ exactly at
+/// docs/spec.md ("Staging"): "Everything else is as in production". The two renders differ exactly at
 /// these places (kind, path): each differs, and nothing else does.
 #[test]
 fn the_overlays_differ_only_where_the_spec_says() {
@@ -205,7 +205,7 @@ fn the_overlays_differ_only_where_the_spec_says() {
         ("PodDisruptionBudget", ".spec.minAvailable"),
         ("NetworkPolicy", ".spec.egress[].to[].namespaceSelector.matchLabels.kubernetes.io/metadata.name"),
         ("ExternalSecret", ".spec.dataFrom[].extract.key"),
-        // go-live.md: each environment's role, and the gateway's host.
+        // docs/spec.md ("Go-live"): each environment's role, and the gateway's host.
         ("ServiceAccount", ".metadata.annotations.eks.amazonaws.com/role-arn"),
         ("Ingress", ".spec.rules[].host"),
         ("Ingress", ".spec.tls[].hosts[]"),

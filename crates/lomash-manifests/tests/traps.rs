@@ -56,7 +56,7 @@ fn the_overlay_kustomization_uses_resources_patches_and_images_for_every_service
         .iter()
         .map(|i| (text(&i["name"]), text(&i["newName"]), text(&i["newTag"])))
         .collect();
-    // go-live.md §1: every service from the company's registry at its release tag (taken from
+    // docs/spec.md ("Go-live") §1: every service from the company's registry at its release tag (taken from
     // the release: a release breaks nothing), then the init images through the registry's
     // pull-through cache of Docker Hub, their tags unchanged.
     let registry = "123456789012.dkr.ecr.eu-west-2.amazonaws.com";

@@ -225,9 +225,10 @@ const CASES: &[Case] = &[
         rule: "release file with an environment the platform lacks (its tags would deploy nowhere)",
         mutate: |c| {
             let tags = c.release.environments[0].clone();
-            c.release.environments.insert("qa".into(), tags);
+            // Not a DNS label, so no environment can take the name (`qa` once could).
+            c.release.environments.insert("no_such_env".into(), tags);
         },
-        expected: &["release: images.yaml: qa: not an environment of the platform: remove its tags, or add the environment"],
+        expected: &["release: images.yaml: no_such_env: not an environment of the platform: remove its tags, or add the environment"],
     },
     Case {
         rule: "release file with a misspelt environment: the unknown one and the untagged one",
@@ -1502,7 +1503,7 @@ fn an_environments_bounds_are_checked_for_every_service() {
     }
 }
 
-/// go-live.md §2: a migration Job's name is at most 63 characters (its pods carry it as a label
+/// docs/spec.md ("Go-live") §2: a migration Job's name is at most 63 characters (its pods carry it as a label
 /// value) by construction, for the longest service names validation allows: 63 characters, one
 /// cut where a `-` would end the Job's name, and two that share their first 44 characters (the
 /// hash of their images keeps their Jobs apart).

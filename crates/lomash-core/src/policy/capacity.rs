@@ -1,9 +1,10 @@
-//! Capacity (`production-readiness.md` §10): every maximum can be placed on the environment's
+//! Capacity (`docs/spec.md` ("The base and production")): every maximum can be placed on the environment's
 //! node pool, and the requests at maximum fit its allocatable. The arithmetic is
 //! [`crate::capacity`]'s, read from the same objects; the pool comes with the [`Context`].
 
-use super::*;
+use super::pod::Context;
 use crate::capacity::{cpu_text, memory_text, Line, Placement, Plan};
+use crate::object::Object;
 
 /// On each Deployment: under a required anti-affinity on the hostname, its maximum needs one
 /// node a pod, and the pool must have that many.

@@ -1,4 +1,4 @@
-//! The network of `network.md` (see docs/spec.md), checked on the rendered objects: every pod isolated
+//! The network of docs/spec.md ("The network"), checked on the rendered objects: every pod isolated
 //! in both directions, no address reached but on TCP 443 with the closed ranges excepted, and
 //! every flow of the service graph allowed at both of its ends. The NetworkPolicies are read
 //! with the Kubernetes semantics of [`crate::reach`], so a rule means what the cluster will do
@@ -6,11 +6,14 @@
 
 use std::net::Ipv4Addr;
 
-use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicyPeer, NetworkPolicyPort};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::*;
+use super::pod::{containers, pod_of, Context};
 use crate::conventions::network::{ANY_ADDRESS, CLOSED_RANGES, HTTPS_PORT};
 use crate::netpol::End;
+use crate::object::Object;
 use crate::reach::{Cidr, Direction, Endpoint, Pod as ReachPod, Policies};
 
 /// An outside address that no closed range holds, standing for "the internet" and "any source".

@@ -1,7 +1,14 @@
 //! The spec's production rules: probes, resources, pinned tags pulled Always, the PDB below the
 //! HPA, Service ports that reach a container, and the recorded scanner exceptions.
 
-use super::*;
+use std::collections::BTreeSet;
+
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::pod::{containers, per_container, pod_of, Context, Pod};
+use super::selectors::{deployments, map_selects, selector_problem};
+use crate::conventions::{scanner_exceptions_for, SCANNER_SKIP_PREFIX};
+use crate::object::Object;
 
 pub(super) fn probes(_: &Context, pod: &Pod) -> Vec<String> {
     per_container(pod, |c| {

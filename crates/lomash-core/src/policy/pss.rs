@@ -1,7 +1,9 @@
 //! Rules of the Kubernetes Pod Security Standards: the "baseline" profile and the "restricted"
 //! profile on top of it, on every container of a pod (init and ephemeral included).
 
-use super::*;
+use serde_yaml::Value;
+
+use super::pod::{caps, per_container, psc, Context, Pod};
 
 pub(super) fn host_process(_: &Context, pod: &Pod) -> Vec<String> {
     let mut out = Vec::new();

@@ -1,12 +1,15 @@
-//! production-readiness.md as rules, so that no later change can undo a decision quietly: the HPA
+//! docs/spec.md ("The base and production") as rules, so that no later change can undo a decision quietly: the HPA
 //! owns the replica count, a rollout under hard anti-affinity can always make progress, pods stop
 //! gracefully, the config checksum matches the ConfigMap, every pod's ServiceAccount exists, the
 //! wait loops are bounded and nothing runs `npx`.
 
 use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::Resource;
 
-use super::*;
+use super::pod::{per_container, pod_of, Context, Pod};
 use crate::k8s::{config_checksum, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY};
+use crate::object::Object;
 use crate::object::{hpa_of, one_pod_per_node};
 
 /// A Deployment an HPA scales carries no `spec.replicas`: `kubectl apply` would reset the

@@ -1,9 +1,10 @@
 //! What a container references exists: the ConfigMaps of `envFrom`, `env` and volumes are
 //! objects of the output, and every Secret they name is declared there by an ExternalSecret of
-//! the pod's namespace that produces it (secrets.md: the overlay declares where each secret comes
+//! the pod's namespace that produces it (docs/spec.md ("Secrets"): the overlay declares where each secret comes
 //! from, never its value).
 
-use super::*;
+use super::pod::{per_container, Context, Pod};
+use crate::object::Object;
 
 pub(super) fn configmap_refs(cx: &Context, pod: &Pod) -> Vec<String> {
     let config_map = |name: &str| {

@@ -1,10 +1,17 @@
-//! How a release runs its migrations (`go-live.md` §2): once, in a Job of the release, never in
+//! How a release runs its migrations (docs/spec.md ("Go-live") §2): once, in a Job of the release, never in
 //! the pods of a Deployment; and the Job's pods are nobody's replicas: no Service, PDB, Deployment
 //! or scheduling selector of the service may count them. Read from the objects alone: a migration
 //! is what the output's Jobs run. And what the database takes (§7): the connections the objects
 //! open at their maximum replicas fit each store's budget.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use super::pod::{per_container, Context, Pod};
+use super::selectors::{map_selects, selector_problem, show};
+use crate::object::Object;
 
 /// The commands the Jobs of `namespace` run, with the Job's name.
 fn job_commands<'a>(cx: &'a Context, namespace: Option<&'a str>) -> impl Iterator<Item = (&'a str, &'a [String])> {
@@ -91,7 +98,7 @@ fn job_pod_labels(job: &Job) -> BTreeMap<String, String> {
     template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default()
 }
 
-/// `go-live.md` §7: for each store the environment budgets, the connections at maximum replicas
+/// docs/spec.md ("Go-live") §7: for each store the environment budgets, the connections at maximum replicas
 /// (each Deployment's HPA maximum × the pool size its ConfigMap gives, + 1 per migration Job) fit
 /// in `max_connections` less the reserved ones.
 pub(super) fn connection_budget(cx: &Context, _: &Object) -> Vec<String> {

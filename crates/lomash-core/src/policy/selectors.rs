@@ -1,7 +1,14 @@
 //! Selectors that select what they mean: Deployments, Services and PDBs select exactly their
 //! service's pods, scheduling selectors match the pod's own labels, HPAs target a Deployment.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::Resource;
+
+use super::pod::{pod_of, Context, Pod};
+use crate::object::Object;
 
 pub(super) fn scheduling_selectors(_: &Context, pod: &Pod) -> Vec<String> {
     let mut out = Vec::new();

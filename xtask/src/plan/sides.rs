@@ -1,0 +1,191 @@
+//! The two sides of a plan, as files and as what `kubectl kustomize` makes of them: the base is
+//! `generated/` as committed at a git ref, extracted with `git archive` into a scratch folder
+//! (nothing is checked out, the index and the work tree are not touched); the head is the work
+//! tree's `generated/`, read where it is. Every environment (`overlays/<name>/` holding a
+//! `kustomization.yaml`) of either side is rendered by the real kustomize, all at once on threads:
+//! the renders are most of a plan's time.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{anyhow, bail, Context, Result};
+use lomash_manifests::layout::{self, GENERATED_DIR};
+
+/// The commit the base side is read from, and how it was chosen (what a reader is told).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    /// `HEAD^`, `merge-base of HEAD and main`, … .
+    pub label: String,
+    /// The full commit id.
+    pub commit: String,
+}
+
+/// Runs git in `root`; an error names git's own complaint.
+fn git(root: &Path, args: &[&str]) -> Result<Output> {
+    Command::new("git").arg("-C").arg(root).args(args).output().map_err(|e| match e.kind() {
+        ErrorKind::NotFound => anyhow!("git: not found on PATH: plan reads the base side from the repository"),
+        _ => anyhow!("running git {}: {e}", args.join(" ")),
+    })
+}
+
+fn stdout_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn stderr_text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// The commit id `rev` names, if it names one.
+fn commit_of(root: &Path, rev: &str) -> Result<Option<String>> {
+    let out = git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &format!("{rev}^{{commit}}")])?;
+    Ok(out.status.success().then(|| stdout_line(&out)))
+}
+
+/// Where `root` sits in its repository (`""` at the top), or an error when it is not a checkout.
+pub fn prefix(root: &Path) -> Result<String> {
+    let out = git(root, &["rev-parse", "--show-prefix"])?;
+    if !out.status.success() {
+        bail!("{}: not a git checkout ({}): plan compares against a commit", root.display(), stderr_text(&out));
+    }
+    Ok(stdout_line(&out))
+}
+
+/// The base commit: `given` when there is one; else the merge-base of `HEAD` with `main` (or
+/// `origin/main`, as a CI clone of a pull request has it), else `HEAD` itself.
+pub fn base(root: &Path, given: Option<&str>) -> Result<Base> {
+    if let Some(rev) = given {
+        return match commit_of(root, rev)? {
+            Some(commit) => Ok(Base { label: rev.to_owned(), commit }),
+            None => bail!("{rev}: not a commit of the repository at {} (unknown ref)", root.display()),
+        };
+    }
+    if commit_of(root, "HEAD")?.is_none() {
+        bail!("HEAD: the repository at {} has no commit yet: there is no base to plan against", root.display());
+    }
+    for main in ["main", "origin/main"] {
+        if commit_of(root, main)?.is_none() {
+            continue;
+        }
+        let out = git(root, &["merge-base", "HEAD", main])?;
+        if out.status.success() {
+            return Ok(Base { label: format!("merge-base of HEAD and {main}"), commit: stdout_line(&out) });
+        }
+    }
+    let commit = commit_of(root, "HEAD")?.expect("HEAD was just read");
+    Ok(Base { label: "HEAD (no main branch to take a merge-base with)".to_owned(), commit })
+}
+
+/// A folder of its own under the system's temporary folder, removed with everything in it on
+/// drop.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new() -> Result<Scratch> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("xtask-plan-base-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Scratch(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Extracts `generated/` as committed at `base` into `into` (which must exist). Returns false,
+/// writing nothing, when that commit has no `generated/` (a commit from before the tree existed:
+/// every environment of the head is then new).
+pub fn extract(root: &Path, prefix: &str, base: &Base, into: &Path) -> Result<bool> {
+    let tree = format!("{}:{prefix}{GENERATED_DIR}", base.commit);
+    if !is_tree(root, &tree)? {
+        return Ok(false);
+    }
+    let mut archive = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["archive", "--format=tar", &tree])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running git archive")?;
+    let stdout = archive.stdout.take().expect("piped");
+    let untar = Command::new("tar")
+        .arg("-x")
+        .arg("-f")
+        .arg("-")
+        .arg("-C")
+        .arg(into)
+        .stdin(stdout)
+        .output()
+        .map_err(|e| anyhow!("running tar to unpack {tree}: {e}"))?;
+    let archived = archive.wait_with_output().context("waiting for git archive")?;
+    if !archived.status.success() {
+        bail!("git archive {tree} failed: {}", stderr_text(&archived));
+    }
+    if !untar.status.success() {
+        bail!("tar could not unpack {tree}: {}", stderr_text(&untar));
+    }
+    Ok(true)
+}
+
+/// Whether `spec` (`<commit>:<path>`) names a folder. (`rev-parse <spec>^{tree}` would read the
+/// suffix as part of the path.)
+fn is_tree(root: &Path, spec: &str) -> Result<bool> {
+    let out = git(root, &["cat-file", "-t", spec])?;
+    Ok(out.status.success() && stdout_line(&out) == "tree")
+}
+
+/// The environments of a tree: every folder of `overlays/` that holds a `kustomization.yaml`,
+/// by name. None when the tree has no overlays.
+pub fn environments(tree: &Path) -> Result<Vec<String>> {
+    let overlays = tree.join(layout::OVERLAYS_DIR);
+    let entries = match std::fs::read_dir(&overlays) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", overlays.display())),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", overlays.display()))?;
+        if entry.path().join("kustomization.yaml").is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// What `kubectl kustomize` prints for the overlay of `env` in `tree`.
+pub fn kustomize(tree: &Path, env: &str) -> Result<String> {
+    let dir = tree.join(layout::overlay_dir(env));
+    let out = Command::new("kubectl").arg("kustomize").arg(&dir).output().map_err(|e| match e.kind() {
+        ErrorKind::NotFound => anyhow!(
+            "kubectl: not found on PATH: plan renders every environment with `kubectl kustomize` \
+             (kubectl 1.32 with Kustomize 5.5)"
+        ),
+        _ => anyhow!("running kubectl kustomize {}: {e}", dir.display()),
+    })?;
+    if !out.status.success() {
+        bail!("kubectl kustomize {} failed: {}", dir.display(), stderr_text(&out));
+    }
+    String::from_utf8(out.stdout).map_err(|_| anyhow!("kubectl kustomize {}: the output is not UTF-8", dir.display()))
+}
+
+/// Renders every `(tree, environment)` at once, one thread each; the results in the same order.
+pub fn kustomize_all(jobs: &[(&Path, &str)]) -> Vec<Result<String>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs.iter().map(|(tree, env)| scope.spawn(move || kustomize(tree, env))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a render thread panicked")))).collect()
+    })
+}
