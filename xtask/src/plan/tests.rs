@@ -12,6 +12,7 @@ use std::process::Command;
 use lomash_manifests::built::BuiltEnvironment;
 use lomash_manifests::catalogue::{RELEASE_FILE, RELEASE_PATH};
 use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
+use lomash_manifests::k8s_openapi::api::batch::v1::Job;
 use lomash_manifests::k8s_openapi::api::core::v1::ConfigMap;
 use lomash_manifests::k8s_openapi::api::networking::v1::NetworkPolicy;
 use lomash_manifests::k8s_openapi::Resource;
@@ -123,7 +124,13 @@ fn a_memory_limit_raised() {
             env.name
         );
         let kinds: Vec<&str> = env.objects.iter().map(|o| o.kind.as_str()).collect();
-        assert_eq!(kinds, [ConfigMap::KIND, Deployment::KIND], "{}: only the ConfigMap and the Deployment", env.name);
+        // The migration Job runs with the service's resources too (docs/spec.md ("Go-live") §2).
+        assert_eq!(
+            kinds,
+            [ConfigMap::KIND, Deployment::KIND, Job::KIND],
+            "{}: only the ConfigMap, the Deployment and the migration Job",
+            env.name
+        );
 
         let (old, new) = (env.capacity.before.as_ref().unwrap(), env.capacity.after.as_ref().unwrap());
         let platform_env = model.platform.environment(&env.name).unwrap();
