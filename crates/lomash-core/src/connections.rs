@@ -17,6 +17,8 @@ pub struct Declared {
     /// How the docs call the store, e.g. `PostgreSQL`.
     pub store: String,
     pub pool_key: String,
+    /// How the services honour the key ([`crate::spec::ConnectionPool::contract`]).
+    pub contract: String,
     pub limit: ConnectionLimit,
 }
 
@@ -30,6 +32,7 @@ pub fn declared(platform: &Platform, env: &Environment) -> Vec<Declared> {
                 environment: env.name.clone(),
                 store: store.title.clone(),
                 pool_key: store.pool.as_ref()?.config_key.clone(),
+                contract: store.pool.as_ref()?.contract.clone(),
                 limit: *limit,
             })
         })

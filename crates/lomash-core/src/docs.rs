@@ -777,10 +777,9 @@ fn capacity(w: &mut String, model: &Model, b: &BuiltEnvironment) {
         line(
             w,
             &format!(
-                "- Each pod of a {} user reads `{}` from its ConfigMap, and the service passes it to its database client \
-                 as the pool's limit (Prisma's `connection_limit`): that is the contract the budget rests on. A \
-                 service with no such setting would open the client's default pool, which grows with the node's CPUs.",
-                d.store, d.pool_key
+                "- Each pod of a {} user reads `{}` from its ConfigMap, the size of the one pool it opens: that is \
+                 the contract the budget rests on. {}",
+                d.store, d.pool_key, d.contract
             ),
         );
         line(

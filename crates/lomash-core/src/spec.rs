@@ -105,6 +105,9 @@ pub struct ConnectionPool {
     /// e.g. `DATABASE_POOL_SIZE`: the services pass it to their client as its pool's limit.
     pub config_key: String,
     pub default_size: u32,
+    /// How the services honour the key, for the overlay README (the contract the budget rests
+    /// on), e.g. "The services pass it to Prisma as `connection_limit`".
+    pub contract: String,
 }
 
 /// What a store of an environment accepts: `max_connections`, of which `reserved` are kept for

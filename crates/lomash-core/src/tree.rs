@@ -92,50 +92,40 @@ struct Overlay<'a> {
 }
 
 impl Overlay<'_> {
+    /// A service's two files in the overlay: its patches of the base objects, and the objects
+    /// only the environment has. Both name images as the base does: the overlay's `images:` maps
+    /// them to where the environment pulls them.
     fn files(&self, service: &Service, base: &[Object], base_values: &[Value], target: &[Object]) -> [File; 2] {
-        overlay_files(self, service, base, base_values, target)
+        let (header, env) = (self.header, self.env);
+        let key = |o: &Object| (o.kind(), o.name().to_owned());
+        let base_ids: Vec<_> = base.iter().map(key).collect();
+        let target: Vec<_> = target.iter().map(|o| (key(o), o)).collect();
+        let patches: Vec<Value> = base_ids
+            .iter()
+            .zip(base_values)
+            .filter_map(|(id, value)| {
+                let (_, target) = target.iter().find(|(p, _)| p == id)?;
+                let mut value = value.clone();
+                overlay_view(self.platform, env, service, &mut value);
+                let mut patch = strategic_merge_patch(&value, &target.to_value())?;
+                unmap(&mut patch, self.images);
+                Some(patch)
+            })
+            .collect();
+        let added: Vec<Value> = target
+            .iter()
+            .filter(|(id, _)| !base_ids.contains(id))
+            .map(|(_, object)| {
+                let mut value = object.to_value();
+                unmap(&mut value, self.images);
+                without_namespace(value)
+            })
+            .collect();
+        [
+            File { path: layout::patch_file(&env.name, &service.name), contents: yaml_file(header, &patches) },
+            File { path: layout::resource_file(&env.name, &service.name), contents: yaml_file(header, &added) },
+        ]
     }
-}
-
-/// A service's two files in an environment's overlay: its patches of the base objects, and the
-/// objects only the environment has. Both name images as the base does: the overlay's `images:`
-/// maps them to where the environment pulls them.
-fn overlay_files(
-    o: &Overlay,
-    service: &Service,
-    base: &[Object],
-    base_values: &[Value],
-    target: &[Object],
-) -> [File; 2] {
-    let (header, env) = (o.header, o.env);
-    let key = |o: &Object| (o.kind(), o.name().to_owned());
-    let base_ids: Vec<_> = base.iter().map(key).collect();
-    let target: Vec<_> = target.iter().map(|o| (key(o), o)).collect();
-    let patches: Vec<Value> = base_ids
-        .iter()
-        .zip(base_values)
-        .filter_map(|(id, value)| {
-            let (_, target) = target.iter().find(|(p, _)| p == id)?;
-            let mut value = value.clone();
-            overlay_view(o.platform, env, service, &mut value);
-            let mut patch = strategic_merge_patch(&value, &target.to_value())?;
-            unmap(&mut patch, o.images);
-            Some(patch)
-        })
-        .collect();
-    let added: Vec<Value> = target
-        .iter()
-        .filter(|(id, _)| !base_ids.contains(id))
-        .map(|(_, object)| {
-            let mut value = object.to_value();
-            unmap(&mut value, o.images);
-            without_namespace(value)
-        })
-        .collect();
-    [
-        File { path: layout::patch_file(&env.name, &service.name), contents: yaml_file(header, &patches) },
-        File { path: layout::resource_file(&env.name, &service.name), contents: yaml_file(header, &added) },
-    ]
 }
 
 /// A base object as the overlay's own transformers leave it before patches matter: with the

@@ -146,7 +146,13 @@ fn postgres_store() -> DataStore {
         }),
         // docs/spec.md ("Go-live") §7: Prisma's default pool grows with the node's CPUs; the services pass this
         // key to Prisma as `connection_limit`, so each pod opens at most this many.
-        pool: Some(ConnectionPool { config_key: "DATABASE_POOL_SIZE".into(), default_size: 5 }),
+        pool: Some(ConnectionPool {
+            config_key: "DATABASE_POOL_SIZE".into(),
+            default_size: 5,
+            contract: "The services pass it to Prisma as `connection_limit`; a service that did not would open \
+                       Prisma's default pool, which grows with the node's CPUs."
+                .into(),
+        }),
     }
 }
 
