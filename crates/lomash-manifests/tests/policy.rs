@@ -599,6 +599,15 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             vec![("release.no-migrations-in-pods", DEP)],
         ),
         (
+            // A migration Job's pod under the Pod Security Standards like any other.
+            "pss.privileged",
+            |o| {
+                let pod = job(o).spec.as_mut().unwrap().template.spec.as_mut().unwrap();
+                sc(&mut pod.containers[0]).privileged = Some(true);
+            },
+            vec![("pss.privileged", "JOB")],
+        ),
+        (
             // A Job's pods labelled like the service's: its Service, PDB and scheduling count them.
             "release.job-pods-uncounted",
             |o| {

@@ -42,7 +42,7 @@ mod references;
 mod release;
 mod selectors;
 
-use pod::pod_of;
+use pod::{job_pod_of, pod_of};
 pub use pod::{Context, Pod};
 
 /// The result of one rule on one object.
@@ -90,6 +90,11 @@ pub enum Source {
 }
 
 impl Source {
+    /// Whether the rule is one of the Pod Security Standards, which every pod must meet.
+    pub fn is_pss(self) -> bool {
+        matches!(self, Source::PssBaseline | Source::PssRestricted)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::PssBaseline => "PSS baseline",
@@ -135,6 +140,12 @@ pub fn check(
         for object in objects {
             let problems = match (rule.check, object) {
                 (Check::Pod(f), Object::Deployment(d)) => match pod_of(d) {
+                    Some(pod) => f(&cx, &pod),
+                    None => vec!["no pod template spec".into()],
+                },
+                // A Job's pods run in the same namespace, under the same Pod Security Standards:
+                // the PSS rules hold for them too (the Deployments' serving rules do not apply).
+                (Check::Pod(f), Object::Job(j)) if rule.source.is_pss() => match job_pod_of(j) {
                     Some(pod) => f(&cx, &pod),
                     None => vec!["no pod template spec".into()],
                 },

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
     Capabilities, ContainerPort, EnvFromSource, EnvVar, Lifecycle, PodSecurityContext, PodSpec, Probe,
     ResourceRequirements, SecurityContext,
@@ -31,7 +32,8 @@ pub struct Context<'a> {
     pub budgets: &'a [Declared],
 }
 
-/// The pod template of a Deployment, as a rule sees it.
+/// The pod template of a Deployment (or, for the Pod Security Standards, of a Job), as a rule
+/// sees it.
 pub struct Pod<'a> {
     pub namespace: Option<&'a str>,
     pub labels: BTreeMap<String, String>,
@@ -45,6 +47,18 @@ pub(super) fn pod_of(d: &Deployment) -> Option<Pod<'_>> {
     let meta = template.metadata.as_ref();
     Some(Pod {
         namespace: d.metadata.namespace.as_deref(),
+        labels: meta.and_then(|m| m.labels.clone()).unwrap_or_default(),
+        annotations: meta.and_then(|m| m.annotations.clone()).unwrap_or_default(),
+        spec: template.spec.as_ref()?,
+    })
+}
+
+/// The pod template of a Job, read as a Deployment's is.
+pub(super) fn job_pod_of(j: &Job) -> Option<Pod<'_>> {
+    let template = &j.spec.as_ref()?.template;
+    let meta = template.metadata.as_ref();
+    Some(Pod {
+        namespace: j.metadata.namespace.as_deref(),
         labels: meta.and_then(|m| m.labels.clone()).unwrap_or_default(),
         annotations: meta.and_then(|m| m.annotations.clone()).unwrap_or_default(),
         spec: template.spec.as_ref()?,
