@@ -191,6 +191,8 @@ fn run_wait_hanging(container: &Container, tool: &str, down: Option<u32>, hang: 
         c.args(["-c", &command[2]]);
         c
     };
+    // Its own process group: a hung run is ended whole, the stub's sleep included.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
         .env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", dir.0.display()))
@@ -203,7 +205,8 @@ fn run_wait_hanging(container: &Container, tool: &str, down: Option<u32>, hang: 
     let started = std::time::Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > std::time::Duration::from_secs(60) {
-            child.kill().unwrap();
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+            let _ = child.wait();
             panic!("{}: still waiting after a minute: an attempt of {tool} is not bounded", container.name);
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
