@@ -235,7 +235,7 @@ fn build_cost(root: &Path, report: &mut Report) -> Result<()> {
     };
 
     let clean = build(true)?;
-    // 53 s was the clean build before the machinery moved to lomash-core: it must not grow.
+    // 53 s was the clean build before the machinery moved to manifest-core: it must not grow.
     report.row(
         "clean debug build of the workspace (1 run)",
         secs(clean),
@@ -243,7 +243,7 @@ fn build_cost(root: &Path, report: &mut Report) -> Result<()> {
         Some(clean <= Duration::from_secs(53)),
     );
     let timings = fs::read_to_string(target.join("cargo-timings/cargo-timing.html")).unwrap_or_default();
-    for crate_name in ["k8s-openapi", "lomash-core", "lomash-manifests"] {
+    for crate_name in ["k8s-openapi", "manifest-core", "lomash-manifests"] {
         let value = match unit_seconds(&timings, crate_name) {
             Some(t) => format!("{t:.1} s ({:.0} %)", 100.0 * t / clean.as_secs_f64()),
             None => "not found in cargo's timings".into(),

@@ -19,7 +19,7 @@ use lomash_manifests::{CATALOGUE_BUILT_FROM, CORE_BUILT_FROM};
 const CRATES: [(&str, &str, &str); 3] = [
     ("xtask", env!("CARGO_MANIFEST_DIR"), "xtask"),
     ("lomash-manifests", CATALOGUE_BUILT_FROM, "crates/lomash-manifests"),
-    ("lomash-core", CORE_BUILT_FROM, "crates/lomash-core"),
+    ("manifest-core", CORE_BUILT_FROM, "crates/manifest-core"),
 ];
 
 /// The checkout the command runs for: `cargo run` sets `CARGO_MANIFEST_DIR` to this checkout's
@@ -38,7 +38,7 @@ pub fn ensure(checkout: &Path) -> Result<()> {
             bail!(
                 "this xtask binary was built from another checkout: {name} was compiled from {}, but the command \
                  runs for {} (the two share a target directory, and cargo reused the other's build); nothing was \
-                 read or written. Fix: in {}, run `cargo clean -p xtask -p lomash-manifests -p lomash-core`, then \
+                 read or written. Fix: in {}, run `cargo clean -p xtask -p lomash-manifests -p manifest-core`, then \
                  the command again (it rebuilds from this checkout); or give each checkout a target directory of \
                  its own (unset CARGO_TARGET_DIR)",
                 built_root.unwrap_or(Path::new(built_from)).display(),

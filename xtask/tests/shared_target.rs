@@ -139,7 +139,7 @@ fn a_binary_never_acts_on_another_checkouts_definitions() {
     // The fix the refusal names: B's own build, which tells the truth about B.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let clean = Command::new(cargo)
-        .args(["clean", "--quiet", "-p", "xtask", "-p", "lomash-manifests", "-p", "lomash-core"])
+        .args(["clean", "--quiet", "-p", "xtask", "-p", "lomash-manifests", "-p", "manifest-core"])
         .current_dir(&b.0)
         .env("CARGO_TARGET_DIR", shared_target())
         .output()

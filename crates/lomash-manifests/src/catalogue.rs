@@ -2,11 +2,11 @@
 //! [`crate::environments::all`], every service of
 //! [`crate::services::all`] and the tags of `images.yaml`.
 
-pub use lomash_core::catalogue::{Catalogue, Release};
+pub use manifest_core::catalogue::{Catalogue, Release};
 
 /// The committed release file, from the workspace root.
 pub const RELEASE_PATH: &str = "crates/lomash-manifests/images.yaml";
-pub use lomash_core::spec::{Platform, ServiceDef};
+pub use manifest_core::spec::{Platform, ServiceDef};
 
 use crate::{environments, platform, services};
 

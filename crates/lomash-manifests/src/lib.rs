@@ -1,7 +1,7 @@
 //! The Lomash Wood services as typed Kubernetes definitions: the spec sheets
 //! ([`services`], one module a service), the platform every service shares ([`platform`]) and
 //! the committed release ([`catalogue()`]). The machinery that checks and renders them lives in
-//! `lomash-core` and is re-exported here, so that this crate stays small: editing a spec sheet
+//! `manifest-core` and is re-exported here, so that this crate stays small: editing a spec sheet
 //! rebuilds only these few modules.
 //!
 //! The flow is one way: [`catalogue()`] (spec sheets, platform, release) →
@@ -20,4 +20,4 @@ pub use catalogue::catalogue;
 /// The folder the catalogue was compiled from (see `CORE_BUILT_FROM`): `xtask` refuses to act for
 /// another checkout, whose definitions may differ from the ones compiled in.
 pub const CATALOGUE_BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");
-pub use lomash_core::*;
+pub use manifest_core::*;

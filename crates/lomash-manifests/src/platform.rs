@@ -2,7 +2,7 @@
 //! namespace, settings, scheduling and scale), where the secrets live, the hardened security context, the probes and the
 //! defaults every spec sheet starts from. Values are those of the spec (see the README's "The
 //! spec" section). The renderer's own conventions (init containers, scanner exceptions) are in
-//! `lomash_core::conventions`.
+//! `manifest_core::conventions`.
 
 use crate::spec::{
     Autoscaling, Aws, Collector, ConnectionLimit, ConnectionPool, DataStore, Environment, IngressDef, Migration,

@@ -172,7 +172,7 @@ fn the_checker_finds_a_circle() {
 
 #[test]
 fn no_import_circles() {
-    for krate in ["lomash-core", "lomash-manifests"] {
+    for krate in ["manifest-core", "lomash-manifests"] {
         let src = workspace().join("crates").join(krate).join("src");
         let graph = imports(&src);
         assert!(graph.len() > 2, "{krate}: no modules found");
@@ -183,7 +183,7 @@ fn no_import_circles() {
         }
     }
     assert!(
-        folders(&workspace().join("crates/lomash-core/src")).iter().any(|f| f.ends_with("policy")),
+        folders(&workspace().join("crates/manifest-core/src")).iter().any(|f| f.ends_with("policy")),
         "policy/ is a folder module the check reads"
     );
 }
@@ -222,7 +222,7 @@ fn the_folder_checker_finds_a_circle_inside_a_folder() {
 
 #[test]
 fn the_vocabulary_and_the_layout_are_leaves() {
-    let graph = imports(&workspace().join("crates/lomash-core/src"));
+    let graph = imports(&workspace().join("crates/manifest-core/src"));
     for leaf in ["spec", "layout", "values", "error", "conventions", "external_secret"] {
         assert_eq!(graph[leaf], BTreeSet::new(), "{leaf} imports modules of the crate");
     }
@@ -246,7 +246,7 @@ fn no_kind_is_a_hand_written_string() {
         "ExternalSecret",
     ];
     let mut offenders = Vec::new();
-    for dir in ["crates/lomash-core/src", "crates/lomash-manifests/src", "xtask/src"] {
+    for dir in ["crates/manifest-core/src", "crates/lomash-manifests/src", "xtask/src"] {
         for file in rust_files(&workspace().join(dir)) {
             let text = code(&fs::read_to_string(&file).unwrap());
             let text: String = text

@@ -1,4 +1,4 @@
-//! `cargo run -p lomash-core --example second-catalogue -- <dir>`: renders another company's
+//! `cargo run -p manifest-core --example second-catalogue -- <dir>`: renders another company's
 //! catalogue ([`catalogue`]) through the same core into `<dir>` (its `generated/` tree), proving
 //! the core holds no fact of Lomash Wood's. The library renders; this binary writes.
 
@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         eprintln!("usage: second-catalogue <dir>");
         return ExitCode::from(2);
     };
-    let files = match lomash_core::render(&catalogue::catalogue()) {
+    let files = match manifest_core::render(&catalogue::catalogue()) {
         Ok(files) => files,
         Err(errors) => {
             eprintln!("error: the second catalogue is invalid:\n{errors}");

@@ -2,12 +2,12 @@
 //! store, declared as values and rendered by the same core as Lomash Wood's. Nothing here is
 //! Lomash Wood's: a different registry, runtime (Python), data store, secret backend and docs.
 
-use lomash_core::spec::{
+use manifest_core::spec::{
     Autoscaling, DataStore, Environment, Migration, NodePool, Placement, Platform, Probe, Probes, ProjectDocs,
     PullPolicy, Resources, Runtime, Scale, ScaleUp, ScannerExceptions, Scheduling, SecretSource, SecretStore, Security,
     ServiceDef, ServiceDefaults, Setting, Shutdown, Stage, StoreScope, Uses,
 };
-use lomash_core::{Catalogue, Release};
+use manifest_core::{Catalogue, Release};
 
 /// The name of the one data store.
 pub const MYSQL: &str = "mysql";
@@ -75,7 +75,7 @@ fn platform() -> Platform {
         },
         docs: ProjectDocs {
             title: "Fernhill Bakery Platform".into(),
-            catalogue_dir: "crates/lomash-core/examples/second-catalogue".into(),
+            catalogue_dir: "crates/manifest-core/examples/second-catalogue".into(),
             build_steps: vec!["Builds the image and pushes it to `{registry}/{service}:<version>`".into()],
             deploy_steps: vec!["Applies the overlay to the {environment} cluster".into()],
             pointers: vec!["Ownership: the bakery's platform team.".into()],

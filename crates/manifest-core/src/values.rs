@@ -45,7 +45,7 @@ impl Quantity {
     /// (`"250m"`) or any other form of the grammar (`"1e3"`, `"+1"`).
     ///
     /// ```
-    /// use lomash_core::values::Quantity;
+    /// use manifest_core::values::Quantity;
     /// assert_eq!(Quantity::cpu("2").unwrap().base_units(), Quantity::cpu("2000m").unwrap().base_units());
     /// assert_eq!(Quantity::cpu("0.25").unwrap().base_units(), 250);
     /// assert_eq!(Quantity::cpu("1e-3").unwrap().base_units(), 1);
@@ -63,7 +63,7 @@ impl Quantity {
     /// decimal (`k` … `E`) suffix or a decimal exponent (`"1e9"`).
     ///
     /// ```
-    /// use lomash_core::values::Quantity;
+    /// use manifest_core::values::Quantity;
     /// assert_eq!(Quantity::memory("1.5Gi").unwrap().base_units(), 3 << 29);
     /// assert_eq!(Quantity::memory("1.5Gi").unwrap().as_str(), "1.5Gi");
     /// assert_eq!(Quantity::memory("500M").unwrap().base_units(), Quantity::memory("5e8").unwrap().base_units());
@@ -329,7 +329,7 @@ pub fn dns_label_problem(name: &str) -> Option<String> {
 /// form of most Kubernetes object names, or `None`.
 ///
 /// ```
-/// use lomash_core::values::dns_subdomain_problem;
+/// use manifest_core::values::dns_subdomain_problem;
 /// assert_eq!(dns_subdomain_problem("aws-secrets-manager"), None);
 /// assert_eq!(dns_subdomain_problem("store.eu-west-1"), None);
 /// assert!(dns_subdomain_problem("AWS").is_some());
@@ -359,7 +359,7 @@ pub fn dns_subdomain_problem(name: &str) -> Option<String> {
 /// A `0` alone, which Go reads as a duration, is refused too.
 ///
 /// ```
-/// use lomash_core::values::duration_problem;
+/// use manifest_core::values::duration_problem;
 /// for ok in ["1h", "30m", "1h30m", "1.5h", "90s", "500ms", "1h0m0s"] {
 ///     assert_eq!(duration_problem(ok), None, "{ok}");
 /// }
@@ -407,7 +407,7 @@ pub fn duration_problem(text: &str) -> Option<String> {
 /// labels we write always mean something, so an empty one is refused too.
 ///
 /// ```
-/// use lomash_core::values::label_value_problem;
+/// use manifest_core::values::label_value_problem;
 /// assert_eq!(label_value_problem("lomash-wood"), None);
 /// assert_eq!(label_value_problem("1.0.0-rc.1"), None);
 /// assert!(label_value_problem("lomash wood").is_some());
@@ -440,7 +440,7 @@ pub fn label_value_problem(value: &str) -> Option<String> {
 /// registry.)
 ///
 /// ```
-/// use lomash_core::values::image_repository_problem;
+/// use manifest_core::values::image_repository_problem;
 /// assert_eq!(image_repository_problem("lomashwood/auth-service"), None);
 /// assert_eq!(image_repository_problem("123456789012.dkr.ecr.eu-west-2.amazonaws.com/lomashwood/auth-service"), None);
 /// assert_eq!(image_repository_problem("localhost:5000/a__b/c.d"), None);
@@ -523,7 +523,7 @@ pub fn uncarried_character_problem(value: &str) -> Option<String> {
 /// error names the key and the line of its second appearance.
 ///
 /// ```
-/// use lomash_core::values::unique_keys;
+/// use manifest_core::values::unique_keys;
 /// assert_eq!(unique_keys("a: 1\nb:\n  c: 2\n  d: 3\n"), Ok(()));
 /// assert_eq!(
 ///     unique_keys("a: 1\nb:\n  c: 2\n  c: 3\n"),

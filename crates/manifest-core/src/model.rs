@@ -171,7 +171,7 @@ impl Service {
 /// underscores, plus `_SERVICE_URL`.
 ///
 /// ```
-/// use lomash_core::model::upstream_key;
+/// use manifest_core::model::upstream_key;
 /// assert_eq!(upstream_key("order-payment-service"), "ORDER_PAYMENT_SERVICE_URL");
 /// assert_eq!(upstream_key("auth-service"), "AUTH_SERVICE_URL");
 /// ```

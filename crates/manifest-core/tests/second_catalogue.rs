@@ -30,7 +30,7 @@ fn another_company_renders_through_the_same_core() {
     let dir = scratch();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let run = Command::new(cargo)
-        .args(["run", "--quiet", "--locked", "-p", "lomash-core", "--example", "second-catalogue", "--"])
+        .args(["run", "--quiet", "--locked", "-p", "manifest-core", "--example", "second-catalogue", "--"])
         .arg(&dir)
         .output()
         .expect("cargo runs");
