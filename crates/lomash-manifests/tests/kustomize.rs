@@ -299,6 +299,10 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
         if owner.postgres && matches!(o, Object::ServiceAccount(_) | Object::ConfigMap(_) | Object::ExternalSecret(_)) {
             want.insert(PHASE_LABEL.0.into(), PHASE_LABEL.1.into());
         }
+        // Every NetworkPolicy too: a default deny applied alone would cut the running pods off.
+        if matches!(o, Object::NetworkPolicy(_)) {
+            want.insert(PHASE_LABEL.0.into(), PHASE_LABEL.1.into());
+        }
         check(&o.id(), "labels", meta.labels.as_ref(), Some(&want))?;
     }
     for e in &expected {
@@ -992,4 +996,65 @@ fn a_wrong_production_value_is_caught() {
     let objects = kubectl_objects(&files).unwrap();
     let err = check_spec(&catalogue(), &objects).expect_err("a changed HPA maximum must be caught");
     assert_eq!(err, "analytics-service: HPA: maxReplicas: got 11, want 10");
+}
+
+/// docs/spec.md ("Go-live") §2: what `kubectl apply -k <overlay> -l lomashwood.co.uk/apply-phase=migrate`
+/// selects of kubectl's output is everything the migration Jobs need, read from the Jobs
+/// themselves (their namespace, ServiceAccount, ConfigMap, the ExternalSecret that writes their
+/// Secret and the store it reads, every NetworkPolicy), and nothing that rolls or serves: no
+/// Deployment, Service, HPA, PDB or Ingress.
+#[test]
+fn the_first_phase_holds_what_the_jobs_need_and_nothing_that_rolls() {
+    let objects = kubectl_objects(&rendered_files()).unwrap_or_else(|e| panic!("{e}"));
+    let selected: Vec<&Object> = objects
+        .iter()
+        .filter(|o| {
+            o.metadata().labels.as_ref().and_then(|l| l.get(PHASE_LABEL.0)).map(String::as_str) == Some(PHASE_LABEL.1)
+        })
+        .collect();
+    let has = |kind: &str, name: &str| selected.iter().any(|o| o.kind() == kind && o.name() == name);
+    let jobs: Vec<&k8s_openapi::api::batch::v1::Job> = selected
+        .iter()
+        .filter_map(|o| match o {
+            Object::Job(j) => Some(j),
+            _ => None,
+        })
+        .collect();
+    let migrating = catalogue().services.iter().filter(|s| s.uses_store("postgres")).count();
+    assert_eq!(jobs.len(), migrating, "every migration Job is in the first phase");
+    assert!(has("Namespace", NAMESPACE), "its namespace");
+    assert!(has("SecretStore", "aws-secrets-manager") && has("ServiceAccount", "external-secrets"), "the store");
+    for job in &jobs {
+        let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        let account = pod.service_account_name.clone().unwrap();
+        assert!(has("ServiceAccount", &account), "{account}");
+        for c in pod.containers.iter().chain(pod.init_containers.iter().flatten()) {
+            for source in c.env_from.iter().flatten() {
+                if let Some(cm) = &source.config_map_ref {
+                    assert!(has("ConfigMap", &cm.name), "{}", cm.name);
+                }
+                if let Some(secret) = &source.secret_ref {
+                    let writes =
+                        selected.iter().any(|o| matches!(o, Object::ExternalSecret(e) if e.produces() == secret.name));
+                    assert!(writes, "the ExternalSecret that writes {}", secret.name);
+                }
+            }
+        }
+    }
+    let policies = objects.iter().filter(|o| matches!(o, Object::NetworkPolicy(_))).count();
+    assert_eq!(selected.iter().filter(|o| matches!(o, Object::NetworkPolicy(_))).count(), policies, "every policy");
+    for o in &selected {
+        assert!(
+            !matches!(
+                o,
+                Object::Deployment(_)
+                    | Object::Service(_)
+                    | Object::HorizontalPodAutoscaler(_)
+                    | Object::PodDisruptionBudget(_)
+                    | Object::Ingress(_)
+            ),
+            "{} is applied before the Jobs have run",
+            o.id()
+        );
+    }
 }

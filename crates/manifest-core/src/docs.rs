@@ -847,9 +847,9 @@ fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) 
             &format!(
                 "A release is applied in two phases. First the migration Jobs of the release (one per service that \
                  migrates a schema, named after the image it runs) and everything they need, which carries the label \
-                 `{key}={value}`: the Namespace, the environment's network policies, the SecretStore and its \
-                 ServiceAccount, and each such service's ServiceAccount, ConfigMap, ExternalSecret and migration \
-                 NetworkPolicy (`kubectl apply -k DIR -l SELECTOR` applies only the objects that match). Once every \
+                 `{key}={value}`: the Namespace, every NetworkPolicy (a default deny applied without the \
+                 policies that allow would cut the running pods off), the SecretStore and its ServiceAccount, and \
+                 each such service's ServiceAccount, ConfigMap and ExternalSecret (`kubectl apply -k DIR -l SELECTOR` applies only the objects that match). Once every \
                  Job has completed, the whole overlay is applied and the rollouts are watched. A failed migration \
                  stops the release before any pod rolls: the running pods, of the old release, keep serving."
             ),

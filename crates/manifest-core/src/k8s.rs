@@ -142,13 +142,18 @@ pub fn environment_wide(model: &Model, env: &Environment) -> Vec<Object> {
     }
     // The migration Jobs need every one of these (their namespace, its policies, the store their
     // Secret comes from): they are applied with the Jobs, before the rollouts.
-    if model.services.iter().any(|s| s.migrations().next().is_some()) {
+    if has_migrations(platform) {
         let (key, value) = &platform.first_phase_label;
         for o in &mut objects {
             o.metadata_mut().labels.get_or_insert_with(BTreeMap::new).insert(key.clone(), value.clone());
         }
     }
     objects
+}
+
+/// Whether a release of the platform runs migration Jobs, and so is applied in two phases.
+fn has_migrations(platform: &Platform) -> bool {
+    platform.stores.iter().any(|st| st.migration.is_some())
 }
 
 /// The annotation that binds a ServiceAccount to an IAM role (EKS's IRSA).
@@ -734,10 +739,14 @@ impl Builder<'_> {
     }
 
     fn network_policy(&self, env: &Environment) -> Object {
-        Object::NetworkPolicy(NetworkPolicy {
-            metadata: self.meta(self.name()),
-            spec: Some(netpol::service_spec(env, self.service)),
-        })
+        let mut metadata = self.meta(self.name());
+        // Every policy is applied in the first phase: a default deny applied without the policies
+        // that allow would cut the running pods off until the second.
+        if has_migrations(self.platform) {
+            let (key, value) = &self.platform.first_phase_label;
+            metadata.labels.get_or_insert_with(BTreeMap::new).insert(key.clone(), value.clone());
+        }
+        Object::NetworkPolicy(NetworkPolicy { metadata, spec: Some(netpol::service_spec(env, self.service)) })
     }
 
     fn pdb(&self, env: &Environment) -> Object {
