@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use lomash_manifests::capacity::{Amount, Plan as Capacities};
-use lomash_manifests::connections::Declared;
+use lomash_manifests::connections::{self, Declared};
 use lomash_manifests::conventions::SCANNER_SKIP_PREFIX;
 use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
 use lomash_manifests::k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer};
@@ -94,13 +94,23 @@ pub struct Capacity {
     pub requests_max: Amount,
     pub limits_min: Amount,
     pub limits_max: Amount,
-    /// The connections the services may open at maximum, once the catalogue declares a
-    /// connection budget; it declares none yet, so always `None`.
-    pub connections: Option<u64>,
+    /// The connections the pods may open to the stores with a connection budget, at minimum and
+    /// maximum replicas (migration Jobs included), against what the stores make available; `None`
+    /// when the environment declares no budget.
+    pub connections: Option<Connections>,
 }
 
-/// The capacity of `objects` (their Deployments and the HPAs that scale them) on `pool`.
-pub fn capacity(objects: &[Object], pool: &Pool) -> Result<Capacity, String> {
+/// Connections at the replica bounds against the budget, summed over the budgeted stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connections {
+    pub at_min: u64,
+    pub at_max: u64,
+    pub available: u64,
+}
+
+/// The capacity of `objects` (their Deployments and the HPAs that scale them) on `pool`, with
+/// their connections against `budgets` (the environment's declared connection limits).
+pub fn capacity(objects: &[Object], pool: &Pool, budgets: &[Declared]) -> Result<Capacity, String> {
     let plan = Capacities::of_objects(objects, pool.clone())?;
     let (requests_min, limits_min) = plan.at_min();
     let (requests_max, limits_max) = plan.at_max();
@@ -112,7 +122,14 @@ pub fn capacity(objects: &[Object], pool: &Pool) -> Result<Capacity, String> {
         requests_max,
         limits_min,
         limits_max,
-        connections: None,
+        connections: (!budgets.is_empty()).then(|| {
+            let counted: Vec<_> = budgets.iter().map(|d| connections::count(objects, d)).collect();
+            Connections {
+                at_min: counted.iter().map(|b| b.at_min).sum(),
+                at_max: counted.iter().map(|b| b.at_max).sum(),
+                available: counted.iter().map(|b| b.available()).sum(),
+            }
+        }),
     })
 }
 

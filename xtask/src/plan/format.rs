@@ -85,7 +85,8 @@ fn capacity_rows(delta: &CapacityDelta) -> Vec<(&'static str, String, String)> {
         ("limits at min", &|c| amount(c.limits_min)),
         ("limits at max", &|c| amount(c.limits_max)),
         ("connections at max", &|c| {
-            c.connections.map_or("— (no connection budget yet)".to_owned(), |n| n.to_string())
+            c.connections
+                .map_or("— (no connection budget)".to_owned(), |n| format!("{} of {}", n.at_max, n.available))
         }),
     ];
     rows.into_iter().map(|(what, f)| (what, side(&delta.before, f), side(&delta.after, f))).collect()
@@ -291,7 +292,7 @@ fn capacity_json(c: &Option<Capacity>) -> Json {
             "nodes_even_pool_at_max": c.nodes_even_pool,
             "requests": {"min": amount_json(c.requests_min), "max": amount_json(c.requests_max)},
             "limits": {"min": amount_json(c.limits_min), "max": amount_json(c.limits_max)},
-            "connections": c.connections,
+            "connections": c.connections.map(|n| json!({"min": n.at_min, "max": n.at_max, "available": n.available})),
         }),
     }
 }

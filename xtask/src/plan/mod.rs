@@ -358,8 +358,11 @@ fn environment(model: &Model, name: &str, old: Option<&str>, new: Option<&str>) 
                  catalogue's ({})",
                 pool.shape()
             ));
+            // Both sides against the current catalogue's connection limits, like the pool.
+            let budgets = platform_env.map(|e| lomash_manifests::connections::declared(&model.platform, e));
+            let budgets = budgets.unwrap_or_default();
             let count = |side: &Side, present: bool| {
-                present.then(|| effects::capacity(&side.objects, pool)).transpose().map_err(|e| anyhow!(e))
+                present.then(|| effects::capacity(&side.objects, pool, &budgets)).transpose().map_err(|e| anyhow!(e))
             };
             CapacityDelta {
                 pool: Some(pool.shape()),

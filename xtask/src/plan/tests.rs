@@ -142,6 +142,13 @@ fn a_memory_limit_raised() {
         assert_eq!((old.requests_min, old.requests_max), (new.requests_min, new.requests_max), "{}", env.name);
         assert!(env.network_added.is_empty() && env.network_removed.is_empty(), "{}", env.name);
         assert!(env.lint_added.is_empty() && env.lint_removed.is_empty(), "{}", env.name);
+        // Memory opens no connection: the budget's figures are the ones the core counts, on both sides.
+        let built = BuiltEnvironment::new(&model, platform_env);
+        let budgets = lomash_manifests::connections::declared(&model.platform, platform_env);
+        let counted: Vec<_> = budgets.iter().map(|d| lomash_manifests::connections::count(&built.objects, d)).collect();
+        let at_max: u64 = counted.iter().map(|b| b.at_max).sum();
+        let connections = old.connections.expect("the environment declares a connection budget");
+        assert_eq!((connections.at_max, new.connections), (at_max, old.connections), "{}", env.name);
 
         // The same, read back from the JSON.
         let e = json_env(&json, &env.name);
@@ -154,6 +161,7 @@ fn a_memory_limit_raised() {
         let memory = |side: &str| e["capacity"][side]["limits"]["max"]["memory_bytes"].as_u64().unwrap();
         assert_eq!(u128::from(memory("after") - memory("before")), gi * u128::from(line.max_replicas));
         assert_eq!(e["network"]["added"], Json::Array(vec![]));
+        assert_eq!(e["capacity"]["after"]["connections"]["max"].as_u64(), Some(at_max), "{}", env.name);
     }
     let markdown = render(&plan, Format::Markdown, false);
     for name in environments() {
