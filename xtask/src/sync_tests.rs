@@ -3,7 +3,7 @@
 //! files are left alone, orphans go, nothing outside `generated/` is touched, and two runs give
 //! the same bytes. And the faults: an immutable file, a second writer, a run killed during its
 //! swap, a linked `generated/`, a folder where a file belongs. (Concurrent processes, kills and
-//! the umask are tried on the real binary, in `tests/writes.rs`.)
+//! the umask are tried on the real binary, in `tests/it/writes.rs`.)
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -502,7 +502,7 @@ fn path_component_ok(component: &str) -> bool {
 /// Whether `kubectl kustomize` (Kustomize 5.5) cannot carry `c` in a string: it re-encodes every
 /// object as JSON, which leaves DEL, the C1 controls (U+0080–U+009F), U+FFFE and U+FFFF
 /// unescaped, then reads that JSON again as YAML, which refuses them, or, for U+0085 (a YAML line
-/// break), folds it into a space. `tests/yaml_roundtrip.rs` shows each of them failing and every
+/// break), folds it into a space. `tests/it/yaml_roundtrip.rs` shows each of them failing and every
 /// other character of the Basic Multilingual Plane passing.
 pub fn kustomize_cannot_carry(c: char) -> bool {
     matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')

@@ -1,6 +1,6 @@
 //! The services, one spec sheet a module. [`all`] is the single list of them, in the
 //! order of the seed's overlay, services added later (`cargo xtask new-service`) at the end;
-//! everything else loops over it. `tests/spec_sheets.rs` checks that every file here is declared
+//! everything else loops over it. `tests/it/spec_sheets.rs` checks that every file here is declared
 //! and listed.
 
 use crate::spec::ServiceDef;

@@ -9,10 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use lomash_manifests::layout::{self, BASE_DIR, GENERATED_DIR};
 
-// The unit tests' helpers; `copy_tree` is theirs only.
-#[allow(dead_code)]
-#[path = "../src/testing.rs"]
-mod testing;
+use crate::testing;
 
 use testing::TempDir;
 

@@ -4,7 +4,7 @@
 //! no Deployment of an environment carries `replicas`, and the init containers' wait scripts end,
 //! run for real under `sh` with stub `pg_isready` / `redis-cli`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

@@ -4,7 +4,7 @@
 //! objects; a patch is partial (no selector, no image…), so it is read as the object it produces:
 //! merged onto the full production object (`common::apply_patch`) and that parsed strictly.
 
-mod common;
+use crate::common;
 
 use common::apply_patch;
 use lomash_manifests::k8s::{base_objects, environment, environment_objects};

@@ -639,7 +639,7 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<Pair>)> {
             },
             vec![("db.connection-budget", NAMESPACE)],
         ),
-        // --- docs/spec.md ("The base and production"): capacity (the pool's own mutations are in tests/capacity.rs) ---
+        // --- docs/spec.md ("The base and production"): capacity (the pool's own mutations are in tests/it/capacity.rs) ---
         (
             // 22 pods, one a node, on 3 zones × 7 nodes.
             "capacity.placement",

@@ -17,7 +17,7 @@
 //!   (`cargo xtask set-image`) or a new service (`cargo xtask new-service`) breaks nothing here;
 //!   [`the_oracle_follows_a_release_and_a_new_service`] shows both.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
@@ -245,10 +245,10 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
     check("Namespace", "labels", ns.metadata.labels.as_ref(), Some(&want))?;
     let objects = objects.as_slice();
     // Per service: ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB, NetworkPolicy and
-    // ExternalSecret (their values are checked by tests/network.rs and tests/secrets.rs); the
+    // ExternalSecret (their values are checked by tests/it/network.rs and tests/it/secrets.rs); the
     // gateway's Ingress; a migration Job and its NetworkPolicy per Postgres user (docs/spec.md ("Go-live") §2);
     // and the default-deny and DNS policies, the SecretStore and its ServiceAccount (docs/spec.md ("Go-live") §6,
-    // checked by tests/secrets.rs).
+    // checked by tests/it/secrets.rs).
     let wide = 4;
     let migrating = expected.iter().filter(|e| e.postgres).count();
     let want = 8 * expected.len() + 1 + 2 * migrating + wide;
@@ -268,7 +268,7 @@ fn check_spec(catalogue: &Catalogue, objects: &[Object]) -> Result<(), String> {
             o.name() == e.name || o.name() == format!("{}-config", e.name) || o.name() == format!("{}-secret", e.name)
         });
         // docs/spec.md ("Go-live") §2: each migration Job (checked with its service) and its policy (checked
-        // by tests/network.rs) carry the phase label.
+        // by tests/it/network.rs) carry the phase label.
         let migration = expected.iter().find(|e| {
             o.name() == format!("{}-migrate", e.name) || o.name().starts_with(&format!("{}-migrate-", e.name))
         });
@@ -539,7 +539,7 @@ fn check_wait(c: &Container, e: &Expected) -> Result<(), String> {
     check_hardened(c)?;
     let command = c.command.clone().unwrap_or_default();
     let sh = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
-    // The scripts are run for real, with stubs, by tests/readiness.rs; here: a shell script
+    // The scripts are run for real, with stubs, by tests/it/readiness.rs; here: a shell script
     // that asks the right tool.
     let (wait_image, tool) = match c.name.as_str() {
         "wait-for-postgres" => (POSTGRES_IMAGE, "pg_isready"),

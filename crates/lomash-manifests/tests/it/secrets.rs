@@ -6,7 +6,7 @@
 //! (nothing on stderr); counts and names come from the catalogue, and only the values docs/spec.md ("Secrets")
 //! fixes are restated here.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

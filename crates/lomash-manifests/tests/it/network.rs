@@ -7,7 +7,7 @@
 //! the rules and the graph's table are restated. Last, an edge added in a spec sheet changes the
 //! two services' policies and the README's table, and nothing else.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;

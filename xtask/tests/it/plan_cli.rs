@@ -14,10 +14,7 @@ use std::process::{Command, Output};
 use lomash_manifests::catalogue;
 use serde_json::Value as Json;
 
-// The unit tests' helpers; `copy_tree` and `snapshot` are theirs only.
-#[allow(dead_code)]
-#[path = "../src/testing.rs"]
-mod testing;
+use crate::testing;
 
 use testing::{git, TempDir};
 

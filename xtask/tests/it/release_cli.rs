@@ -13,10 +13,7 @@ use std::process::{Command, Output};
 use lomash_manifests::catalogue;
 use lomash_manifests::catalogue::{RELEASE_FILE, RELEASE_PATH};
 
-// The unit tests' helpers; `copy_tree` is theirs only.
-#[allow(dead_code)]
-#[path = "../src/testing.rs"]
-mod testing;
+use crate::testing;
 
 use testing::TempDir;
 

@@ -1,6 +1,6 @@
 //! An insta snapshot of every generated file, named after its service and file, so that a pull
 //! request shows its effect on the YAML as a reviewable diff. Accept a change with
-//! `cargo insta review` (or `INSTA_UPDATE=always cargo test -p lomash-manifests --test snapshots`),
+//! `cargo insta review` (or `INSTA_UPDATE=always cargo test -p lomash-manifests --test it snapshots::`),
 //! then `cargo xtask generate`.
 //!
 //! A release is not a change to review here: `cargo xtask set-image` changes `images.yaml` and
@@ -96,16 +96,16 @@ fn every_generated_file_matches_its_snapshot() {
             // A pending `.snap.new` an earlier run recorded is stale once the snapshot matches
             // (accepted with INSTA_UPDATE=always, or the change undone): `cargo insta review`
             // must not offer it again.
-            // insta names the file after this test file's module, `snapshots`.
+            // insta names the file after this test's binary and module, `it::snapshots`.
             let pending = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(format!("tests/snapshots/snapshots__{name}.snap.new"));
+                .join(format!("tests/it/snapshots/it__snapshots__{name}.snap.new"));
             let _ = std::fs::remove_file(pending);
         }
     }
     assert!(
         differing.is_empty(),
         "{} of {} snapshots differ: {differing:?}. Read the diffs above; accept them with `cargo insta review`, \
-         or all at once with `INSTA_UPDATE=always cargo test -p lomash-manifests --test snapshots`",
+         or all at once with `INSTA_UPDATE=always cargo test -p lomash-manifests --test it snapshots::`",
         differing.len(),
         files.len()
     );

@@ -1127,7 +1127,7 @@ const CASES: &[Case] = &[
         },
         expected: &["catalogue: services: no services: refusing to render an empty tree"],
     },
-    // Characters kustomize cannot carry (see tests/yaml_roundtrip.rs)
+    // Characters kustomize cannot carry (see tests/it/yaml_roundtrip.rs)
     Case {
         rule: "ConfigMap value with U+0085, which kustomize folds into a space",
         mutate: |c| config(c, "auth-service", "GREETING", "hello\u{85}world"),

@@ -3,7 +3,7 @@
 //! where the spec says they do; a value of one environment changes no file of the other; and the
 //! policy holds on both.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

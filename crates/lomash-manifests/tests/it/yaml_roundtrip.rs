@@ -4,7 +4,7 @@
 //! through one run of the real `kubectl kustomize`, whose go-yaml is what Kustomize and the
 //! cluster see.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::process::Command;
