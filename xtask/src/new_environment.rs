@@ -209,7 +209,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
          then `cargo xtask generate`.\n  \
          2. `cargo test --workspace --no-fail-fast`: the snapshot test fails for {name}'s new files;\n     \
          read them and accept with `cargo insta review` or\n     \
-         `INSTA_UPDATE=always cargo test -p lomash-manifests --test snapshots`.\n  \
+         `INSTA_UPDATE=always cargo test -p lomash-manifests --test it snapshots::`.\n  \
          3. `cargo xtask lint --env {name}` and `cargo xtask capacity --env {name}`, then commit.",
         name = args.name,
         from = args.from,

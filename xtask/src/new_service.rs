@@ -298,7 +298,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
          3. `cargo test --workspace --no-fail-fast`: the snapshots fail for the new service's files and for\n     \
          those that list every service (the kustomizations, the overlay README, the gateway's routes);\n     \
          read them and accept with `cargo insta review` or\n     \
-         `INSTA_UPDATE=always cargo test -p lomash-manifests --test snapshots`.",
+         `INSTA_UPDATE=always cargo test -p lomash-manifests --test it snapshots::`.",
         name = args.name,
         port = args.port,
         tag = plan.tag,

@@ -118,7 +118,7 @@ fn postgres_store() -> DataStore {
         // pg_isready reports whether the server accepts connections, authentication aside; it
         // needs a user name, and uid 1001 has none in the image's /etc/passwd.
         ready: "pg_isready --host=\"$DB_HOST\" --port=\"$DB_PORT\" --username=postgres --timeout=3".into(),
-        ready_means: "until PostgreSQL accepts connections".into(),
+        ready_means: "until PostgreSQL accepts connections, each attempt at most 3 s".into(),
         config: Vec::new(),
         // docs/spec.md ("Go-live") §2: once per release, in a Job, before the pods roll: a failed migration
         // (P3009) stops the release instead of every later pod of the service, and no two pods
@@ -170,7 +170,7 @@ fn redis_store() -> DataStore {
         // `timeout`, in the alpine image, ends each attempt after 3 s (docs/spec.md ("Go-live") §3).
         ready: "case \"$(timeout 3 redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" ping 2>&1)\" in PONG|NOAUTH*) true ;; *) false ;; esac"
             .into(),
-        ready_means: "until Redis answers `PONG`".into(),
+        ready_means: "until Redis answers `PONG`, each attempt at most 3 s (`timeout 3`)".into(),
         config: Vec::new(),
         migration: None,
         pool: None,
@@ -238,7 +238,8 @@ fn docs() -> ProjectDocs {
             "Pushes it to ECR (`{registry}/{service}:<git-sha>`)".into(),
         ],
         deploy_steps: vec![
-            "Runs `kubectl apply -k` against the {environment} cluster".into(),
+            "Applies the overlay to the {environment} cluster in two phases (see [Applying](#applying-to-{environment})): \
+             the migration Jobs, `kubectl wait` for them, then the whole overlay".into(),
             "Monitors the rollout (`kubectl rollout status`) and triggers `.github/workflows/rollback.yml` on failure"
                 .into(),
         ],

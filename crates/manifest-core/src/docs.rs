@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource;
@@ -48,17 +47,23 @@ pub fn patches_readme(built: &Built, b: &BuiltEnvironment, files: &[File]) -> Fi
     line(w, "");
     line(w, "## Overview");
     line(w, "");
+    // The kinds this environment renders that no base object has, read from the objects, in the
+    // order they are first built.
+    let base_kinds: BTreeSet<&str> = built.base.iter().flatten().map(Object::kind).collect();
+    let mut only_here: Vec<&str> = Vec::new();
+    for kind in b.objects.iter().map(Object::kind).filter(|k| !base_kinds.contains(k)) {
+        if !only_here.contains(&kind) {
+            only_here.push(kind);
+        }
+    }
     line(
         w,
         &format!(
             "This directory contains the **strategic merge patches** that turn the base manifests into the \
              **{env}** manifests of the {} services. Each patch states only what {env} changes; the objects \
-             only {env} has ({}, {}, {}, {}) are resources of the overlay, in `../resources/`.",
+             only {env} has ({}) are resources of the overlay, in `../resources/`.",
             model.services.len(),
-            HorizontalPodAutoscaler::KIND,
-            PodDisruptionBudget::KIND,
-            NetworkPolicy::KIND,
-            ExternalSecret::KIND,
+            only_here.join(", "),
             env = env.name,
         ),
     );
@@ -381,10 +386,11 @@ fn patch_controls(w: &mut String, built: &Built, env: &Environment) {
             },
             p.stores
                 .iter()
+                // The waits only: a store's migration runs in a Job of its own, never in a pod of the
+                // Deployment.
                 .map(|st| {
-                    let migration = st.migration.as_ref().map_or(String::new(), |m| format!(" + `{}`", m.name));
                     let users = s.iter().filter(|x| x.uses_store(&st.name)).count();
-                    format!("`wait-for-{}`{migration} ({})", st.name, plural(users as u64, "service", "services"))
+                    format!("`wait-for-{}` ({})", st.name, plural(users as u64, "service", "services"))
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -681,6 +687,35 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
             duration(i64::from(a.scale_down_window_seconds))
         ),
     );
+    // The brake on scaling up, as the HPA renders it.
+    let scale_up = production.iter().find_map(|o| match o {
+        Object::HorizontalPodAutoscaler(h) => h.spec.as_ref()?.behavior.as_ref()?.scale_up.clone(),
+        _ => None,
+    });
+    if let Some(up) = scale_up {
+        let policies: Vec<String> = up
+            .policies
+            .iter()
+            .flatten()
+            .map(|p| {
+                let unit = if p.type_ == "Percent" { " %".to_owned() } else { format!(" {}", p.type_.to_lowercase()) };
+                format!("{}{unit} per {}", p.value, duration(i64::from(p.period_seconds)))
+            })
+            .collect();
+        line(
+            w,
+            &format!(
+                "- Scale-up brake: at most {} ({}), stabilisation window {} s",
+                policies.join(" or "),
+                match up.select_policy.as_deref() {
+                    Some("Min") => "whichever allows fewer",
+                    Some("Disabled") => "scale-up disabled",
+                    _ => "whichever allows more",
+                },
+                up.stabilization_window_seconds.unwrap_or_default()
+            ),
+        );
+    }
     line(w, "");
 
     line(w, "### PodDisruptionBudget");
@@ -867,6 +902,9 @@ fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) 
         // The wait outlasts the longest Job: a Job that fails (or runs out of time) never
         // completes, so the wait ends in a timeout, exit 1, and the release stops there.
         let deadline = jobs.iter().filter_map(|j| j.spec.as_ref()?.active_deadline_seconds).max().unwrap_or(0);
+        line(w, "# Stop at the first command that fails: a migration that fails stops the release here");
+        line(w, "set -euo pipefail");
+        line(w, "");
         line(w, "# Phase 1: the release's migration Jobs and what they need; wait for each to complete");
         line(w, &format!("kubectl apply -k {overlay} -l {key}={value}"));
         let names: Vec<String> =
@@ -894,6 +932,22 @@ fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) 
     }
     line(w, "```");
     line(w, "");
+    if let Some(job) = jobs.first() {
+        let name = job.metadata.name.as_deref().unwrap_or_default();
+        line(
+            w,
+            &format!(
+                "A Job that fails never completes: `kubectl wait` then ends at its timeout with exit 1, and the \
+                 release stops before phase 2. To recover, read the Job's log \
+                 (`kubectl logs job/{name} -n {ns}`), fix the migration, delete the failed Job \
+                 (`kubectl delete job/{name} -n {ns}`) and run phase 1 again: the same release is the same Job \
+                 name, so an apply leaves a failed Job as it is. A change to a Job's pod template under the same \
+                 tag (its resources, its placement) is refused by the API server (`field is immutable`): delete \
+                 the release's Jobs that completed, then apply."
+            ),
+        );
+        line(w, "");
+    }
     if let (Some(job), Some(m)) = (jobs.first(), model.platform.stores.iter().find_map(|st| st.migration.as_ref())) {
         let spec = job.spec.as_ref();
         line(w, "### The Migration Jobs");
