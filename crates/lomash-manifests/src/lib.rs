@@ -21,3 +21,18 @@ pub use catalogue::catalogue;
 /// another checkout, whose definitions may differ from the ones compiled in.
 pub const CATALOGUE_BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");
 pub use manifest_core::*;
+
+/// This catalogue as `cargo xtask` hands it to the tasks (`manifest-tasks`).
+pub fn project() -> manifest_core::project::Project {
+    manifest_core::project::Project {
+        catalogue,
+        release_path: catalogue::RELEASE_PATH,
+        release_file: catalogue::RELEASE_FILE,
+        service: platform::service,
+        derived: platform::derived,
+        built_from: &[
+            ("lomash-manifests", CATALOGUE_BUILT_FROM, "crates/lomash-manifests"),
+            ("manifest-core", CORE_BUILT_FROM, "crates/manifest-core"),
+        ],
+    }
+}

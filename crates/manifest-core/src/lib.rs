@@ -32,6 +32,7 @@ pub mod object;
 pub mod parallel;
 pub mod patch;
 pub mod policy;
+pub mod project;
 pub mod reach;
 pub mod spec;
 pub mod tree;

@@ -4,7 +4,7 @@
 
 // The unit tests' helpers (`TempDir`, `git`); some are the unit tests' only.
 #[allow(dead_code)]
-#[path = "../../src/testing.rs"]
+#[path = "../../../crates/manifest-tasks/src/testing.rs"]
 mod testing;
 
 mod capacity;

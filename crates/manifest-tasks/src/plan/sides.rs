@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{anyhow, bail, Context, Result};
-use lomash_manifests::layout::{self, GENERATED_DIR};
+use manifest_core::layout::{self, GENERATED_DIR};
 
 /// The commit the base side is read from, and how it was chosen (what a reader is told).
 #[derive(Debug, Clone, PartialEq, Eq)]

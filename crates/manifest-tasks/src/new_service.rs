@@ -19,11 +19,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::{catalogue, release_path};
 use anyhow::{anyhow, bail, Context, Result};
-use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::spec::{Autoscale, Resources, ServiceDef};
-use lomash_manifests::values::dns_label_problem;
-use lomash_manifests::{catalogue, platform, render, Catalogue, Release};
+use manifest_core::spec::{Autoscale, Resources, ServiceDef, Uses};
+use manifest_core::values::dns_label_problem;
+use manifest_core::{render, Catalogue, Release};
 
 use crate::scaffold::{self, cargo_generate, module_name, ModuleList, RUST_KEYWORDS};
 
@@ -102,19 +102,19 @@ impl Sheet {
         module_name(&self.name)
     }
 
-    /// The sheet as `platform::service(..)` and the builder make it: what the file compiles to.
+    /// The sheet as `(crate::project().service)(..)` and the builder make it: what the file compiles to.
     pub fn definition(&self) -> ServiceDef {
         let a = self.autoscale;
-        let mut def = platform::service(&self.name, self.port)
+        let mut def = (crate::project().service)(&self.name, self.port)
             .summary(&self.summary)
             .cpu(&self.cpu.0, &self.cpu.1)
             .memory(&self.memory.0, &self.memory.1)
             .autoscale(Autoscale { max: a.max, cpu_percent: a.cpu_percent, memory_percent: a.memory_percent });
         if self.postgres {
-            def = def.uses(platform::postgres());
+            def = def.uses(Uses::store("postgres"));
         }
         if self.redis {
-            def = def.uses(platform::redis());
+            def = def.uses(Uses::store("redis"));
         }
         def
     }
@@ -166,7 +166,7 @@ impl Sheet {
 /// most of its services have (the first such in catalogue order on a tie), the platform's
 /// autoscaling defaults.
 pub fn sheet(args: &Args, catalogue: &Catalogue) -> Sheet {
-    let defaults = platform::service(&args.name, args.port).autoscaling;
+    let defaults = (crate::project().service)(&args.name, args.port).autoscaling;
     let pair = |r: &Resources| Some((r.request.clone()?, r.limit.clone()?));
     let cpu = most_common(catalogue.services.iter().filter_map(|s| pair(&s.cpu)));
     let memory = most_common(catalogue.services.iter().filter_map(|s| pair(&s.memory)));
@@ -241,7 +241,7 @@ pub fn plan(root: &Path, args: &Args, committed: &Catalogue) -> Result<Plan> {
         scaffold::register(&SERVICES_LIST, &mod_rs, &module).map_err(|e| anyhow!("{e}; nothing was written"))?;
 
     // The release on disk, as set-image reads it: the file may be newer than this binary.
-    let release_path = root.join(RELEASE_PATH);
+    let release_path = root.join(release_path());
     let release_text =
         fs::read_to_string(&release_path).with_context(|| format!("reading {}", release_path.display()))?;
     let release =
@@ -310,7 +310,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
 mod tests {
     use std::collections::BTreeMap;
 
-    use lomash_manifests::layout::{self, GENERATED_DIR};
+    use manifest_core::layout::{self, GENERATED_DIR};
     use pretty_assertions::assert_eq;
 
     use super::*;
@@ -376,8 +376,8 @@ mod tests {
                     cpu_percent: def.autoscaling.cpu_percent,
                     memory_percent: def.autoscaling.memory_percent,
                 },
-                postgres: def.uses_store(platform::POSTGRES),
-                redis: def.uses_store(platform::REDIS),
+                postgres: def.uses_store("postgres"),
+                redis: def.uses_store("redis"),
             };
             if sheet.definition() != *def {
                 continue;
@@ -392,7 +392,7 @@ mod tests {
     #[test]
     fn a_new_sheet_starts_from_the_commonest_resources_and_the_platform_defaults() {
         let sheet = sheet(&args("search-service", 3009, true, false), &catalogue());
-        let defaults = platform::service("x", 1).autoscaling;
+        let defaults = (crate::project().service)("x", 1).autoscaling;
         assert_eq!((sheet.autoscale.max, sheet.autoscale.cpu_percent), (defaults.max_replicas, defaults.cpu_percent));
         // Today: five of the nine services run 250m/1000m and 256Mi/1Gi.
         let pair = |r: &Resources| (r.request.clone().unwrap(), r.limit.clone().unwrap());
@@ -445,7 +445,7 @@ mod tests {
     fn temp_root() -> TempDir {
         let dir = TempDir::new("new-service");
         copy_tree(&project_root().join(SERVICES_DIR), &dir.path().join(SERVICES_DIR));
-        fs::copy(project_root().join(RELEASE_PATH), dir.path().join(RELEASE_PATH)).unwrap();
+        fs::copy(project_root().join(release_path()), dir.path().join(release_path())).unwrap();
         copy_tree(&project_root().join(GENERATED_DIR), &dir.path().join(GENERATED_DIR));
         dir
     }
@@ -511,7 +511,7 @@ mod tests {
     fn rebuilt(root: &Path, sheet: &Sheet) -> Catalogue {
         let mut c = catalogue();
         c.services.push(sheet.definition());
-        c.release = Release::parse(&fs::read_to_string(root.join(RELEASE_PATH)).unwrap()).unwrap();
+        c.release = Release::parse(&fs::read_to_string(root.join(release_path())).unwrap()).unwrap();
         c
     }
 
@@ -534,7 +534,7 @@ mod tests {
         let mod_rs = fs::read_to_string(services.join("mod.rs")).unwrap();
         assert!(mod_rs.contains(&format!("\nmod {module};\n")), "{mod_rs}");
         assert!(mod_rs.contains(&format!("{module}::definition(),\n")), "{mod_rs}");
-        let release = Release::parse(&fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap()).unwrap();
+        let release = Release::parse(&fs::read_to_string(root.path().join(release_path())).unwrap()).unwrap();
         let committed = catalogue().release;
         for env in &catalogue().platform.environments {
             let tags = committed.tags_for(&env.name).unwrap();

@@ -17,10 +17,11 @@ use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::catalogue;
 use anyhow::{bail, Context, Result};
-use lomash_manifests::layout::{self, GENERATED_DIR};
-use lomash_manifests::spec::Uses;
-use lomash_manifests::{catalogue, render, Catalogue};
+use manifest_core::layout::{self, GENERATED_DIR};
+use manifest_core::spec::Uses;
+use manifest_core::{render, Catalogue};
 
 use crate::sync;
 
@@ -490,7 +491,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lomash_manifests::validate;
+    use manifest_core::validate;
 
     /// The synthetic catalogue of n services is a valid catalogue of exactly n distinct services,
     /// each with its own port and tag, and it renders the tree of n services.

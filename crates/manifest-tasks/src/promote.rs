@@ -27,7 +27,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Result};
-use lomash_manifests::{render, Catalogue, Release};
+use manifest_core::{render, Catalogue, Release};
 
 use crate::release::read_release;
 use crate::{environment, sync};

@@ -12,9 +12,10 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
-use lomash_manifests::layout::{self, BASE_DIR};
-use lomash_manifests::spec::Resources;
-use lomash_manifests::{catalogue, Catalogue};
+use crate::catalogue;
+use manifest_core::layout::{self, BASE_DIR};
+use manifest_core::spec::Resources;
+use manifest_core::Catalogue;
 use pretty_assertions::assert_eq;
 
 use super::*;

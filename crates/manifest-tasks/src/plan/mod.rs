@@ -32,11 +32,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
-use lomash_manifests::k8s_openapi::Resource;
-use lomash_manifests::layout::GENERATED_DIR;
-use lomash_manifests::spec::ScannerExceptions;
-use lomash_manifests::{netpol, validate, Catalogue, Model, Object};
+use manifest_core::k8s_openapi::api::apps::v1::Deployment;
+use manifest_core::k8s_openapi::Resource;
+use manifest_core::layout::GENERATED_DIR;
+use manifest_core::spec::ScannerExceptions;
+use manifest_core::{netpol, validate, Catalogue, Model, Object};
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -359,7 +359,7 @@ fn environment(model: &Model, name: &str, old: Option<&str>, new: Option<&str>) 
                 pool.shape()
             ));
             // Both sides against the current catalogue's connection limits, like the pool.
-            let budgets = platform_env.map(|e| lomash_manifests::connections::declared(&model.platform, e));
+            let budgets = platform_env.map(|e| manifest_core::connections::declared(&model.platform, e));
             let budgets = budgets.unwrap_or_default();
             let count = |side: &Side, present: bool| {
                 present.then(|| effects::capacity(&side.objects, pool, &budgets)).transpose().map_err(|e| anyhow!(e))
@@ -392,7 +392,7 @@ fn environment(model: &Model, name: &str, old: Option<&str>, new: Option<&str>) 
             };
             // Both sides are counted against the current catalogue's connection limits: a change
             // that takes the connections over them shows as a new failure.
-            let budgets = lomash_manifests::connections::declared(&model.platform, env);
+            let budgets = manifest_core::connections::declared(&model.platform, env);
             let before = effects::lint(&base.objects, pool, &[], &recorded, &budgets);
             let after = effects::lint(&head.objects, pool, &netpol::graph(model, env), declared, &budgets);
             (after.difference(&before).cloned().collect(), before.difference(&after).cloned().collect())

@@ -1,14 +1,14 @@
 //! `cargo xtask capacity [--env ENV]`: validates the catalogue and prints the capacity table of
-//! [`lomash_manifests::capacity`] for one environment (the same table as its overlay README), and
+//! [`manifest_core::capacity`] for one environment (the same table as its overlay README), and
 //! the connections its pods open to each store against the store's budget.
 //! Exits 0 whatever the table says: `cargo xtask lint` is the gate.
 
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
-use lomash_manifests::built::BuiltEnvironment;
-use lomash_manifests::capacity;
-use lomash_manifests::{validate, Catalogue};
+use manifest_core::built::BuiltEnvironment;
+use manifest_core::capacity;
+use manifest_core::{validate, Catalogue};
 
 use crate::environment;
 

@@ -1,5 +1,5 @@
 //! `cargo xtask lint`: validates the catalogue, builds an environment's objects and runs the policy
-//! of [`lomash_manifests::policy`] on them, scheduled on the environment's node pool, the service
+//! of [`manifest_core::policy`] on them, scheduled on the environment's node pool, the service
 //! graph included. Prints one aligned table (rule, object, result) and a
 //! summary line; exits 1 when any rule fails.
 //!
@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
-use lomash_manifests::built::BuiltEnvironment;
-use lomash_manifests::policy::{Finding, Outcome};
-use lomash_manifests::{validate, Catalogue};
+use manifest_core::built::BuiltEnvironment;
+use manifest_core::policy::{Finding, Outcome};
+use manifest_core::{validate, Catalogue};
 
 use crate::environment;
 

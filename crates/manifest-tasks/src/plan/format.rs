@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use lomash_manifests::capacity::{cpu_text, memory_text, Amount, UNBOUNDED};
+use manifest_core::capacity::{cpu_text, memory_text, Amount, UNBOUNDED};
 use serde_json::{json, Value as Json};
 use serde_yaml::Value;
 

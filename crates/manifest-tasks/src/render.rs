@@ -1,5 +1,5 @@
 //! `cargo xtask render [--env <environment>]`: the fully rendered manifests of one environment,
-//! computed in process by [`lomash_manifests::manifests`] without running kustomize, written with
+//! computed in process by [`manifest_core::manifests`] without running kustomize, written with
 //! the same writer and key order as `generated/`. A reviewer sees what the environment will run;
 //! the test below checks this equals what `kubectl kustomize` makes of the generated overlay, so
 //! the derived patches are proven against the intent they came from.
@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use lomash_manifests::built::BuiltEnvironment;
-use lomash_manifests::{manifests, validate, Catalogue};
+use manifest_core::built::BuiltEnvironment;
+use manifest_core::{manifests, validate, Catalogue};
 
 use crate::environment;
 
@@ -58,9 +58,10 @@ fn write_whole(path: &Path, text: &str) -> Result<()> {
 mod tests {
     use std::process::Command;
 
-    use lomash_manifests::object::parse_documents;
-    use lomash_manifests::tree::render_model;
-    use lomash_manifests::{catalogue, layout, validate, Object};
+    use crate::catalogue;
+    use manifest_core::object::parse_documents;
+    use manifest_core::tree::render_model;
+    use manifest_core::{layout, validate, Object};
     use pretty_assertions::assert_eq;
 
     use super::*;
@@ -99,7 +100,7 @@ mod tests {
                 if i > 0 {
                     theirs.push_str("---\n");
                 }
-                lomash_manifests::yaml::document(&o.to_value(), &mut theirs);
+                manifest_core::yaml::document(&o.to_value(), &mut theirs);
             }
             assert_eq!(text, theirs, "{}", env.name);
             assert_eq!(ours, kustomized);
@@ -146,7 +147,7 @@ mod tests {
         assert_eq!(first, "apiVersion: v1", "conventional order: apiVersion first");
         for s in &model.services {
             let image =
-                format!("image: {}", lomash_manifests::images::pulled_image(&model.platform, &s.image_ref(&env.name)));
+                format!("image: {}", manifest_core::images::pulled_image(&model.platform, &s.image_ref(&env.name)));
             assert!(text.contains(&image), "{image:?} not rendered");
         }
         assert!(text.contains(&format!("namespace: {}", env.namespace)));

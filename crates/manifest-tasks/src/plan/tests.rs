@@ -9,22 +9,23 @@
 use std::path::Path;
 use std::process::Command;
 
-use lomash_manifests::built::BuiltEnvironment;
+use crate::catalogue;
 use lomash_manifests::catalogue::{RELEASE_FILE, RELEASE_PATH};
-use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
-use lomash_manifests::k8s_openapi::api::batch::v1::Job;
-use lomash_manifests::k8s_openapi::api::core::v1::ConfigMap;
-use lomash_manifests::k8s_openapi::api::networking::v1::NetworkPolicy;
-use lomash_manifests::k8s_openapi::Resource;
-use lomash_manifests::spec::{Resources, Uses};
-use lomash_manifests::{catalogue, validate, Catalogue, Release};
+use manifest_core::built::BuiltEnvironment;
+use manifest_core::k8s_openapi::api::apps::v1::Deployment;
+use manifest_core::k8s_openapi::api::batch::v1::Job;
+use manifest_core::k8s_openapi::api::core::v1::ConfigMap;
+use manifest_core::k8s_openapi::api::networking::v1::NetworkPolicy;
+use manifest_core::k8s_openapi::Resource;
+use manifest_core::spec::{Resources, Uses};
+use manifest_core::{validate, Catalogue, Release};
 use serde_json::Value as Json;
 
 use super::format::render;
 use super::{plan, Change, EnvPlan, FieldChange, Format, NetPath, ObjectChange, Options, Plan, Presence};
 use crate::testing::{git, snapshot, TempDir};
 use crate::{release, sync};
-use lomash_manifests::layout::GENERATED_DIR;
+use manifest_core::layout::GENERATED_DIR;
 use serde_yaml::Value;
 
 /// A clone of this repository whose last commit (on `main`) holds what the committed catalogue
@@ -144,8 +145,8 @@ fn a_memory_limit_raised() {
         assert!(env.lint_added.is_empty() && env.lint_removed.is_empty(), "{}", env.name);
         // Memory opens no connection: the budget's figures are the ones the core counts, on both sides.
         let built = BuiltEnvironment::new(&model, platform_env);
-        let budgets = lomash_manifests::connections::declared(&model.platform, platform_env);
-        let counted: Vec<_> = budgets.iter().map(|d| lomash_manifests::connections::count(&built.objects, d)).collect();
+        let budgets = manifest_core::connections::declared(&model.platform, platform_env);
+        let counted: Vec<_> = budgets.iter().map(|d| manifest_core::connections::count(&built.objects, d)).collect();
         let at_max: u64 = counted.iter().map(|b| b.at_max).sum();
         let connections = old.connections.expect("the environment declares a connection budget");
         assert_eq!((connections.at_max, new.connections), (at_max, old.connections), "{}", env.name);

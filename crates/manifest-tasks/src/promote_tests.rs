@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use lomash_manifests::catalogue;
+use crate::catalogue;
 use lomash_manifests::catalogue::{RELEASE_FILE, RELEASE_PATH};
-use lomash_manifests::layout::{self, GENERATED_DIR};
-use lomash_manifests::validate;
+use manifest_core::layout::{self, GENERATED_DIR};
+use manifest_core::validate;
 
 use super::*;
 use crate::testing::TempDir;

@@ -12,18 +12,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::Release;
+use crate::release_path;
+use manifest_core::Release;
 
 /// Every tag `env` has run, by service, in any committed version of `images.yaml` under `root`;
 /// or why that cannot be told.
 pub fn tags_ever_run(root: &Path, env: &str) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
     // `./` makes the paths relative to `root`, wherever the repository's top is.
-    let path = format!("./{RELEASE_PATH}");
+    let path = format!("./{}", release_path());
     let commits = git(root, &["rev-list", "HEAD", "--", &path])?;
     let commits: Vec<&str> = commits.lines().collect();
     if commits.is_empty() {
-        return Err(format!("{RELEASE_PATH} has no committed history in {}", root.display()));
+        return Err(format!("{} has no committed history in {}", release_path(), root.display()));
     }
     let mut ran: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for commit in commits {

@@ -58,8 +58,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use lomash_manifests::layout::{self, GENERATED_DIR};
-use lomash_manifests::{render, Catalogue, File};
+use manifest_core::layout::{self, GENERATED_DIR};
+use manifest_core::{render, Catalogue, File};
 
 /// The lock file, in the project root (ignored by git). Kept, never removed: removing a lock file
 /// that another run is about to lock would let two runs in.
@@ -805,7 +805,7 @@ mod behaviour;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lomash_manifests::catalogue;
+    use crate::catalogue;
 
     /// `generated/` is what the definitions render, with no orphan: the same check as
     /// `cargo xtask check`.
@@ -820,9 +820,9 @@ mod tests {
 #[cfg(test)]
 mod diff_tests {
     use super::*;
+    use crate::catalogue;
     use crate::testing::TempDir;
-    use lomash_manifests::catalogue;
-    use lomash_manifests::spec::Resources;
+    use manifest_core::spec::Resources;
 
     /// `diff` on a changed catalogue shows the change as a unified diff and writes nothing.
     #[test]
@@ -877,8 +877,8 @@ mod diff_tests {
 #[cfg(test)]
 mod diff_env_tests {
     use super::*;
+    use crate::catalogue;
     use crate::testing::TempDir;
-    use lomash_manifests::catalogue;
 
     /// Which files `diff --env` looks at: the base, the environment's own overlay, anything
     /// outside the overlays; never another environment's overlay, even one whose name starts

@@ -12,33 +12,36 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use lomash_manifests::{CATALOGUE_BUILT_FROM, CORE_BUILT_FROM};
+/// This crate: its name, the folder it was compiled from and where that folder is in a checkout.
+const TASKS: (&str, &str, &str) = ("manifest-tasks", env!("CARGO_MANIFEST_DIR"), "crates/manifest-tasks");
 
-/// Each crate whose build decides what a command does: its name, the folder it was compiled from
-/// and where that folder is in a checkout.
-const CRATES: [(&str, &str, &str); 3] = [
-    ("xtask", env!("CARGO_MANIFEST_DIR"), "xtask"),
-    ("lomash-manifests", CATALOGUE_BUILT_FROM, "crates/lomash-manifests"),
-    ("manifest-core", CORE_BUILT_FROM, "crates/manifest-core"),
-];
+/// Each crate whose build decides what a command does: the tasks', and those the project's binary
+/// names ([`manifest_core::project::Project::built_from`]: itself, its catalogue, the core).
+fn crates() -> Vec<(&'static str, &'static str, &'static str)> {
+    std::iter::once(TASKS).chain(crate::project().built_from.iter().copied()).collect()
+}
 
 /// The checkout the command runs for: `cargo run` sets `CARGO_MANIFEST_DIR` to this checkout's
 /// `xtask/` at run time; a binary run by hand falls back to the folder it was compiled from.
 pub fn running_for() -> PathBuf {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(CRATES[0].1), PathBuf::from);
-    manifest_dir.parent().map_or(manifest_dir.clone(), Path::to_path_buf)
+    // The package cargo runs (`xtask/`, or `crates/manifest-tasks/` for this crate's tests), else
+    // the folder this crate was compiled in; the root is the first folder above it with the
+    // workspace's `Cargo.lock`.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(TASKS.1), PathBuf::from);
+    let root = dir.ancestors().skip(1).find(|d| d.join("Cargo.lock").is_file());
+    root.map_or_else(|| dir.parent().map_or(dir.clone(), Path::to_path_buf), Path::to_path_buf)
 }
 
 /// An error when any crate of this binary was compiled from another checkout than `checkout`.
 pub fn ensure(checkout: &Path) -> Result<()> {
-    for (name, built_from, relative) in CRATES {
+    for (name, built_from, relative) in crates() {
         let expected = checkout.join(relative);
         if !same_folder(Path::new(built_from), &expected) {
             let built_root = Path::new(built_from).ancestors().nth(Path::new(relative).components().count());
             bail!(
                 "this xtask binary was built from another checkout: {name} was compiled from {}, but the command \
                  runs for {} (the two share a target directory, and cargo reused the other's build); nothing was \
-                 read or written. Fix: in {}, run `cargo clean -p xtask -p lomash-manifests -p manifest-core`, then \
+                 read or written. Fix: in {}, run `cargo clean -p xtask -p lomash-manifests -p manifest-core -p manifest-tasks`, then \
                  the command again (it rebuilds from this checkout); or give each checkout a target directory of \
                  its own (unset CARGO_TARGET_DIR)",
                 built_root.unwrap_or(Path::new(built_from)).display(),
@@ -72,7 +75,7 @@ mod tests {
     fn another_checkout_is_refused_naming_both() {
         let other = crate::testing::TempDir::new("other-checkout");
         let error = ensure(other.path()).expect_err("must refuse").to_string();
-        let built = Path::new(CRATES[0].1).parent().unwrap().display().to_string();
+        let built = Path::new(TASKS.1).ancestors().nth(2).unwrap().display().to_string();
         for fragment in [built.as_str(), &other.path().display().to_string(), "cargo clean -p xtask", "nothing was"] {
             assert!(error.contains(fragment), "{fragment:?} not in {error:?}");
         }

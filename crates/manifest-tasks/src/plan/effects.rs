@@ -7,18 +7,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use lomash_manifests::capacity::{Amount, Plan as Capacities};
-use lomash_manifests::connections::{self, Declared};
-use lomash_manifests::conventions::SCANNER_SKIP_PREFIX;
-use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
-use lomash_manifests::k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer};
-use lomash_manifests::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use lomash_manifests::model::Pool;
-use lomash_manifests::netpol::Flow;
-use lomash_manifests::policy::{self, Outcome};
-use lomash_manifests::reach::{Endpoint, Pod, Policies, NAMESPACE_NAME_LABEL};
-use lomash_manifests::spec::ScannerExceptions;
-use lomash_manifests::Object;
+use manifest_core::capacity::{Amount, Plan as Capacities};
+use manifest_core::connections::{self, Declared};
+use manifest_core::conventions::SCANNER_SKIP_PREFIX;
+use manifest_core::k8s_openapi::api::apps::v1::Deployment;
+use manifest_core::k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer};
+use manifest_core::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use manifest_core::model::Pool;
+use manifest_core::netpol::Flow;
+use manifest_core::policy::{self, Outcome};
+use manifest_core::reach::{Endpoint, Pod, Policies, NAMESPACE_NAME_LABEL};
+use manifest_core::spec::ScannerExceptions;
+use manifest_core::Object;
 
 use super::fields::FieldChange;
 

@@ -1,7 +1,7 @@
 //! `cargo xtask new-environment <name> --from <environment>`: adds an environment the way a person
 //! would, in the three places that name it: its module
 //! `crates/lomash-manifests/src/environments/<name_with_underscores>.rs` (the source environment
-//! with the values of its own name, [`platform::derived`]), the one list in `environments/mod.rs`
+//! with the values of its own name, `platform::derived`), the one list in `environments/mod.rs`
 //! (its `mod` line and its call in `all()`), and its mapping in `images.yaml` (a copy of the
 //! source environment's tags); then regenerates `generated/`.
 //!
@@ -15,11 +15,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::{catalogue, release_path};
 use anyhow::{anyhow, bail, Context, Result};
-use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::spec::Environment;
-use lomash_manifests::values::dns_label_problem;
-use lomash_manifests::{catalogue, platform, render, Catalogue, Release};
+use manifest_core::spec::Environment;
+use manifest_core::values::dns_label_problem;
+use manifest_core::{render, Catalogue, Release};
 
 use crate::scaffold::{self, cargo_generate, module_name, ModuleList, RUST_KEYWORDS};
 
@@ -157,7 +157,7 @@ pub fn plan(root: &Path, args: &Args, committed: &Catalogue) -> Result<Plan> {
         scaffold::register(&ENVIRONMENTS_LIST, &mod_rs, &module).map_err(|e| anyhow!("{e}; nothing was written"))?;
 
     // The release on disk, as set-image reads it: the file may be newer than this binary.
-    let release_path = root.join(RELEASE_PATH);
+    let release_path = root.join(release_path());
     let mut release_text =
         fs::read_to_string(&release_path).with_context(|| format!("reading {}", release_path.display()))?;
     let release =
@@ -173,7 +173,7 @@ pub fn plan(root: &Path, args: &Args, committed: &Catalogue) -> Result<Plan> {
 
     // The whole catalogue with the new environment, as its module will define it, must check and
     // render: a name too long for its namespaces is refused here, with validation's message.
-    let environment = platform::derived(source_env.clone(), name);
+    let environment = (crate::project().derived)(source_env.clone(), name);
     let mut candidate =
         Catalogue { release: Release::parse(&release_text).map_err(|e| anyhow!(e))?, ..committed.clone() };
     candidate.platform.environments.push(environment.clone());
@@ -222,8 +222,8 @@ pub fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use lomash_manifests::layout::{self, GENERATED_DIR};
-    use lomash_manifests::object::{parse_documents, Object};
+    use manifest_core::layout::{self, GENERATED_DIR};
+    use manifest_core::object::{parse_documents, Object};
     use pretty_assertions::assert_eq;
 
     use super::*;
@@ -316,7 +316,7 @@ mod tests {
     fn temp_root() -> TempDir {
         let dir = TempDir::new("new-environment");
         copy_tree(&project_root().join(ENVIRONMENTS_DIR), &dir.path().join(ENVIRONMENTS_DIR));
-        fs::copy(project_root().join(RELEASE_PATH), dir.path().join(RELEASE_PATH)).unwrap();
+        fs::copy(project_root().join(release_path()), dir.path().join(release_path())).unwrap();
         copy_tree(&project_root().join(GENERATED_DIR), &dir.path().join(GENERATED_DIR));
         dir
     }
@@ -369,7 +369,7 @@ mod tests {
     fn rebuilt(root: &Path, environment: &Environment) -> Catalogue {
         let mut c = catalogue();
         c.platform.environments.push(environment.clone());
-        c.release = Release::parse(&fs::read_to_string(root.join(RELEASE_PATH)).unwrap()).unwrap();
+        c.release = Release::parse(&fs::read_to_string(root.join(release_path())).unwrap()).unwrap();
         c
     }
 
@@ -380,7 +380,7 @@ mod tests {
         let root = temp_root();
         let name = free();
         let plan = new_environment(root.path(), &args(&name, "staging"), |r| {
-            let environment = platform::derived(platform::staging(), &name);
+            let environment = (crate::project().derived)(lomash_manifests::platform::staging(), &name);
             sync::run_report(r, &rebuilt(r, &environment), sync::Mode::Write).map(drop)
         })
         .expect("new-environment succeeds");
@@ -411,10 +411,10 @@ mod tests {
         assert_eq!(env.stage.setting("LOG_LEVEL"), staging.stage.setting("LOG_LEVEL"));
         assert_eq!(env.scheduling.anti_affinity, staging.scheduling.anti_affinity);
 
-        let release = Release::parse(&fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap()).unwrap();
+        let release = Release::parse(&fs::read_to_string(root.path().join(release_path())).unwrap()).unwrap();
         assert_eq!(release.tags_for(&name), catalogue().release.tags_for("staging"));
-        let committed_text = fs::read_to_string(project_root().join(RELEASE_PATH)).unwrap();
-        let written_text = fs::read_to_string(root.path().join(RELEASE_PATH)).unwrap();
+        let committed_text = fs::read_to_string(project_root().join(release_path())).unwrap();
+        let written_text = fs::read_to_string(root.path().join(release_path())).unwrap();
         assert!(written_text.starts_with(&committed_text), "the other mappings and comments are kept");
 
         let check = sync::run_report(root.path(), &rebuilt(root.path(), env), sync::Mode::Check).unwrap();

@@ -13,9 +13,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::release_path;
 use anyhow::{anyhow, bail, Context, Result};
-use lomash_manifests::catalogue::RELEASE_PATH;
-use lomash_manifests::{render, Catalogue, Release};
+use manifest_core::{render, Catalogue, Release};
 
 use crate::{environment, sync};
 
@@ -52,7 +52,7 @@ pub fn set_image(root: &Path, definitions: &Catalogue, env: &str, service: &str,
 /// lock, and from disk, not the copy compiled into the library: this run may follow another
 /// set-image or promote that the binary was not rebuilt for.
 pub fn read_release(root: &Path) -> Result<(PathBuf, String, Release)> {
-    let path = root.join(RELEASE_PATH);
+    let path = root.join(release_path());
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let release = Release::parse(&text).map_err(|e| anyhow!("release: images.yaml: {e}; nothing was changed"))?;
     Ok((path, text, release))
@@ -60,15 +60,16 @@ pub fn read_release(root: &Path) -> Result<(PathBuf, String, Release)> {
 
 #[cfg(test)]
 mod tests {
+    use lomash_manifests::catalogue::RELEASE_PATH;
     use std::collections::BTreeMap;
 
-    use lomash_manifests::catalogue;
-    use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
-    use lomash_manifests::k8s_openapi::api::batch::v1::Job;
-    use lomash_manifests::k8s_openapi::Resource;
+    use crate::catalogue;
+    use manifest_core::k8s_openapi::api::apps::v1::Deployment;
+    use manifest_core::k8s_openapi::api::batch::v1::Job;
+    use manifest_core::k8s_openapi::Resource;
     use serde_yaml::Value;
 
-    use lomash_manifests::layout::GENERATED_DIR;
+    use manifest_core::layout::GENERATED_DIR;
 
     use super::*;
     use crate::project_root;
@@ -191,10 +192,10 @@ mod tests {
     /// Needs kubectl: fails, never skips, without it.
     #[test]
     fn a_release_by_digest_runs_the_digest_and_needs_no_digest_exception() {
-        use lomash_manifests::built::BuiltEnvironment;
-        use lomash_manifests::conventions::SCANNER_SKIP_PREFIX;
-        use lomash_manifests::policy::Outcome;
-        use lomash_manifests::validate;
+        use manifest_core::built::BuiltEnvironment;
+        use manifest_core::conventions::SCANNER_SKIP_PREFIX;
+        use manifest_core::policy::Outcome;
+        use manifest_core::validate;
 
         let digest_check = catalogue().platform.scanner_exceptions.met_by_digest.expect("the digest check is declared");
         let digest_check = digest_check.as_str();
@@ -222,7 +223,7 @@ mod tests {
         let main = pod["containers"].as_sequence().unwrap().iter().find(|c| c["name"] == service.as_str()).unwrap();
         let repository = &catalogue().services[0].image;
         // From the platform's registry (docs/spec.md ("Go-live") §1), by digest.
-        let pulled = lomash_manifests::images::pulled_image(&catalogue().platform, &format!("{repository}@{digest}"));
+        let pulled = manifest_core::images::pulled_image(&catalogue().platform, &format!("{repository}@{digest}"));
         assert_eq!(main["image"].as_str(), Some(pulled.as_str()));
         assert_eq!(deployment["metadata"]["labels"]["app.kubernetes.io/version"].as_str(), Some("9.8.7"));
         let all = pod["containers"].as_sequence().unwrap().iter().chain(pod["initContainers"].as_sequence().unwrap());
