@@ -236,7 +236,7 @@ fn build_cost(root: &Path, report: &mut Report) -> Result<()> {
     };
 
     let clean = build(true)?;
-    // 53 s was the clean build before the machinery moved to manifest-core: it must not grow.
+    // 53 s was the clean build before the machinery moved to the core crate: it must not grow.
     report.row(
         "clean debug build of the workspace (1 run)",
         secs(clean),
