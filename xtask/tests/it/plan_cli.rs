@@ -165,7 +165,13 @@ fn errors_exit_1_and_name_what_is_wrong() {
             format!("error: {}: not a git checkout (", not_a_checkout.path().display()),
         ),
         (root.path(), &["plan"], Some(&no_kubectl), "error: kubectl: not found on PATH: plan renders".to_owned()),
-        (root.path(), &["plan", "--env", "qa"], None, "error: qa: environment: not in generated/ at ".to_owned()),
+        // A name no environment can take (not a DNS label).
+        (
+            root.path(),
+            &["plan", "--env", "no_such_env"],
+            None,
+            "error: no_such_env: environment: not in generated/ at ".to_owned(),
+        ),
     ];
     for (dir, args, path, expected) in cases {
         let out = run(dir, args, path);

@@ -269,6 +269,11 @@ pub fn plan(root: &Path, definitions: &Catalogue, base: Option<&str>, env: Optio
     for ((tree, env), text) in jobs.iter().zip(sides::kustomize_all(&jobs)) {
         rendered.insert((*tree == base_tree.as_path(), env), text?);
     }
+    // The catalogue's environments in its order (production first, as everywhere), then any the
+    // catalogue no longer has, by name.
+    let rank = |name: &str| model.platform.environments.iter().position(|e| e.name == name).unwrap_or(usize::MAX);
+    let mut names: Vec<&String> = names.iter().collect();
+    names.sort_by_key(|n| (rank(n), n.as_str()));
     let mut environments = Vec::new();
     for name in &names {
         let (old, new) = (rendered.get(&(true, name.as_str())), rendered.get(&(false, name.as_str())));

@@ -287,8 +287,9 @@ fn an_environment_on_one_side_only_is_all_added() {
     assert!(staging.capacity.before.is_none() && staging.capacity.after.is_some());
     assert!(!staging.network_added.is_empty(), "its paths are added");
 
-    let error = super::plan(root.path(), &catalogue(), Some(&base), Some("qa")).unwrap_err().to_string();
-    assert!(error.starts_with("qa: environment: not in generated/ at "), "{error}");
+    // A name no environment can take (not a DNS label): an added environment never makes it known.
+    let error = super::plan(root.path(), &catalogue(), Some(&base), Some("no_such_env")).unwrap_err().to_string();
+    assert!(error.starts_with("no_such_env: environment: not in generated/ at "), "{error}");
 }
 
 /// A work tree whose `generated/` is not what the definitions render is refused, naming the
