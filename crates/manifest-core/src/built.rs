@@ -9,7 +9,7 @@ use std::ops::Range;
 use crate::capacity::Plan;
 use crate::connections::{self, Budget, Declared};
 use crate::k8s::{base_objects, environment_objects, environment_wide};
-use crate::model::{Model, Pool, Service};
+use crate::model::{Model, Pool};
 use crate::netpol::{self, Flow};
 use crate::object::Object;
 use crate::parallel::in_parallel;
@@ -48,11 +48,6 @@ impl<'m> Built<'m> {
         let environments = model.platform.environments.iter().map(|env| BuiltEnvironment::new(model, env)).collect();
         Built { model, base, environments }
     }
-
-    /// The environment named `name`.
-    pub fn environment(&self, name: &str) -> Option<&BuiltEnvironment<'m>> {
-        self.environments.iter().find(|e| e.env.name == name)
-    }
 }
 
 impl<'m> BuiltEnvironment<'m> {
@@ -76,12 +71,6 @@ impl<'m> BuiltEnvironment<'m> {
     /// The objects of the `index`th service of the catalogue in this environment.
     pub fn service(&self, index: usize) -> &[Object] {
         &self.objects[self.spans[index].clone()]
-    }
-
-    /// The objects of `service` (a service of the model).
-    pub fn of(&self, model: &Model, service: &Service) -> &[Object] {
-        let index = model.services.iter().position(|s| s.name == service.name).expect("a service of the model");
-        self.service(index)
     }
 
     /// The environment-wide objects: those before the first service's.

@@ -159,12 +159,6 @@ fn has_migrations(platform: &Platform) -> bool {
 /// The annotation that binds a ServiceAccount to an IAM role (EKS's IRSA).
 pub const IRSA_ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
-/// Every object of `env`: the environment-wide ones, then service by service.
-pub fn environment(model: &Model, env: &Environment) -> Vec<Object> {
-    let services = model.services.iter().flat_map(|s| environment_objects(&model.platform, env, s));
-    environment_wide(model, env).into_iter().chain(services).collect()
-}
-
 /// The Pod Security Standards level the namespace enforces, audits and warns at.
 pub const POD_SECURITY_LEVEL: &str = "restricted";
 /// The Kubernetes version of the Pod Security Standards the namespace enforces: the oldest API

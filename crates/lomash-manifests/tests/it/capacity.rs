@@ -13,7 +13,7 @@ use lomash_manifests::policy::{self, Outcome};
 use lomash_manifests::spec::{Environment, NodePool, Placement as Strictness};
 use lomash_manifests::tree::render;
 use lomash_manifests::values::Quantity;
-use lomash_manifests::{catalogue, k8s, layout, validate, Catalogue, Object};
+use lomash_manifests::{catalogue, layout, validate, Catalogue, Object};
 use pretty_assertions::assert_eq;
 
 const MI: u128 = 1 << 20;
@@ -84,7 +84,7 @@ fn line(max: u64, one_per_node: bool) -> Line {
 
 /// The (rule, object) pairs of the capacity rules that fail.
 fn capacity_failures(model: &Model, env: &Environment) -> BTreeSet<(String, String)> {
-    let objects = k8s::environment(model, env);
+    let objects = lomash_manifests::built::BuiltEnvironment::new(model, env).objects;
     let pool = model.pool(env).expect("a checked pool");
     policy::check(
         &objects,
@@ -363,7 +363,7 @@ fn a_larger_init_container_shows_in_the_table() {
     let model = model_of(&catalogue());
     let env = production(&model);
     let service = model.services.iter().find(|s| s.uses_store("postgres")).expect("a service migrates").name.clone();
-    let mut objects = k8s::environment(&model, env);
+    let mut objects = lomash_manifests::built::BuiltEnvironment::new(&model, env).objects;
     let migrations = objects
         .iter_mut()
         .find_map(|o| match o {
@@ -407,7 +407,7 @@ fn the_lint_fails_when_the_pool_shrinks_to_6_nodes_per_zone() {
     assert_eq!(expected, oracle);
     assert_eq!(capacity_failures(&model, env), expected);
 
-    let objects = k8s::environment(&model, env);
+    let objects = lomash_manifests::built::BuiltEnvironment::new(&model, env).objects;
     let findings = policy::check(
         &objects,
         model.pool(env).unwrap(),
@@ -468,7 +468,7 @@ fn the_lint_fails_when_requests_at_maximum_exceed_the_pool() {
     c.platform.environment_mut("production").unwrap().pool.allocatable_cpu = "2000m".into();
     let model = model_of(&c);
     let env = production(&model);
-    let objects = k8s::environment(&model, env);
+    let objects = lomash_manifests::built::BuiltEnvironment::new(&model, env).objects;
     let findings = policy::check(
         &objects,
         model.pool(env).unwrap(),

@@ -206,7 +206,8 @@ fn readme_gives_the_two_phase_apply_the_ingress_and_the_connection_budget() {
         let (p, w, a) = (applying.find(&phase), applying.find(&wait), applying.find(&whole));
         assert!(p.is_some() && w.is_some() && a.is_some(), "{}: the three commands:\n{applying}", env.name);
         assert!(p < w && w < a, "{}: in that order", env.name);
-        let jobs = lomash_manifests::k8s::environment(&model, env)
+        let jobs = lomash_manifests::built::BuiltEnvironment::new(&model, env)
+            .objects
             .into_iter()
             .filter(|o| matches!(o, lomash_manifests::Object::Job(_)))
             .map(|o| format!("job/{}", o.name()))

@@ -26,7 +26,7 @@ use k8s_openapi::api::core::v1::{Container, PodSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lomash_manifests::object::{parse_documents, Object};
 use lomash_manifests::spec::{Autoscale, Uses};
-use lomash_manifests::{catalogue, k8s, layout, platform, render, validate, Catalogue, File};
+use lomash_manifests::{catalogue, layout, platform, render, validate, Catalogue, File};
 use pretty_assertions::assert_eq;
 
 use common::{edit, kustomize, write_tree, OVERLAY};
@@ -793,7 +793,11 @@ fn check_catalogue(catalogue: &Catalogue) -> Result<(), String> {
     check_spec(catalogue, &rendered)
         .map_err(|e| format!("the rendered production overlay differs from the spec: {e}"))?;
     let model = validate(catalogue).map_err(|e| e.to_string())?;
-    let intended = k8s::environment(&model, model.platform.environment("production").ok_or("no production")?);
+    let intended = lomash_manifests::built::BuiltEnvironment::new(
+        &model,
+        model.platform.environment("production").ok_or("no production")?,
+    )
+    .objects;
     let by_id = |objects: &[Object]| -> BTreeMap<String, String> {
         objects.iter().map(|o| (o.id(), serde_yaml::to_string(&o.to_value()).unwrap())).collect()
     };
@@ -818,7 +822,9 @@ fn kubectl_renders_every_production_value_of_the_spec() {
 fn kubectl_output_equals_the_typed_production_objects() {
     let rendered = kubectl_objects(&rendered_files()).unwrap_or_else(|e| panic!("{e}"));
     let model = validate(&catalogue()).unwrap();
-    let intended = k8s::environment(&model, model.platform.environment("production").unwrap());
+    let intended =
+        lomash_manifests::built::BuiltEnvironment::new(&model, model.platform.environment("production").unwrap())
+            .objects;
     let by_id = |objects: &[Object]| -> BTreeMap<String, String> {
         objects.iter().map(|o| (o.id(), serde_yaml::to_string(&o.to_value()).unwrap())).collect()
     };

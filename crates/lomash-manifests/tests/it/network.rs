@@ -17,7 +17,7 @@ use lomash_manifests::model::Model;
 use lomash_manifests::object::{parse_documents, Object};
 use lomash_manifests::reach::{Endpoint, Flow, Pod, Policies};
 use lomash_manifests::spec::{Environment, Uses};
-use lomash_manifests::{catalogue, k8s, layout, render, validate, Catalogue, File};
+use lomash_manifests::{catalogue, layout, render, validate, Catalogue, File};
 use pretty_assertions::assert_eq;
 
 use common::{kustomize, write_tree};
@@ -401,7 +401,7 @@ fn the_connectivity_check_fails_on_wrong_policies() {
     let model = validate(&catalogue()).unwrap();
     let env = &model.platform.environments[0];
     let (_, data) = namespaces(env);
-    let objects = k8s::environment(&model, env);
+    let objects = lomash_manifests::built::BuiltEnvironment::new(&model, env).objects;
     let world = world(&model, &objects, env, &data);
     let probes = probes(&model);
     let all = network_policies(&objects);
@@ -525,7 +525,7 @@ fn an_added_edge_changes_the_two_policies_and_the_table_only() {
         // And the network allows exactly that one flow more.
         let (_, data) = namespaces(env);
         let reach = |m: &Model| {
-            let objects = k8s::environment(m, env);
+            let objects = lomash_manifests::built::BuiltEnvironment::new(m, env).objects;
             let world = world(m, &objects, env, &data);
             let endpoints: Vec<(&str, Endpoint)> = world.iter().map(|(n, _, e)| (n.as_str(), e.clone())).collect();
             Policies::new(&network_policies(&objects)).unwrap().reachable(&endpoints, &probes(m)).unwrap()
@@ -559,7 +559,7 @@ fn a_service_without_edges_gets_only_its_scrape() {
     let port = model.services.iter().find(|s| s.name == lonely).unwrap().port;
     for env in &model.platform.environments {
         let (_, data) = namespaces(env);
-        let objects = k8s::environment(&model, env);
+        let objects = lomash_manifests::built::BuiltEnvironment::new(&model, env).objects;
         let world = world(&model, &objects, env, &data);
         let endpoints: Vec<(&str, Endpoint)> = world.iter().map(|(n, _, e)| (n.as_str(), e.clone())).collect();
         let flows = Policies::new(&network_policies(&objects)).unwrap().reachable(&endpoints, &probes(&model)).unwrap();

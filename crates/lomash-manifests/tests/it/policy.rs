@@ -18,7 +18,7 @@ use lomash_manifests::conventions::{scanner_annotations, scanner_exceptions_for,
 use lomash_manifests::model::Pool;
 use lomash_manifests::netpol::Flow;
 use lomash_manifests::policy::{self, Finding, Outcome, RULES};
-use lomash_manifests::{catalogue, k8s, netpol, validate, Object};
+use lomash_manifests::{catalogue, netpol, validate, Object};
 use pretty_assertions::assert_eq;
 
 const SVC: &str = "auth-service";
@@ -29,7 +29,7 @@ const NAMESPACE: &str = "Namespace/lomash-wood-production";
 fn production() -> (Vec<Object>, Vec<Flow>) {
     let model = validate(&catalogue()).expect("the catalogue is valid");
     let env = &model.platform.environments[0];
-    (k8s::environment(&model, env), netpol::graph(&model, env))
+    (lomash_manifests::built::BuiltEnvironment::new(&model, env).objects, netpol::graph(&model, env))
 }
 
 /// Production's connection limits.

@@ -7,7 +7,8 @@
 use crate::common;
 
 use common::apply_patch;
-use lomash_manifests::k8s::{base_objects, environment, environment_objects};
+use lomash_manifests::built::BuiltEnvironment;
+use lomash_manifests::k8s::{base_objects, environment_objects};
 use lomash_manifests::layout::{self, BASE_DIR};
 use lomash_manifests::object::{parse_documents, Object};
 use lomash_manifests::patch::strategic_merge_patch;
@@ -59,7 +60,8 @@ fn base_files_and_overlay_resources_parse_strictly() {
     // Every base object once; then each overlay's own objects (those its patches do not cover).
     let model = validate(&catalogue()).unwrap();
     let base: usize = model.services.iter().map(|s| base_objects(&model.platform, s).len()).sum();
-    let overlays: usize = model.platform.environments.iter().map(|e| environment(&model, e).len() - base).sum();
+    let overlays: usize =
+        model.platform.environments.iter().map(|e| BuiltEnvironment::new(&model, e).objects.len() - base).sum();
     assert_eq!(
         objects,
         base + overlays,
@@ -71,7 +73,7 @@ fn base_files_and_overlay_resources_parse_strictly() {
 fn every_patch_parses_strictly_as_the_object_it_produces() {
     let model = validate(&catalogue()).unwrap();
     let env = model.platform.environment("production").unwrap();
-    let production = environment(&model, env);
+    let production = BuiltEnvironment::new(&model, env).objects;
     let mut checked = 0;
     let patches =
         files().into_iter().filter(|f| f.path.starts_with(&format!("{}/patches/", layout::overlay_dir("production"))));
@@ -88,7 +90,7 @@ fn every_patch_parses_strictly_as_the_object_it_produces() {
 fn a_misspelt_field_in_a_patch_is_caught() {
     let model = validate(&catalogue()).unwrap();
     let env = model.platform.environment("production").unwrap();
-    let production = environment(&model, env);
+    let production = BuiltEnvironment::new(&model, env).objects;
     let path = layout::patch_file("production", "auth-service");
     let file = files().into_iter().find(|f| f.path == path).unwrap();
     let auth = model.services.iter().find(|s| s.name == "auth-service").unwrap();
@@ -145,6 +147,6 @@ fn the_rendered_production_overlay_parses_strictly() {
     let yaml = common::kustomize(&overlay).unwrap_or_else(|e| panic!("{e}"));
     let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let model = validate(&catalogue()).unwrap();
-    let intended = environment(&model, model.platform.environment("production").unwrap()).len();
+    let intended = BuiltEnvironment::new(&model, model.platform.environment("production").unwrap()).objects.len();
     assert_eq!(objects.len(), intended, "objects kubectl renders from generated/, and objects production intends");
 }

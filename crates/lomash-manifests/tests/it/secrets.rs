@@ -15,7 +15,7 @@ use lomash_manifests::external_secret::ExternalSecret;
 use lomash_manifests::object::{kind, parse_documents};
 use lomash_manifests::policy::{self, Outcome};
 use lomash_manifests::tree::render_model;
-use lomash_manifests::{catalogue, k8s, layout, validate, Model, Object};
+use lomash_manifests::{catalogue, layout, validate, Model, Object};
 use pretty_assertions::assert_eq;
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -538,7 +538,12 @@ fn kubectls_output_reads_back_strictly_with_the_external_secrets() {
     for (env, docs) in r.model.platform.environments.iter().zip(&r.overlays) {
         let text: String = docs.iter().map(|d| format!("---\n{}", serde_yaml::to_string(d).unwrap())).collect();
         let objects = parse_documents(&text).unwrap_or_else(|e| panic!("{}: {e}", env.name));
-        assert_eq!(objects.len(), k8s::environment(&r.model, env).len(), "{}", env.name);
+        assert_eq!(
+            objects.len(),
+            lomash_manifests::built::BuiltEnvironment::new(&r.model, env).objects.len(),
+            "{}",
+            env.name
+        );
     }
 }
 
@@ -548,7 +553,7 @@ fn kubectls_output_reads_back_strictly_with_the_external_secrets() {
 fn removing_an_external_secret_fails_exactly_its_deployment() {
     let r = rendered();
     let env = &r.model.platform.environments[0];
-    let objects = k8s::environment(&r.model, env);
+    let objects = lomash_manifests::built::BuiltEnvironment::new(&r.model, env).objects;
     let pool = r.model.pool(env).expect("the environment declares a pool");
     let flows = lomash_manifests::netpol::graph(&r.model, env);
     let failures = |objects: &[Object]| -> Vec<(String, String)> {
@@ -581,7 +586,8 @@ fn another_environment_gets_its_own_keys() {
         let tag = s.tags.values().next().unwrap().clone();
         s.tags.insert(staging.name.clone(), tag);
     }
-    let keys: BTreeMap<String, (String, String)> = k8s::environment(&model, &staging)
+    let keys: BTreeMap<String, (String, String)> = lomash_manifests::built::BuiltEnvironment::new(&model, &staging)
+        .objects
         .into_iter()
         .filter_map(|o| match o {
             Object::ExternalSecret(e) => Some((

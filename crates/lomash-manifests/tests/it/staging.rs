@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::{kustomize, write_tree};
 use lomash_manifests::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lomash_manifests::object::parse_documents;
-use lomash_manifests::{catalogue, k8s, layout, netpol, policy, render, validate, Catalogue, Object};
+use lomash_manifests::{catalogue, layout, netpol, policy, render, validate, Catalogue, Object};
 use serde_yaml::Value;
 
 const STAGING: &str = "staging";
@@ -268,7 +268,7 @@ fn the_policy_holds_on_every_environment() {
     let model = validate(&catalogue()).unwrap();
     assert!(model.platform.environments.len() >= 2, "staging beside production");
     for env in &model.platform.environments {
-        let objects = k8s::environment(&model, env);
+        let objects = lomash_manifests::built::BuiltEnvironment::new(&model, env).objects;
         let findings = policy::check(
             &objects,
             model.pool(env).unwrap(),

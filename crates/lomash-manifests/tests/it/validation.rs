@@ -1532,7 +1532,8 @@ fn a_migration_jobs_name_fits_63_characters_for_the_longest_service_names() {
     }
     let model = validate(&c).expect("63-character service names are valid");
     for env in &model.platform.environments {
-        let jobs: Vec<String> = lomash_manifests::k8s::environment(&model, env)
+        let jobs: Vec<String> = lomash_manifests::built::BuiltEnvironment::new(&model, env)
+            .objects
             .iter()
             .filter(|o| {
                 o.kind() == lomash_manifests::object::kind::<lomash_manifests::k8s_openapi::api::batch::v1::Job>()

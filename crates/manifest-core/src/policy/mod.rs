@@ -1,5 +1,5 @@
 //! Production readiness as code: checks the rendered objects of an environment (those of
-//! [`crate::k8s::environment`], the same objects `kubectl kustomize` renders from the overlay)
+//! [`crate::built::BuiltEnvironment`], the same objects `kubectl kustomize` renders from the overlay)
 //! against the Kubernetes Pod Security Standards, "restricted" profile and the "baseline" rules it
 //! includes, against the production rules of docs/spec.md ("The services") (and of `docs/spec.md` ("Secrets"): every
 //! Secret a pod reads is declared by an ExternalSecret of the output), against the service graph of
