@@ -44,8 +44,31 @@ pub struct BuiltEnvironment<'m> {
 impl<'m> Built<'m> {
     /// Builds every object of `model` once.
     pub fn new(model: &'m Model) -> Built<'m> {
-        let base = in_parallel(&model.services, |s| base_objects(&model.platform, s));
-        let environments = model.platform.environments.iter().map(|env| BuiltEnvironment::new(model, env)).collect();
+        let envs = &model.platform.environments;
+        if envs.len() < 2 {
+            // One environment: its services share the cores.
+            let base = in_parallel(&model.services, |s| base_objects(&model.platform, s));
+            let environments = envs.iter().map(|env| BuiltEnvironment::new(model, env)).collect();
+            return Built { model, base, environments };
+        }
+        // The environments share the cores, the base beside the first: one thread each, started once.
+        enum Part<'m> {
+            Base(Vec<Vec<Object>>),
+            Environment(BuiltEnvironment<'m>),
+        }
+        let jobs: Vec<Option<&Environment>> = std::iter::once(None).chain(envs.iter().map(Some)).collect();
+        let mut parts = in_parallel(&jobs, |job| match job {
+            None => Part::Base(model.services.iter().map(|s| base_objects(&model.platform, s)).collect()),
+            Some(env) => Part::Environment(BuiltEnvironment::new(model, env)),
+        })
+        .into_iter();
+        let Some(Part::Base(base)) = parts.next() else { unreachable!("the base is the first job") };
+        let environments = parts
+            .map(|part| match part {
+                Part::Environment(e) => e,
+                Part::Base(_) => unreachable!("one base"),
+            })
+            .collect();
         Built { model, base, environments }
     }
 }

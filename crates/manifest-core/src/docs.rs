@@ -1021,9 +1021,11 @@ fn secrets(w: &mut String, model: &Model, b: &BuiltEnvironment) {
         .map(|(name, o)| (name, o.to_value()))
         .collect();
     let text = |v: &serde_yaml::Value| v.as_str().unwrap_or("—").to_owned();
-    let spec = |v: &serde_yaml::Value| v["spec"].clone();
+    fn spec(v: &serde_yaml::Value) -> &serde_yaml::Value {
+        &v["spec"]
+    }
     let shared = |field: &dyn Fn(&serde_yaml::Value) -> String| {
-        let values: BTreeSet<String> = rows.iter().map(|(_, v)| field(&spec(v))).collect();
+        let values: BTreeSet<String> = rows.iter().map(|(_, v)| field(spec(v))).collect();
         values.into_iter().collect::<Vec<_>>().join(", ")
     };
     line(w, "## Secrets Management");
@@ -1139,7 +1141,9 @@ fn rolling_out(w: &mut String, model: &Model, b: &BuiltEnvironment) {
     };
     let rolling =
         |d: &k8s_openapi::api::apps::v1::DeploymentSpec| d.strategy.as_ref().and_then(|s| s.rolling_update.clone());
-    let pod = |d: &k8s_openapi::api::apps::v1::DeploymentSpec| d.template.spec.clone().unwrap_or_default();
+    fn pod(d: &k8s_openapi::api::apps::v1::DeploymentSpec) -> Option<&k8s_openapi::api::core::v1::PodSpec> {
+        d.template.spec.as_ref()
+    }
     line(w, "## Rolling Out Safely");
     line(w, "");
     let replicas = same(&|d| d.replicas.map_or("none".to_owned(), |n| n.to_string()));
@@ -1192,11 +1196,15 @@ fn rolling_out(w: &mut String, model: &Model, b: &BuiltEnvironment) {
             "- **Graceful shutdown:** the main container sleeps {} s in `preStop` (the endpoints go first), within a \
              {} s grace period.",
             same(&|d| {
-                let main = pod(d).containers.into_iter().next().unwrap_or_default();
-                let sleep = main.lifecycle.and_then(|l| l.pre_stop).and_then(|h| h.sleep);
+                let main = pod(d).and_then(|p| p.containers.first());
+                let sleep = main.and_then(|c| c.lifecycle.as_ref()).and_then(|l| l.pre_stop.as_ref());
+                let sleep = sleep.and_then(|h| h.sleep.as_ref());
                 sleep.map_or("no".to_owned(), |s| s.seconds.to_string())
             }),
-            same(&|d| pod(d).termination_grace_period_seconds.map_or("default".to_owned(), |n| n.to_string())),
+            same(&|d| {
+                let grace = pod(d).and_then(|p| p.termination_grace_period_seconds);
+                grace.map_or("default".to_owned(), |n| n.to_string())
+            }),
         ),
     );
     line(

@@ -7,9 +7,8 @@
 //! images as the base does, so `images:` is the one place a registry is written
 //! ([`unmap`]).
 
-use serde_yaml::Value;
-
 use crate::model::Model;
+use crate::node::Node;
 use crate::spec::{Environment, Platform};
 
 /// One entry of an overlay's `images:`.
@@ -92,22 +91,22 @@ pub fn split(image: &str) -> (&str, &str) {
 /// Every `image:` of `value` that names a mapped repository, put back to the name `images:`
 /// maps from (the tag stays): what the overlay's files write, so that the transformer, not the
 /// file, says where an image comes from.
-pub fn unmap(value: &mut Value, mappings: &[ImageMapping]) {
-    match value {
-        Value::Mapping(m) => {
+pub fn unmap(node: &mut Node, mappings: &[ImageMapping]) {
+    match node {
+        Node::Map(m) => {
             for (key, v) in m.iter_mut() {
-                match (key.as_str(), &*v) {
-                    (Some("image"), Value::String(image)) => {
+                match (key.as_ref(), &*v) {
+                    ("image", Node::Str(image)) => {
                         let (repository, rest) = split(image);
                         if let Some(mapping) = mappings.iter().find(|m| m.new_name == repository) {
-                            *v = Value::String(format!("{}{rest}", mapping.name));
+                            *v = Node::Str(format!("{}{rest}", mapping.name));
                         }
                     }
                     _ => unmap(v, mappings),
                 }
             }
         }
-        Value::Sequence(items) => items.iter_mut().for_each(|v| unmap(v, mappings)),
+        Node::Seq(items) => items.iter_mut().for_each(|v| unmap(v, mappings)),
         _ => {}
     }
 }

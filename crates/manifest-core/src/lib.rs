@@ -28,6 +28,7 @@ pub mod manifests;
 pub mod markdown;
 pub mod model;
 pub mod netpol;
+pub mod node;
 pub mod object;
 pub mod parallel;
 pub mod patch;

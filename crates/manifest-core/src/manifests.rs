@@ -57,7 +57,7 @@ pub fn text(model: &Model, built: &BuiltEnvironment) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        crate::yaml::document(&object.to_value(), &mut out);
+        crate::yaml::write(&object.to_node(), &mut out);
     }
     out
 }

@@ -12,7 +12,26 @@ pub fn line(w: &mut String, text: &str) {
 
 /// Inline code that survives a Markdown table cell.
 pub fn code(text: impl std::fmt::Display) -> String {
-    format!("`{}`", text.to_string().replace('|', "\\|"))
+    let mut out = String::from("`");
+    write!(Escaped(&mut out), "{text}").expect("writing to a String");
+    out.push('`');
+    out
+}
+
+/// Writes into a `String` with every `|` escaped, so inline code stays in its table cell.
+struct Escaped<'a>(&'a mut String);
+
+impl std::fmt::Write for Escaped<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let mut rest = s;
+        while let Some(i) = rest.find('|') {
+            self.0.push_str(&rest[..i]);
+            self.0.push_str("\\|");
+            rest = &rest[i + 1..];
+        }
+        self.0.push_str(rest);
+        Ok(())
+    }
 }
 
 /// `1 node`, `3 nodes`.
@@ -24,26 +43,41 @@ pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 /// A Markdown table: a header, a rule, one line per row. `padded` lines the columns up (the
 /// capacity table is read in a terminal too); otherwise cells are as short as they come.
 pub fn table(w: &mut String, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>, padded: bool) {
-    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
     let rows: Vec<Vec<String>> = rows.into_iter().collect();
-    let width = |i: usize| rows.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0).max(3);
-    let widths: Vec<usize> = if padded { (0..header.len()).map(width).collect() } else { vec![0; header.len()] };
-    let row = |w: &mut String, cells: &[String]| {
-        let cells: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, n)| format!("{c}{}", " ".repeat(n.saturating_sub(c.chars().count()))))
-            .collect();
-        let _ = writeln!(w, "| {} |", cells.join(" | "));
-    };
-    row(w, &header);
-    if padded {
-        row(w, &widths.iter().map(|n| "-".repeat(*n)).collect::<Vec<_>>());
+    let widths: Vec<usize> = if padded {
+        let width = |i: usize| {
+            let cells = rows.iter().map(|r| r[i].chars().count());
+            cells.chain([header[i].chars().count()]).max().unwrap_or(0).max(3)
+        };
+        (0..header.len()).map(width).collect()
     } else {
-        line(w, &format!("|{}", "---|".repeat(header.len())));
+        vec![0; header.len()]
+    };
+    let row = |w: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+        w.push('|');
+        for (cell, width) in cells.zip(&widths) {
+            w.push(' ');
+            w.push_str(cell);
+            if padded {
+                w.extend(std::iter::repeat_n(' ', width.saturating_sub(cell.chars().count())));
+            }
+            w.push_str(" |");
+        }
+        w.push('\n');
+    };
+    row(w, &mut header.iter().copied());
+    if padded {
+        let rules: Vec<String> = widths.iter().map(|n| "-".repeat(*n)).collect();
+        row(w, &mut rules.iter().map(String::as_str));
+    } else {
+        w.push('|');
+        for _ in header {
+            w.push_str("---|");
+        }
+        w.push('\n');
     }
     for r in &rows {
-        row(w, r);
+        row(w, &mut r.iter().map(String::as_str));
     }
 }
 

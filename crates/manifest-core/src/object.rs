@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
 
 use crate::external_secret::{ExternalSecret, SecretStore};
+use crate::node::Node;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -80,6 +81,14 @@ macro_rules! kinds {
                     $(Object::$kind(o) => serde_yaml::to_value(o),)*
                 };
                 value.expect("k8s-openapi objects serialise to YAML")
+            }
+
+            /// The object as a [`Node`] tree, `apiVersion` and `kind` included: what the render
+            /// derives patches from and writes.
+            pub fn to_node(&self) -> Node {
+                match self {
+                    $(Object::$kind(o) => Node::of(o),)*
+                }
             }
 
             /// Reads one object strictly: known `apiVersion`/`kind`, no unknown field anywhere.

@@ -1,17 +1,54 @@
 //! Work shared between the machine's cores, with output that does not depend on how many there are.
 
+use std::cell::Cell;
+
+thread_local! {
+    /// Whether this thread is one of [`in_parallel`]'s workers: the cores are busy already, so a
+    /// nested call runs its items in turn instead of starting threads of its own.
+    static IN_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
 /// `f` of every item, in order, the items shared between the machine's cores (services render
-/// independently of each other). The output does not depend on how many cores there are.
+/// independently of each other, and so do environments). The output does not depend on how many
+/// cores there are. Called from inside another call's worker, it runs in that worker: the outer
+/// call has shared the cores out already, and threads started for the inner items would only
+/// cost their start-up.
 pub fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = if IN_WORKER.get() { 1 } else { cores.min(items.len()).max(1) };
     if workers == 1 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(workers);
     std::thread::scope(|scope| {
         let f = &f;
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    IN_WORKER.set(true);
+                    part.iter().map(f).collect::<Vec<R>>()
+                })
+            })
+            .collect();
         handles.into_iter().flat_map(|h| h.join().expect("rendering a service does not panic")).collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_keep_the_items_order_and_nested_calls_stay_in_their_worker() {
+        let items: Vec<u32> = (0..7).collect();
+        let out = in_parallel(&items, |&i| {
+            let me = std::thread::current().id();
+            let inner = in_parallel(&[1, 2, 3], |&j| (std::thread::current().id(), i * 10 + j));
+            assert!(inner.iter().all(|(id, _)| *id == me), "a nested call started threads");
+            inner.into_iter().map(|(_, v)| v).collect::<Vec<_>>()
+        });
+        let want: Vec<Vec<u32>> = (0..7).map(|i| vec![i * 10 + 1, i * 10 + 2, i * 10 + 3]).collect();
+        assert_eq!(out, want);
+    }
 }

@@ -7,64 +7,81 @@
 //! - every other list (`envFrom`, `command`, `args`, `tolerations`, affinity terms, …) is
 //!   replaced wholesale by Kustomize, so a changed one is restated whole.
 
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 
-/// The patch turning `base` into `target` (the YAML values of two versions of one object), or
-/// `None` when they are equal. Namespaces are left out: patches are matched before the overlay's
-/// namespace applies.
-pub fn strategic_merge_patch(base: &Value, target: &Value) -> Option<Value> {
-    let (Value::Mapping(base), Value::Mapping(target)) = (base, target) else {
-        unreachable!("objects serialise to mappings")
-    };
+use crate::node::{self, Map, Node};
+
+/// The patch turning `base` into `target` (the trees of two versions of one object), or `None`
+/// when they are equal. Namespaces are left out: patches are matched before the overlay's
+/// namespace applies. `target` is taken by value: the patch is made of its parts, moved, not
+/// copied.
+pub fn derive(base: &Node, target: Node) -> Option<Node> {
+    let (Node::Map(base), Node::Map(target)) = (base, target) else { unreachable!("objects serialise to mappings") };
+    let name = node::get(&target, "metadata").and_then(|m| m.get("name")).cloned().unwrap_or(Node::Null);
+    let type_keys: Vec<(node::Key, Node)> = ["apiVersion", "kind"]
+        .into_iter()
+        .map(|k| (k.into(), node::get(&target, k).cloned().unwrap_or(Node::Null)))
+        .collect();
     let mut diff = diff_map(base, target);
-    let mut metadata = Mapping::new();
-    metadata.insert("name".into(), target["metadata"]["name"].clone());
-    if let Some(Value::Mapping(meta)) = diff.remove("metadata") {
-        metadata.extend(meta.into_iter().filter(|(k, _)| k.as_str() != Some("namespace")));
+    let mut metadata: Map = vec![("name".into(), name)];
+    if let Some(Node::Map(meta)) = node::swap_remove(&mut diff, "metadata") {
+        for (k, v) in meta.into_iter().filter(|(k, _)| k != "namespace") {
+            node::insert(&mut metadata, k, v);
+        }
     }
     if diff.is_empty() && metadata.len() == 1 {
         return None;
     }
-    let mut patch = Mapping::new();
-    for key in ["apiVersion", "kind"] {
-        patch.insert(key.into(), target[key].clone());
+    let mut patch = type_keys;
+    patch.push(("metadata".into(), Node::Map(metadata)));
+    for (k, v) in diff {
+        node::insert(&mut patch, k, v);
     }
-    patch.insert("metadata".into(), Value::Mapping(metadata));
-    patch.extend(diff);
-    Some(Value::Mapping(patch))
+    Some(Node::Map(patch))
 }
 
-fn diff_map(base: &Mapping, target: &Mapping) -> Mapping {
-    let mut out = Mapping::new();
+/// [`derive`] on two `serde_yaml::Value`s, for callers that hold values.
+pub fn strategic_merge_patch(base: &Value, target: &Value) -> Option<Value> {
+    let patch = derive(&Node::of(base), Node::of(target))?;
+    Some(serde_yaml::to_value(&patch).expect("a tree serialises to YAML"))
+}
+
+fn diff_map(base: &Map, target: Map) -> Map {
+    // The keys only the base has, found before the target's entries move out.
+    let dropped: Vec<node::Key> =
+        base.iter().filter(|(k, _)| node::get(&target, k).is_none()).map(|(k, _)| k.clone()).collect();
+    let mut out = Map::new();
     for (key, t) in target {
-        let changed = match base.get(key) {
-            None => Some(t.clone()),
-            Some(b) if b == t => None,
-            Some(Value::Mapping(b)) => match t {
-                Value::Mapping(t) => Some(Value::Mapping(diff_map(b, t))),
-                _ => Some(t.clone()),
+        let changed = match node::get(base, &key) {
+            None => Some(t),
+            Some(b) if *b == t => None,
+            Some(Node::Map(b)) => match t {
+                Node::Map(t) => Some(Node::Map(diff_map(b, t))),
+                t => Some(t),
             },
-            Some(Value::Sequence(b)) => match t {
-                Value::Sequence(t) => Some(diff_list(key.as_str().unwrap_or_default(), b, t)),
-                _ => Some(t.clone()),
+            Some(Node::Seq(b)) => match t {
+                Node::Seq(t) => Some(diff_list(&key, b, t)),
+                t => Some(t),
             },
-            Some(_) => Some(t.clone()),
+            Some(_) => Some(t),
         };
         if let Some(v) = changed {
-            out.insert(key.clone(), v);
+            out.push((key, v));
         }
     }
-    for key in base.keys() {
-        if !target.contains_key(key) {
-            out.insert(key.clone(), Value::Null);
-        }
-    }
+    out.extend(dropped.into_iter().map(|k| (k, Node::Null)));
     out
 }
 
 /// Kustomize's merge key for a list field, as in the Kubernetes OpenAPI schema
-/// (`x-kubernetes-patch-merge-key`); `None` for lists it replaces wholesale.
+/// (`x-kubernetes-patch-merge-key`); `None` for lists it replaces wholesale. `sample` is an
+/// element of the list (container ports and Service ports share the field name `ports`).
 pub fn merge_key(field: &str, sample: Option<&Value>) -> Option<&'static str> {
+    key_of(field, sample.is_some_and(|s| s.get("containerPort").is_some()))
+}
+
+/// [`merge_key`], told whether the list's elements are container ports.
+fn key_of(field: &str, container_ports: bool) -> Option<&'static str> {
     Some(match field {
         "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" => "name",
         "volumeMounts" => "mountPath",
@@ -72,69 +89,75 @@ pub fn merge_key(field: &str, sample: Option<&Value>) -> Option<&'static str> {
         "topologySpreadConstraints" => "topologyKey",
         "hostAliases" => "ip",
         // Container ports merge by containerPort, Service ports by port.
-        "ports" if sample.is_some_and(|s| s.get("containerPort").is_some()) => "containerPort",
+        "ports" if container_ports => "containerPort",
         "ports" => "port",
         _ => return None,
     })
 }
 
-fn diff_list(field: &str, base: &[Value], target: &[Value]) -> Value {
-    let Some(key) = merge_key(field, target.first().or(base.first())) else {
-        return Value::Sequence(target.to_vec());
+fn diff_list(field: &str, base: &[Node], target: Vec<Node>) -> Node {
+    let sample = target.first().or(base.first());
+    let Some(key) = key_of(field, sample.is_some_and(|s| s.get("containerPort").is_some())) else {
+        return Node::Seq(target);
     };
-    let keyed = |v: &Value| v.get(key).cloned();
-    if base.iter().chain(target).any(|v| keyed(v).is_none()) {
-        return Value::Sequence(target.to_vec());
+    if base.iter().chain(&target).any(|v| v.get(key).is_none()) {
+        return Node::Seq(target);
     }
-    let find = |list: &[Value], k: &Value| list.iter().find(|v| v.get(key) == Some(k)).cloned();
+    let find = |list: &[Node], k: &Node| list.iter().position(|v| v.get(key) == Some(k));
+    let target_keys: Vec<Node> = target.iter().map(|t| t.get(key).cloned().expect("checked above")).collect();
+    // Which of the target's elements the patch carries: the new ones and the changed ones.
+    let carried: Vec<bool> =
+        target.iter().zip(&target_keys).map(|(t, k)| find(base, k).is_none_or(|b| base[b] != *t)).collect();
+
+    // Kustomize puts the patch's elements first, then the base's others in their order. Where
+    // that is not the environment's order, restate every element so the order comes out right.
+    let in_patch = |k: &Node| target_keys.iter().zip(&carried).any(|(t, c)| *c && t == k);
+    let merged_order: Vec<&Node> = target_keys
+        .iter()
+        .zip(&carried)
+        .filter(|(_, c)| **c)
+        .map(|(k, _)| k)
+        .chain(base.iter().map(|b| b.get(key).expect("checked above")).filter(|k| !in_patch(k)))
+        .filter(|k| target_keys.contains(k))
+        .collect();
+    let restate = !merged_order.iter().copied().eq(target_keys.iter());
 
     let mut out = Vec::new();
-    for t in target {
-        let k = keyed(t).expect("checked above");
-        match find(base, &k) {
+    for ((t, k), carried) in target.into_iter().zip(&target_keys).zip(carried) {
+        if restate {
+            out.push(key_first(key, t));
+            continue;
+        }
+        if !carried {
+            continue;
+        }
+        match find(base, k) {
             None => out.push(key_first(key, t)),
-            Some(b) if &b == t => {}
             Some(b) => {
-                let (Value::Mapping(b), Value::Mapping(t)) = (b, t) else { unreachable!("keyed elements are maps") };
-                let mut element = Mapping::new();
-                element.insert(key.into(), k);
-                element.extend(diff_map(&b, t));
-                out.push(Value::Mapping(element));
+                let (Node::Map(b), Node::Map(t)) = (&base[b], t) else { unreachable!("keyed elements are maps") };
+                let mut element: Map = vec![(key.into(), k.clone())];
+                for (k, v) in diff_map(b, t) {
+                    node::insert(&mut element, k, v);
+                }
+                out.push(Node::Map(element));
             }
         }
     }
-    // Kustomize puts the patch's elements first, then the base's others in their order. Where
-    // that is not the environment's order, restate every element so the order comes out right.
-    let in_patch = |v: &Value| out.iter().any(|p| p.get(key) == v.get(key));
-    let merged_order: Vec<Option<&Value>> = out
-        .iter()
-        .map(|p| p.get(key))
-        .chain(base.iter().filter(|b| !in_patch(b)).map(|b| b.get(key)))
-        .filter(|k| target.iter().any(|t| t.get(key) == *k))
-        .collect();
-    let target_order: Vec<Option<&Value>> = target.iter().map(|t| t.get(key)).collect();
-    if merged_order != target_order {
-        out = target.iter().map(|t| key_first(key, t)).collect();
-    }
     for b in base {
-        let k = keyed(b).expect("checked above");
-        if find(target, &k).is_none() {
-            let mut element = Mapping::new();
-            element.insert(key.into(), k);
-            element.insert("$patch".into(), "delete".into());
-            out.push(Value::Mapping(element));
+        let k = b.get(key).expect("checked above");
+        if !target_keys.contains(k) {
+            out.push(Node::Map(vec![(key.into(), k.clone()), ("$patch".into(), Node::str("delete"))]));
         }
     }
-    Value::Sequence(out)
+    Node::Seq(out)
 }
 
 /// A list element with its merge key first, as a careful hand-written patch puts it.
-fn key_first(key: &str, element: &Value) -> Value {
-    let Value::Mapping(m) = element else { return element.clone() };
-    let mut out = Mapping::new();
-    if let Some(k) = m.get(key) {
-        out.insert(key.into(), k.clone());
+fn key_first(key: &str, element: Node) -> Node {
+    let Node::Map(mut m) = element else { return element };
+    if let Some(i) = m.iter().position(|(k, _)| k == key) {
+        let entry = m.remove(i);
+        m.insert(0, entry);
     }
-    out.extend(m.iter().filter(|(k, _)| k.as_str() != Some(key)).map(|(k, v)| (k.clone(), v.clone())));
-    Value::Mapping(out)
+    Node::Map(m)
 }

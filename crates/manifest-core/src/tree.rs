@@ -3,18 +3,17 @@
 //! the environment has and its README. Pure: nothing here touches the disk; [`crate::layout`]
 //! says where each file goes.
 
-use serde_yaml::{Mapping, Value};
-
-use crate::built::Built;
+use crate::built::{Built, BuiltEnvironment};
 use crate::catalogue::Catalogue;
 use crate::conventions::BASE_IMAGE_TAG;
 use crate::error::Errors;
 use crate::images::{overlay_images, pulled_image, unmap, ImageMapping, Pin};
 use crate::layout::{self, File, BASE_FROM_OVERLAY};
 use crate::model::{validate, Model, Service};
+use crate::node::{self, Map, Node};
 use crate::object::Object;
 use crate::parallel::in_parallel;
-use crate::patch::strategic_merge_patch;
+use crate::patch;
 use crate::spec::{Environment, Platform};
 
 /// The first two lines of every generated YAML file, naming where the catalogue lives.
@@ -45,9 +44,8 @@ pub fn render_built(built: &Built) -> Vec<File> {
     let services = &model.services;
     let header = header(&model.platform.docs.catalogue_dir);
     let header = header.as_str();
-    // Each base object becomes a YAML value once: the base file and every overlay's patches share it.
-    let base_values: Vec<Vec<Value>> =
-        in_parallel(&built.base, |objects| objects.iter().map(Object::to_value).collect());
+    // Each base object becomes a tree once: the base file and every overlay's patches share it.
+    let base_values: Vec<Vec<Node>> = in_parallel(&built.base, |objects| objects.iter().map(Object::to_node).collect());
     let mut files =
         vec![File { path: layout::base_kustomization(), contents: yaml_file(header, &[base_kustomization(services)]) }];
     files.extend(
@@ -56,31 +54,40 @@ pub fn render_built(built: &Built) -> Vec<File> {
             contents: yaml_file(header, values),
         }),
     );
-    for b in &built.environments {
-        let env = b.env;
-        let wide: Vec<Value> = b.wide().iter().map(|o| without_namespace(o.to_value())).collect();
-        let mut overlay = vec![
-            File {
-                path: layout::kustomization(&env.name),
-                contents: yaml_file(header, &[overlay_kustomization(model, env)]),
-            },
-            File { path: layout::environment_file(&env.name), contents: yaml_file(header, &wide) },
-        ];
-        let indices: Vec<usize> = (0..services.len()).collect();
-        let images = overlay_images(model, env);
-        overlay.extend(
-            in_parallel(&indices, |&i| {
-                let view = Overlay { header, platform: &model.platform, env, images: &images };
-                view.files(&services[i], &built.base[i], &base_values[i], b.service(i))
-            })
-            .into_iter()
-            .flatten(),
-        );
-        overlay.push(crate::docs::patches_readme(built, b, &overlay));
-        files.extend(overlay);
-    }
+    // The environments share the cores (each renders its services in turn); a lone environment
+    // shares them between its services instead ([`in_parallel`] runs nested calls in their worker).
+    let overlays = in_parallel(&built.environments, |b| overlay_files(built, b, header, &base_values));
+    files.extend(overlays.into_iter().flatten());
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// One environment's overlay: its `kustomization.yaml`, the environment-wide objects, each
+/// service's patches and resources, and its README.
+fn overlay_files(built: &Built, b: &BuiltEnvironment, header: &str, base_values: &[Vec<Node>]) -> Vec<File> {
+    let model = built.model;
+    let services = &model.services;
+    let env = b.env;
+    let wide: Vec<Node> = b.wide().iter().map(|o| without_namespace(o.to_node())).collect();
+    let mut overlay = vec![
+        File {
+            path: layout::kustomization(&env.name),
+            contents: yaml_file(header, &[overlay_kustomization(model, env)]),
+        },
+        File { path: layout::environment_file(&env.name), contents: yaml_file(header, &wide) },
+    ];
+    let indices: Vec<usize> = (0..services.len()).collect();
+    let images = overlay_images(model, env);
+    overlay.extend(
+        in_parallel(&indices, |&i| {
+            let view = Overlay { header, platform: &model.platform, env, images: &images };
+            view.files(&services[i], &built.base[i], &base_values[i], b.service(i))
+        })
+        .into_iter()
+        .flatten(),
+    );
+    overlay.push(crate::docs::patches_readme(built, b, &overlay));
+    overlay
 }
 
 /// What every file of one environment's overlay is written with.
@@ -95,28 +102,28 @@ impl Overlay<'_> {
     /// A service's two files in the overlay: its patches of the base objects, and the objects
     /// only the environment has. Both name images as the base does: the overlay's `images:` maps
     /// them to where the environment pulls them.
-    fn files(&self, service: &Service, base: &[Object], base_values: &[Value], target: &[Object]) -> [File; 2] {
+    fn files(&self, service: &Service, base: &[Object], base_values: &[Node], target: &[Object]) -> [File; 2] {
         let (header, env) = (self.header, self.env);
         let key = |o: &Object| (o.kind(), o.name().to_owned());
         let base_ids: Vec<_> = base.iter().map(key).collect();
         let target: Vec<_> = target.iter().map(|o| (key(o), o)).collect();
-        let patches: Vec<Value> = base_ids
+        let patches: Vec<Node> = base_ids
             .iter()
             .zip(base_values)
             .filter_map(|(id, value)| {
                 let (_, target) = target.iter().find(|(p, _)| p == id)?;
                 let mut value = value.clone();
                 overlay_view(self.platform, env, service, &mut value);
-                let mut patch = strategic_merge_patch(&value, &target.to_value())?;
+                let mut patch = patch::derive(&value, target.to_node())?;
                 unmap(&mut patch, self.images);
                 Some(patch)
             })
             .collect();
-        let added: Vec<Value> = target
+        let added: Vec<Node> = target
             .iter()
             .filter(|(id, _)| !base_ids.contains(id))
             .map(|(_, object)| {
-                let mut value = object.to_value();
+                let mut value = object.to_node();
                 unmap(&mut value, self.images);
                 without_namespace(value)
             })
@@ -131,88 +138,79 @@ impl Overlay<'_> {
 /// A base object as the overlay's own transformers leave it before patches matter: with the
 /// repository and tag that `images:` maps it to. The patches then state only what the
 /// transformers do not.
-fn overlay_view(platform: &Platform, env: &Environment, service: &Service, base: &mut Value) {
+fn overlay_view(platform: &Platform, env: &Environment, service: &Service, base: &mut Node) {
     let unpinned = format!("{}:{BASE_IMAGE_TAG}", service.image);
     let containers = base.get_mut("spec").and_then(|s| s.get_mut("template")).and_then(|t| t.get_mut("spec"));
-    let containers = containers.and_then(|p| p.get_mut("containers")).and_then(Value::as_sequence_mut);
+    let containers = containers.and_then(|p| p.get_mut("containers")).and_then(Node::as_seq_mut);
     for c in containers.into_iter().flatten() {
-        if c.get("image").and_then(Value::as_str) == Some(&unpinned) {
-            c["image"] = pulled_image(platform, &service.image_ref(&env.name)).into();
+        if let Some(image) = c.get_mut("image").filter(|i| i.as_str() == Some(&unpinned)) {
+            *image = Node::Str(pulled_image(platform, &service.image_ref(&env.name)));
         }
     }
 }
 
-fn without_namespace(mut value: Value) -> Value {
-    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_mapping_mut) {
-        meta.remove("namespace");
+fn without_namespace(mut node: Node) -> Node {
+    if let Some(meta) = node.get_mut("metadata").and_then(Node::as_map_mut) {
+        node::swap_remove(meta, "namespace");
     }
-    value
+    node
 }
 
-fn kustomization() -> Mapping {
-    let mut m = Mapping::new();
-    m.insert("apiVersion".into(), "kustomize.config.k8s.io/v1beta1".into());
-    m.insert("kind".into(), "Kustomization".into());
-    m
+fn kustomization() -> Map {
+    vec![
+        ("apiVersion".into(), Node::str("kustomize.config.k8s.io/v1beta1")),
+        ("kind".into(), Node::str("Kustomization")),
+    ]
 }
 
-fn strings(items: impl IntoIterator<Item = String>) -> Value {
-    Value::Sequence(items.into_iter().map(Value::String).collect())
+fn strings(items: impl IntoIterator<Item = String>) -> Node {
+    Node::Seq(items.into_iter().map(Node::Str).collect())
 }
 
-fn base_kustomization(services: &[Service]) -> Value {
+fn base_kustomization(services: &[Service]) -> Node {
     let mut m = kustomization();
-    m.insert("resources".into(), strings(services.iter().map(|s| format!("{}.yaml", s.name))));
-    Value::Mapping(m)
+    m.push(("resources".into(), strings(services.iter().map(|s| format!("{}.yaml", s.name)))));
+    Node::Map(m)
 }
 
-fn overlay_kustomization(model: &Model, env: &Environment) -> Value {
+fn overlay_kustomization(model: &Model, env: &Environment) -> Node {
     let services = &model.services;
     let mut m = kustomization();
-    m.insert("namespace".into(), env.namespace.clone().into());
+    m.push(("namespace".into(), Node::str(env.namespace.clone())));
     // `resources`, never the deprecated `bases` (Kustomize warns about it).
     let resources = [BASE_FROM_OVERLAY.to_owned(), layout::ENVIRONMENT_ENTRY.to_owned()]
         .into_iter()
         .chain(services.iter().map(|s| layout::resource_entry(&s.name)));
-    m.insert("resources".into(), strings(resources));
-    let patches = services.iter().map(|s| {
-        let mut p = Mapping::new();
-        p.insert("path".into(), layout::patch_entry(&s.name).into());
-        Value::Mapping(p)
-    });
-    m.insert("patches".into(), Value::Sequence(patches.collect()));
+    m.push(("resources".into(), strings(resources)));
+    let patches = services.iter().map(|s| Node::Map(vec![("path".into(), Node::str(layout::patch_entry(&s.name)))]));
+    m.push(("patches".into(), Node::Seq(patches.collect())));
     let images = overlay_images(model, env).into_iter().map(|image| {
-        let mut i = Mapping::new();
-        i.insert("name".into(), image.name.clone().into());
+        let mut i: Map = vec![("name".into(), Node::str(image.name.clone()))];
         // Kustomize's own default would keep the name: only a mapped repository states one.
         if image.new_name != image.name {
-            i.insert("newName".into(), image.new_name.into());
+            i.push(("newName".into(), Node::Str(image.new_name)));
         }
         // A release pinned by digest runs `name@sha256:…`: Kustomize writes that form from
         // `digest`, and from `newTag` only `name:tag@sha256:…`.
         match image.pin {
-            Some(Pin::Digest(digest)) => {
-                i.insert("digest".into(), digest.into());
-            }
-            Some(Pin::Tag(tag)) => {
-                i.insert("newTag".into(), tag.into());
-            }
+            Some(Pin::Digest(digest)) => i.push(("digest".into(), Node::Str(digest))),
+            Some(Pin::Tag(tag)) => i.push(("newTag".into(), Node::Str(tag))),
             None => {}
         }
-        Value::Mapping(i)
+        Node::Map(i)
     });
-    m.insert("images".into(), Value::Sequence(images.collect()));
-    Value::Mapping(m)
+    m.push(("images".into(), Node::Seq(images.collect())));
+    Node::Map(m)
 }
 
 /// The header, then the documents separated by `---`.
-pub fn yaml_file<'a>(header: &str, documents: impl IntoIterator<Item = &'a Value>) -> String {
+pub fn yaml_file<'a>(header: &str, documents: impl IntoIterator<Item = &'a Node>) -> String {
     let mut out = String::from(header);
     for (i, doc) in documents.into_iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        crate::yaml::document(doc, &mut out);
+        crate::yaml::write(doc, &mut out);
     }
     out
 }

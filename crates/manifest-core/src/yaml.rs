@@ -7,17 +7,19 @@
 //! reader (serde_yaml, Kustomize's go-yaml) could take them for anything but the same string; the
 //! tests read every generated file back and compare.
 
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
+
+use crate::node::{Map, Node};
 
 const TOP: &[&str] = &["apiVersion", "kind", "metadata"];
 const METADATA: &[&str] = &["name", "namespace", "labels", "annotations"];
 const ELEMENT: &[&str] = &["name"];
 
 /// One document, ending with a newline.
-pub fn document(value: &Value, out: &mut String) {
-    match value {
-        Value::Mapping(m) if !m.is_empty() => mapping(m, TOP, 0, out),
-        Value::Sequence(s) if !s.is_empty() => sequence(s, 0, out),
+pub fn write(node: &Node, out: &mut String) {
+    match node {
+        Node::Map(m) if !m.is_empty() => mapping(m, TOP, 0, out),
+        Node::Seq(s) if !s.is_empty() => sequence(s, 0, out),
         scalar => {
             inline(scalar, out);
             out.push('\n');
@@ -25,45 +27,45 @@ pub fn document(value: &Value, out: &mut String) {
     }
 }
 
+/// One document of a `serde_yaml::Value`, ending with a newline: [`write`] of its [`Node`].
+pub fn document(value: &Value, out: &mut String) {
+    write(&Node::of(value), out);
+}
+
 /// The entries of `m` with the keys of `first` (those present) leading, in that order.
-fn ordered<'a>(m: &'a Mapping, first: &'a [&str]) -> impl Iterator<Item = (&'a Value, &'a Value)> {
-    let leading = first.iter().filter_map(move |k| m.get_key_value_str(k));
-    let rest = m.iter().filter(move |(k, _)| !k.as_str().is_some_and(|k| first.contains(&k)));
+fn ordered<'a>(m: &'a Map, first: &'a [&str]) -> impl Iterator<Item = &'a (crate::node::Key, Node)> {
+    let leading = first.iter().filter_map(move |k| m.iter().find(|(key, _)| key == k));
+    let rest = m.iter().filter(move |(k, _)| !first.contains(&k.as_ref()));
     leading.chain(rest)
 }
 
-trait GetStr {
-    fn get_key_value_str(&self, key: &str) -> Option<(&Value, &Value)>;
-}
-
-impl GetStr for Mapping {
-    fn get_key_value_str(&self, key: &str) -> Option<(&Value, &Value)> {
-        self.iter().find(|(k, _)| k.as_str() == Some(key))
-    }
-}
-
 fn indent(n: usize, out: &mut String) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    if n <= SPACES.len() {
+        out.push_str(&SPACES[..n]);
+    } else {
+        out.extend(std::iter::repeat_n(' ', n));
+    }
 }
 
 /// A block mapping at `depth` spaces; the first line's indentation is already written when
 /// `depth` is reached through a list dash (see [`sequence`]).
-fn mapping(m: &Mapping, first: &[&str], depth: usize, out: &mut String) {
+fn mapping(m: &Map, first: &[&str], depth: usize, out: &mut String) {
     for (i, (key, value)) in ordered(m, first).enumerate() {
         if i > 0 {
             indent(depth, out);
         }
-        inline(key, out);
+        string(key, out);
         out.push(':');
-        let order: &[&str] = if key.as_str() == Some("metadata") { METADATA } else { &[] };
+        let order: &[&str] = if key == "metadata" { METADATA } else { &[] };
         match value {
-            Value::Mapping(child) if !child.is_empty() => {
+            Node::Map(child) if !child.is_empty() => {
                 out.push('\n');
                 indent(depth + 2, out);
                 mapping(child, order, depth + 2, out);
             }
             // Lists sit at their key's indentation, as kubectl and serde_yaml write them.
-            Value::Sequence(items) if !items.is_empty() => {
+            Node::Seq(items) if !items.is_empty() => {
                 out.push('\n');
                 indent(depth, out);
                 sequence(items, depth, out);
@@ -78,15 +80,15 @@ fn mapping(m: &Mapping, first: &[&str], depth: usize, out: &mut String) {
 }
 
 /// A block sequence whose first dash is already indented to `depth`.
-fn sequence(items: &[Value], depth: usize, out: &mut String) {
+fn sequence(items: &[Node], depth: usize, out: &mut String) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             indent(depth, out);
         }
         out.push_str("- ");
         match item {
-            Value::Mapping(m) if !m.is_empty() => mapping(m, ELEMENT, depth + 2, out),
-            Value::Sequence(s) if !s.is_empty() => sequence(s, depth + 2, out),
+            Node::Map(m) if !m.is_empty() => mapping(m, ELEMENT, depth + 2, out),
+            Node::Seq(s) if !s.is_empty() => sequence(s, depth + 2, out),
             scalar => {
                 inline(scalar, out);
                 out.push('\n');
@@ -96,19 +98,20 @@ fn sequence(items: &[Value], depth: usize, out: &mut String) {
 }
 
 /// A scalar, or an empty collection, on the current line.
-fn inline(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => string(s, out),
-        Value::Mapping(_) => out.push_str("{}"),
-        Value::Sequence(_) => out.push_str("[]"),
-        Value::Tagged(t) => {
-            out.push_str(&t.tag.to_string());
-            out.push(' ');
-            inline(&t.value, out);
-        }
+fn inline(node: &Node, out: &mut String) {
+    use std::fmt::Write;
+    match node {
+        Node::Null => out.push_str("null"),
+        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Node::Int(n) => write!(out, "{n}").expect("writing to a String"),
+        Node::UInt(n) => write!(out, "{n}").expect("writing to a String"),
+        // As serde_yaml writes a float.
+        Node::Float(f) if f.is_nan() => out.push_str(".nan"),
+        Node::Float(f) if f.is_infinite() => out.push_str(if *f < 0.0 { "-.inf" } else { ".inf" }),
+        Node::Float(f) => write!(out, "{f:?}").expect("writing to a String"),
+        Node::Str(s) => string(s, out),
+        Node::Map(_) => out.push_str("{}"),
+        Node::Seq(_) => out.push_str("[]"),
     }
 }
 
@@ -229,6 +232,7 @@ fn looks_typed(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_yaml::Mapping;
 
     /// Strings that some YAML 1.1 or 1.2 reader would take for something else, or whose value a
     /// reader would change, when written plain.

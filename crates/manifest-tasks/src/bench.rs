@@ -34,11 +34,15 @@ const CHANGED_SERVICE_FILE: &str = "crates/lomash-manifests/src/services/auth_se
 
 /// Runs the benchmarks and prints every figure beside its target. `flags` is empty or `--build`.
 pub fn run(root: &Path, flags: &[&str]) -> Result<ExitCode> {
-    let with_build = match flags {
-        [] => false,
-        ["--build"] => true,
+    let (with_build, end_to_end_too) = match flags {
+        [] => (false, true),
+        ["--build"] => (true, true),
+        ["--render"] => (false, false),
         _ => {
-            eprintln!("error: unknown bench arguments {:?}: the only flag is --build", flags.join(" "));
+            eprintln!(
+                "error: unknown bench arguments {:?}: the flags are --build (also the build cost) or --render (the in-process render alone)",
+                flags.join(" ")
+            );
             return Ok(ExitCode::from(2));
         }
     };
@@ -49,7 +53,9 @@ pub fn run(root: &Path, flags: &[&str]) -> Result<ExitCode> {
     );
     // End to end first: a child's max RSS as the kernel reports it counts the memory of the
     // process that spawned it (the parent's peak at the spawn), so the bench must still be small.
-    end_to_end(root, &mut report)?;
+    if end_to_end_too {
+        end_to_end(root, &mut report)?;
+    }
     in_process(&mut report)?;
     if with_build {
         build_cost(root, &mut report)?;
@@ -66,6 +72,7 @@ fn in_process(report: &mut Report) -> Result<()> {
         render(&catalogue()).expect("the catalogue is valid");
     });
     report.row(&format!("render the {real} services (with catalogue())"), ms(whole), "≤ 2 ms", Some(whole <= ms_(2.0)));
+    phases(report);
     // Each environment's share: the same catalogue with one environment alone.
     for env in catalogue().platform.environments.iter().map(|e| e.name.clone()) {
         let mut one = catalogue();
@@ -102,6 +109,34 @@ fn in_process(report: &mut Report) -> Result<()> {
         Some(ratio <= 1.5),
     );
     Ok(())
+}
+
+/// Where the render's time goes, phase by phase, on the catalogue's services: the catalogue value
+/// itself, validation (with the size limits), building the objects once, and writing the files
+/// (patches, YAML, the overlay README).
+fn phases(report: &mut Report) {
+    use manifest_core::built::Built;
+    use manifest_core::tree::render_built;
+    let catalogue_time = median_of(50, || {
+        std::hint::black_box(catalogue());
+    });
+    report.row("  of which: catalogue()", ms(catalogue_time), "", None);
+    let value = catalogue();
+    let validate_time = median_of(50, || {
+        let model = manifest_core::validate(&value).expect("the catalogue is valid");
+        manifest_core::limits::check(&model).expect("within the limits");
+    });
+    report.row("  of which: validate (and the size limits)", ms(validate_time), "", None);
+    let model = manifest_core::validate(&value).expect("the catalogue is valid");
+    let build_time = median_of(50, || {
+        std::hint::black_box(Built::new(&model));
+    });
+    report.row("  of which: build the objects once", ms(build_time), "", None);
+    let built = Built::new(&model);
+    let write_time = median_of(50, || {
+        std::hint::black_box(render_built(&built));
+    });
+    report.row("  of which: write every file (patches, YAML, README)", ms(write_time), "", None);
 }
 
 /// The binary, run as a user runs it, beside `kubectl kustomize` of the overlay it writes.

@@ -100,7 +100,7 @@ mod tests {
                 if i > 0 {
                     theirs.push_str("---\n");
                 }
-                manifest_core::yaml::document(&o.to_value(), &mut theirs);
+                manifest_core::yaml::write(&o.to_node(), &mut theirs);
             }
             assert_eq!(text, theirs, "{}", env.name);
             assert_eq!(ours, kustomized);

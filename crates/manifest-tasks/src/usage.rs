@@ -85,9 +85,10 @@ pub const COMMANDS: [Help; 13] = [
     },
     Help {
         name: "bench",
-        arguments: "[--build]",
+        arguments: "[--build | --render]",
         about: "time rendering, generate/check beside kubectl kustomize, peak memory\n\
-                (add --build for the build cost: minutes); figures in BENCHMARKS.md",
+                (add --build for the build cost: minutes; --render times the in-process\n\
+                render alone, phase by phase); figures in BENCHMARKS.md",
     },
     Help { name: "help", arguments: "[<command>]", about: "print this help, or one command's" },
 ];
