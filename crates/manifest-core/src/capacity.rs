@@ -211,11 +211,16 @@ pub enum Placement {
 impl Line {
     /// Reads the line of Deployment `d` from `objects` (where its HPA is looked up).
     pub fn of(objects: &[Object], d: &Deployment) -> Result<Line, String> {
+        Line::looked_up(&crate::object::Lookup::new(objects), d)
+    }
+
+    /// [`Line::of`], its HPA found in `lookup`.
+    pub fn looked_up(lookup: &crate::object::Lookup, d: &Deployment) -> Result<Line, String> {
         let name = d.metadata.name.clone().unwrap_or_default();
         let namespace = d.metadata.namespace.clone();
         let spec = d.spec.as_ref().ok_or("no spec")?;
         let pod = spec.template.spec.as_ref().ok_or("no pod template spec")?;
-        let hpa = crate::object::hpa_of(objects, d);
+        let hpa = lookup.hpa(d);
         let count = |what: &str, n: i32| u64::try_from(n).map_err(|_| format!("{what} {n} is not a number of pods"));
         let (min_replicas, max_replicas) = match hpa {
             // Kubernetes' defaults: an HPA without minReplicas keeps 1, a Deployment without
@@ -263,10 +268,11 @@ pub struct Plan {
 impl Plan {
     /// One line per Deployment of `objects`, in their order.
     pub fn of_objects(objects: &[Object], pool: Pool) -> Result<Plan, String> {
+        let lookup = crate::object::Lookup::new(objects);
         let mut lines = Vec::new();
         for o in objects {
             if let Object::Deployment(d) = o {
-                lines.push(Line::of(objects, d).map_err(|e| format!("{}: {e}", o.id()))?);
+                lines.push(Line::looked_up(&lookup, d).map_err(|e| format!("{}: {e}", o.id()))?);
             }
         }
         Ok(Plan { pool, lines })

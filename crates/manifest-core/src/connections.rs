@@ -5,9 +5,9 @@
 //! capacity table is: `cargo xtask capacity` prints it, the overlay README shows it, the lint
 //! fails when the maximum does not fit.
 
-use k8s_openapi::api::core::v1::{ConfigMap, PodSpec};
+use k8s_openapi::api::core::v1::PodSpec;
 
-use crate::object::{hpa_of, Object};
+use crate::object::{Lookup, Object};
 use crate::spec::{ConnectionLimit, Environment, Platform};
 
 /// A store's connection limit in one environment, and the config key its users' pool size is in.
@@ -79,35 +79,24 @@ impl Budget {
 }
 
 /// The pool size a pod reads from its ConfigMap under `key` (its first container's), if any.
-fn pool_size(objects: &[Object], pod: Option<&PodSpec>, namespace: Option<&str>, key: &str) -> Option<u64> {
+fn pool_size(lookup: &Lookup, pod: Option<&PodSpec>, namespace: Option<&str>, key: &str) -> Option<u64> {
     let container = pod?.containers.first()?;
     let config_maps = container.env_from.iter().flatten().filter_map(|e| e.config_map_ref.as_ref());
-    config_maps
-        .filter_map(|r| {
-            objects.iter().find_map(|o| match o {
-                Object::ConfigMap(ConfigMap { metadata, data, .. })
-                    if metadata.name.as_deref() == Some(r.name.as_str())
-                        && metadata.namespace.as_deref() == namespace =>
-                {
-                    data.as_ref()?.get(key)?.parse().ok()
-                }
-                _ => None,
-            })
-        })
-        .next()
+    config_maps.filter_map(|r| lookup.config_map(namespace, &r.name)?.data.as_ref()?.get(key)?.parse().ok()).next()
 }
 
 /// The connections `objects` open to the store of `declared`.
 pub fn count(objects: &[Object], declared: &Declared) -> Budget {
     let key = &declared.pool_key;
+    let lookup = Lookup::new(objects);
     let (mut at_min, mut at_max, mut jobs) = (0, 0, 0);
     for o in objects {
         match o {
             Object::Deployment(d) => {
                 let spec = d.spec.as_ref();
                 let pod = spec.and_then(|s| s.template.spec.as_ref());
-                let Some(size) = pool_size(objects, pod, d.metadata.namespace.as_deref(), key) else { continue };
-                let (min, max) = match hpa_of(objects, d) {
+                let Some(size) = pool_size(&lookup, pod, d.metadata.namespace.as_deref(), key) else { continue };
+                let (min, max) = match lookup.hpa(d) {
                     Some(h) => (h.min_replicas.unwrap_or(1), h.max_replicas),
                     None => {
                         let n = spec.and_then(|s| s.replicas).unwrap_or(1);
@@ -120,7 +109,7 @@ pub fn count(objects: &[Object], declared: &Declared) -> Budget {
             // A migration Job runs one pod at a time, which opens one connection.
             Object::Job(j) => {
                 let pod = j.spec.as_ref().and_then(|s| s.template.spec.as_ref());
-                if pool_size(objects, pod, j.metadata.namespace.as_deref(), key).is_some() {
+                if pool_size(&lookup, pod, j.metadata.namespace.as_deref(), key).is_some() {
                     jobs += 1;
                 }
             }

@@ -314,14 +314,6 @@ struct MapBuilder {
     key: Option<Key>,
 }
 
-impl MapBuilder {
-    /// An entry; a later one under the same key replaces the earlier in its place, as serde_yaml's
-    /// mapping does.
-    fn entry(&mut self, key: Key, value: Node) {
-        insert(&mut self.entries, key, value);
-    }
-}
-
 impl SerializeMap for MapBuilder {
     type Ok = Node;
     type Error = NodeError;
@@ -335,7 +327,9 @@ impl SerializeMap for MapBuilder {
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NodeError> {
         let key = self.key.take().ok_or_else(|| NodeError("a mapping value without its key".into()))?;
         let value = value.serialize(NodeSerializer)?;
-        self.entry(key, value);
+        // Every map serde hands over (a `BTreeMap`, an `IndexMap`, a `serde_yaml::Mapping`) holds
+        // each key once: no search for an earlier entry, which would make a large map quadratic.
+        self.entries.push((key, value));
         Ok(())
     }
     fn end(self) -> Result<Node, NodeError> {

@@ -5,7 +5,9 @@
 //! implement the same traits ([`crate::external_secret`]).
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use std::collections::HashMap;
+
+use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -137,6 +139,50 @@ pub fn hpa_of<'a>(
         }
         _ => None,
     })
+}
+
+/// The objects others name, found in one pass over an environment's objects: the
+/// HorizontalPodAutoscaler that scales each Deployment, and each ConfigMap. A reader that visits
+/// every Deployment looks them up here, so its work grows with the objects, not with their square
+/// (nine hundred services are nine thousand objects).
+pub struct Lookup<'a> {
+    hpas: HashMap<(Option<&'a str>, &'a str), &'a HorizontalPodAutoscalerSpec>,
+    config_maps: HashMap<(Option<&'a str>, &'a str), &'a ConfigMap>,
+}
+
+impl<'a> Lookup<'a> {
+    /// Indexes `objects`; where two claim the same key, the first counts (as a scan finds it).
+    pub fn new(objects: &'a [Object]) -> Lookup<'a> {
+        let (mut hpas, mut config_maps) = (HashMap::new(), HashMap::new());
+        for o in objects {
+            match o {
+                Object::HorizontalPodAutoscaler(h) => {
+                    let Some(spec) = h.spec.as_ref().filter(|s| s.scale_target_ref.kind == Deployment::KIND) else {
+                        continue;
+                    };
+                    let key = (h.metadata.namespace.as_deref(), spec.scale_target_ref.name.as_str());
+                    hpas.entry(key).or_insert(spec);
+                }
+                Object::ConfigMap(c) => {
+                    let key = (c.metadata.namespace.as_deref(), c.metadata.name.as_deref().unwrap_or_default());
+                    config_maps.entry(key).or_insert(c);
+                }
+                _ => {}
+            }
+        }
+        Lookup { hpas, config_maps }
+    }
+
+    /// What [`hpa_of`] finds for `d`.
+    pub fn hpa(&self, d: &Deployment) -> Option<&'a HorizontalPodAutoscalerSpec> {
+        let name = d.metadata.name.as_deref().unwrap_or_default();
+        self.hpas.get(&(d.metadata.namespace.as_deref(), name)).copied()
+    }
+
+    /// The ConfigMap `name` of `namespace`.
+    pub fn config_map(&self, namespace: Option<&str>, name: &str) -> Option<&'a ConfigMap> {
+        self.config_maps.get(&(namespace, name)).copied()
+    }
 }
 
 /// Whether the pod's required anti-affinity keeps its pods one a node (on the hostname).
