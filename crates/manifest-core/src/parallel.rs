@@ -1,6 +1,14 @@
 //! Work shared between the machine's cores, with output that does not depend on how many there are.
 
 use std::cell::Cell;
+use std::sync::OnceLock;
+
+/// The cores this process may use, asked once: `available_parallelism` reads the cgroup's quota
+/// files on every call, which costs more than rendering a service.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
 
 thread_local! {
     /// Whether this thread is one of [`in_parallel`]'s workers: the cores are busy already, so a
@@ -14,8 +22,7 @@ thread_local! {
 /// call has shared the cores out already, and threads started for the inner items would only
 /// cost their start-up.
 pub fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = if IN_WORKER.get() { 1 } else { cores.min(items.len()).max(1) };
+    let workers = if IN_WORKER.get() { 1 } else { cores().min(items.len()).max(1) };
     if workers == 1 {
         return items.iter().map(f).collect();
     }

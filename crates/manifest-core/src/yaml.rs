@@ -190,6 +190,12 @@ pub fn is_plain(s: &str) -> bool {
     if (first == b'-' && (b.len() == 1 || b[1] == b' ' || b.starts_with(b"---"))) || b.starts_with(b"...") {
         return false;
     }
+    // Most strings hold no space, colon, hash or character outside printable ASCII: one pass with
+    // no early exit (the compiler runs it on many bytes at a time) clears them.
+    let simple = !b.iter().fold(false, |any, &c| any | !(0x21..=0x7e).contains(&c) | (c == b':') | (c == b'#'));
+    if simple {
+        return !looks_typed(s);
+    }
     let mut prev = 0u8;
     for &c in b {
         // Printable ASCII only; no ": " (a key) and no " #" (a comment).
@@ -221,12 +227,20 @@ fn looks_typed(s: &str) -> bool {
                 || matches!(c, b'.' | b'_' | b'+' | b'-' | b':')
         });
     let timestamp = b.len() > 4 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
+    if number || timestamp {
+        return true;
+    }
+    // The words and the special floats are at most ten characters long (`-.infinity`): a longer
+    // string is none of them, which spares most strings the comparisons.
+    if s.len() > 10 {
+        return false;
+    }
     const WORDS: [&str; 12] = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="];
     let word = WORDS.iter().any(|w| w.eq_ignore_ascii_case(s));
     let dotless = s.strip_prefix(['+', '-']).unwrap_or(s);
     let dotless = dotless.strip_prefix('.').unwrap_or(dotless);
     let special_float = ["inf", "infinity", "nan"].iter().any(|w| w.eq_ignore_ascii_case(dotless));
-    number || timestamp || word || special_float
+    word || special_float
 }
 
 #[cfg(test)]
