@@ -29,7 +29,7 @@ use lomash_manifests::spec::{Autoscale, Uses};
 use lomash_manifests::{catalogue, layout, platform, render, validate, Catalogue, File};
 use pretty_assertions::assert_eq;
 
-use common::{edit, kustomize, write_tree, OVERLAY};
+use common::{edit, kustomized, OVERLAY};
 
 /// One row of the service table of the spec (`docs/spec.md`).
 struct Row {
@@ -204,9 +204,7 @@ fn expectations(c: &Catalogue) -> Result<Vec<Expected>, String> {
 
 /// Renders `files` with kubectl and reads the objects back strictly.
 fn kubectl_objects(files: &[File]) -> Result<Vec<Object>, String> {
-    let tree = write_tree("kustomize", files);
-    let yaml = kustomize(&tree.0.join(OVERLAY))?;
-    parse_documents(&yaml)
+    parse_documents(&kustomized(files, OVERLAY)?)
 }
 
 fn rendered_files() -> Vec<File> {

@@ -20,7 +20,7 @@ use lomash_manifests::spec::{Environment, Uses};
 use lomash_manifests::{catalogue, layout, render, validate, Catalogue, File};
 use pretty_assertions::assert_eq;
 
-use common::{kustomize, write_tree};
+use common::kustomized;
 
 // --- docs/spec.md ("The network"), restated ---
 
@@ -333,14 +333,14 @@ fn network_policies(objects: &[Object]) -> Vec<NetworkPolicy> {
 
 /// Every overlay, as the real kubectl renders it: (environment, its data namespace, objects).
 fn kubectl_overlays(model: &Model) -> Vec<(Environment, String, Vec<Object>)> {
-    let tree = write_tree("network", &render(&catalogue()).expect("the catalogue is valid"));
+    let files = render(&catalogue()).expect("the catalogue is valid");
     model
         .platform
         .environments
         .iter()
         .map(|env| {
             let (_, data) = namespaces(env);
-            let yaml = kustomize(&tree.0.join(layout::overlay_dir(&env.name))).unwrap_or_else(|e| panic!("{e}"));
+            let yaml = kustomized(&files, &layout::overlay_dir(&env.name)).unwrap_or_else(|e| panic!("{e}"));
             let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{}: {e}", env.name));
             (env.clone(), data, objects)
         })

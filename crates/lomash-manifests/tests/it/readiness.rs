@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{kustomize, write_tree, Scratch};
+use common::{kustomized, Scratch};
 use lomash_manifests::k8s_openapi::api::apps::v1::Deployment;
 use lomash_manifests::k8s_openapi::api::core::v1::Container;
 use lomash_manifests::object::parse_documents;
@@ -20,12 +20,12 @@ use lomash_manifests::{catalogue, layout, render, Catalogue, Object};
 
 /// Every rendered object of the base and of each environment, by folder name.
 fn rendered(catalogue: &Catalogue) -> BTreeMap<String, Vec<Object>> {
-    let tree = write_tree("readiness", &render(catalogue).expect("valid catalogue"));
+    let files = render(catalogue).expect("valid catalogue");
     let mut dirs = vec![("base".to_owned(), layout::BASE_DIR.to_owned())];
     dirs.extend(catalogue.platform.environments.iter().map(|e| (e.name.clone(), layout::overlay_dir(&e.name))));
     dirs.into_iter()
         .map(|(name, dir)| {
-            let yaml = kustomize(&tree.0.join(dir)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let yaml = kustomized(&files, &dir).unwrap_or_else(|e| panic!("{name}: {e}"));
             let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{name}: {e}"));
             (name, objects)
         })

@@ -60,13 +60,13 @@ fn rendered() -> &'static Rendered {
     static RENDERED: OnceLock<Rendered> = OnceLock::new();
     RENDERED.get_or_init(|| {
         let model = validate(&catalogue()).expect("the catalogue is valid");
-        let tree = common::write_tree("secrets", &render_model(&model));
+        let files = render_model(&model);
         let overlays = model
             .platform
             .environments
             .iter()
             .map(|env| {
-                let yaml = common::kustomize(&tree.0.join(layout::overlay_dir(&env.name)))
+                let yaml = common::kustomized(&files, &layout::overlay_dir(&env.name))
                     .unwrap_or_else(|e| panic!("{}: {e}", env.name));
                 serde_yaml::Deserializer::from_str(&yaml)
                     .map(|d| Value::deserialize(d).expect("kubectl prints YAML"))

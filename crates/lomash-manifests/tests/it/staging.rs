@@ -7,7 +7,7 @@ use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{kustomize, write_tree};
+use common::kustomized;
 use lomash_manifests::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lomash_manifests::object::parse_documents;
 use lomash_manifests::{catalogue, layout, netpol, policy, render, validate, Catalogue, Object};
@@ -35,8 +35,8 @@ const STAGING_ROLE: &str = "arn:aws:iam::123456789012:role/lomash-wood-staging-e
 
 /// kubectl's render of one overlay of `c`.
 fn kubectl(c: &Catalogue, env: &str) -> Vec<Object> {
-    let tree = write_tree("staging", &render(c).expect("valid catalogue"));
-    let yaml = kustomize(&tree.0.join(layout::overlay_dir(env))).unwrap_or_else(|e| panic!("{env}: {e}"));
+    let files = render(c).expect("valid catalogue");
+    let yaml = kustomized(&files, &layout::overlay_dir(env)).unwrap_or_else(|e| panic!("{env}: {e}"));
     parse_documents(&yaml).unwrap_or_else(|e| panic!("{env}: {e}"))
 }
 

@@ -183,9 +183,98 @@ pub fn kustomize(tree: &Path, env: &str) -> Result<String> {
 }
 
 /// Renders every `(tree, environment)` at once, one thread each; the results in the same order.
+/// Two jobs whose inputs are byte-identical (see [`inputs`]) are rendered once and share the
+/// output: a plan whose base and head agree on an environment (most pull requests touch one
+/// environment, or none) pays one render for it, not two.
 pub fn kustomize_all(jobs: &[(&Path, &str)]) -> Vec<Result<String>> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs.iter().map(|(tree, env)| scope.spawn(move || kustomize(tree, env))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a render thread panicked")))).collect()
-    })
+    let keys: Vec<Option<u64>> = jobs.iter().map(|(tree, env)| inputs(tree, env).ok()).collect();
+    // The first job with each key renders; a job whose inputs could not be read renders alone.
+    let first: Vec<usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| k.and_then(|k| keys.iter().position(|o| *o == Some(k))).unwrap_or(i))
+        .collect();
+    let rendered: Vec<Option<Result<String>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, (tree, env))| (first[i] == i).then(|| scope.spawn(move || kustomize(tree, env))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a render thread panicked")))))
+            .collect()
+    });
+    first
+        .iter()
+        .map(|&f| match &rendered[f] {
+            Some(Ok(text)) => Ok(text.clone()),
+            Some(Err(e)) => Err(anyhow!("{e:#}")),
+            None => unreachable!("the first job of each key renders"),
+        })
+        .collect()
+}
+
+/// A digest of everything the render of `env`'s overlay in `tree` can read: every file's path and
+/// bytes, but for the other environments' overlays (an overlay reads its own folder and the base,
+/// never a sibling's).
+fn inputs(tree: &Path, env: &str) -> Result<u64> {
+    use std::hash::{Hash, Hasher};
+    let overlays = tree.join(layout::OVERLAYS_DIR);
+    let own = overlays.join(env);
+    let mut files = Vec::new();
+    let mut pending = vec![tree.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                if path.parent() == Some(overlays.as_path()) && path != own {
+                    continue;
+                }
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for path in &files {
+        path.strip_prefix(tree).unwrap_or(path).hash(&mut hasher);
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?.hash(&mut hasher);
+    }
+    Ok(hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TempDir;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Two trees that agree on the base and on an environment's overlay share that render; a byte
+    /// changed in either makes them differ, and a change in another environment's overlay does not.
+    #[test]
+    fn a_render_is_shared_exactly_when_its_inputs_agree() {
+        let trees = [TempDir::new("inputs-a"), TempDir::new("inputs-b")];
+        for tree in &trees {
+            write(tree.path(), &format!("{}/a.yaml", layout::BASE_DIR), "kind: A\n");
+            for env in ["one", "two"] {
+                write(tree.path(), &format!("{}/kustomization.yaml", layout::overlay_dir(env)), "resources: []\n");
+            }
+        }
+        let key = |tree: &TempDir, env: &str| inputs(tree.path(), env).unwrap();
+        let [a, b] = &trees;
+        assert_eq!(key(a, "one"), key(b, "one"));
+        write(b.path(), &format!("{}/kustomization.yaml", layout::overlay_dir("two")), "resources: [x]\n");
+        assert_eq!(key(a, "one"), key(b, "one"), "another environment's overlay is not an input");
+        assert_ne!(key(a, "two"), key(b, "two"));
+        write(b.path(), &format!("{}/a.yaml", layout::BASE_DIR), "kind: B\n");
+        assert_ne!(key(a, "one"), key(b, "one"), "the base is an input");
+    }
 }

@@ -48,6 +48,30 @@ pub fn write_tree(label: &str, files: &[File]) -> Scratch {
     scratch
 }
 
+/// `kubectl kustomize` of the folder `dir` of the tree `files` (as [`write_tree`] lays it out), run
+/// once per distinct tree and folder in this test binary: the many tests that read the catalogue's
+/// own render share one run of each overlay, and a test that changes the tree gets its own. The
+/// key is the tree's every path and byte, so no test is handed another tree's render.
+pub fn kustomized(files: &[File], dir: &str) -> Result<String, String> {
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Runs = Mutex<HashMap<(u64, String), Arc<OnceLock<Result<String, String>>>>>;
+    static RUNS: OnceLock<Runs> = OnceLock::new();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        (&f.path, &f.contents).hash(&mut hasher);
+    }
+    let key = (hasher.finish(), dir.to_owned());
+    let run = Arc::clone(RUNS.get_or_init(Default::default).lock().unwrap().entry(key).or_default());
+    // Outside the map's lock: other trees render meanwhile; the same one waits for this run.
+    run.get_or_init(|| {
+        let tree = write_tree("kustomized", files);
+        kustomize(&tree.0.join(dir))
+    })
+    .clone()
+}
+
 /// `kubectl kustomize <dir>`: its output, or an error when it fails or prints anything on
 /// stderr (a warning such as the one for `bases:` counts as a failure). A missing kubectl is a
 /// failure, never a skip: CI (`CI=true`) and every developer machine have kubectl 1.32.
