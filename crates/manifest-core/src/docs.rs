@@ -20,6 +20,7 @@ use crate::layout::{self, File, GENERATED_DIR};
 use crate::markdown::{code, line, plural, table};
 use crate::model::{Model, Service};
 use crate::netpol::{End, Flow};
+use crate::node::Node;
 use crate::object::Object;
 use crate::reach::NAMESPACE_NAME_LABEL;
 use crate::spec::{Environment, Placement, Platform, Probe, ProjectDocs, Resources, Setting};
@@ -1012,19 +1013,19 @@ fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) 
 
 fn secrets(w: &mut String, model: &Model, b: &BuiltEnvironment) {
     // What the table says is read from the ExternalSecrets themselves, as the YAML writes them.
-    let rows: Vec<(String, serde_yaml::Value)> = model
+    let rows: Vec<(String, Node)> = model
         .services
         .iter()
         .enumerate()
         .flat_map(|(i, s)| b.service(i).iter().map(move |o| (s.name.clone(), o)))
         .filter(|(_, o)| matches!(o, Object::ExternalSecret(_)))
-        .map(|(name, o)| (name, o.to_value()))
+        .map(|(name, o)| (name, o.to_node()))
         .collect();
-    let text = |v: &serde_yaml::Value| v.as_str().unwrap_or("—").to_owned();
-    fn spec(v: &serde_yaml::Value) -> &serde_yaml::Value {
+    let text = |v: &Node| v.as_str().unwrap_or("—").to_owned();
+    fn spec(v: &Node) -> &Node {
         &v["spec"]
     }
-    let shared = |field: &dyn Fn(&serde_yaml::Value) -> String| {
+    let shared = |field: &dyn Fn(&Node) -> String| {
         let values: BTreeSet<String> = rows.iter().map(|(_, v)| field(spec(v))).collect();
         values.into_iter().collect::<Vec<_>>().join(", ")
     };

@@ -84,6 +84,26 @@ impl Node {
     }
 }
 
+/// `node["key"]`: the value under `key` of a mapping, [`Node::Null`] when there is none (as
+/// `serde_yaml::Value` indexes).
+impl std::ops::Index<&str> for Node {
+    type Output = Node;
+    fn index(&self, key: &str) -> &Node {
+        self.get(key).unwrap_or(&Node::Null)
+    }
+}
+
+/// `node[i]`: the `i`th element of a sequence, [`Node::Null`] when there is none.
+impl std::ops::Index<usize> for Node {
+    type Output = Node;
+    fn index(&self, i: usize) -> &Node {
+        match self {
+            Node::Seq(items) => items.get(i).unwrap_or(&Node::Null),
+            _ => &Node::Null,
+        }
+    }
+}
+
 /// The entry of `map` under `key`, if any.
 pub fn get<'m>(map: &'m Map, key: &str) -> Option<&'m Node> {
     map.iter().find(|(k, _)| k == key).map(|(_, v)| v)

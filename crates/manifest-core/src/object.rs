@@ -78,11 +78,10 @@ macro_rules! kinds {
             }
 
             /// The object as a YAML value, `apiVersion` and `kind` included (the type writes them).
+            /// Made from [`Object::to_node`]: each kind is serialised by one serializer only,
+            /// which keeps the crate's compile time down (a k8s-openapi type's `Serialize` is large).
             pub fn to_value(&self) -> Value {
-                let value = match self {
-                    $(Object::$kind(o) => serde_yaml::to_value(o),)*
-                };
-                value.expect("k8s-openapi objects serialise to YAML")
+                serde_yaml::to_value(self.to_node()).expect("a tree serialises to YAML")
             }
 
             /// The object as a [`Node`] tree, `apiVersion` and `kind` included: what the render

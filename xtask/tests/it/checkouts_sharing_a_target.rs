@@ -33,6 +33,21 @@ fn git(dir: &Path, args: &[&str]) -> Output {
     out
 }
 
+/// cargo in `dir`, building in the shared target directory. The two checkouts' builds are
+/// throwaway: without debug info and incremental caches they cost a quarter less, and neither
+/// changes how cargo judges a path crate fresh, which is what this test is about.
+fn cargo(dir: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env("CARGO_INCREMENTAL", "0")
+        .env_remove("CARGO_MANIFEST_DIR")
+        .env_remove("XTASK_ROOT");
+    command
+}
+
 struct Checkout(PathBuf);
 
 impl Checkout {
@@ -59,16 +74,7 @@ impl Checkout {
 
     /// `cargo xtask <args>` in this checkout, with the shared target directory.
     fn xtask(&self, args: &[&str]) -> Output {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        Command::new(cargo)
-            .args(["--locked", "--offline", "--quiet", "xtask"])
-            .args(args)
-            .current_dir(&self.0)
-            .env("CARGO_TARGET_DIR", shared_target())
-            .env_remove("CARGO_MANIFEST_DIR")
-            .env_remove("XTASK_ROOT")
-            .output()
-            .expect("cargo runs")
+        cargo(&self.0).args(["--locked", "--offline", "--quiet", "xtask"]).args(args).output().expect("cargo runs")
     }
 
     fn tree(&self) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -137,11 +143,8 @@ fn a_binary_never_acts_on_another_checkouts_definitions() {
     assert!(b.tree() == before, "b's generated/ changed");
 
     // The fix the refusal names: B's own build, which tells the truth about B.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let clean = Command::new(cargo)
+    let clean = cargo(&b.0)
         .args(["clean", "--quiet", "-p", "xtask", "-p", "lomash-manifests", "-p", "manifest-core"])
-        .current_dir(&b.0)
-        .env("CARGO_TARGET_DIR", shared_target())
         .output()
         .unwrap();
     assert!(clean.status.success(), "cargo clean: {}", text(&clean.stderr));
