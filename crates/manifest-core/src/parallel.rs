@@ -1,6 +1,7 @@
 //! Work shared between the machine's cores, with output that does not depend on how many there are.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// The cores this process may use, asked once: `available_parallelism` reads the cgroup's quota
@@ -26,20 +27,28 @@ pub fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
     if workers == 1 {
         return items.iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| {
+    // Each worker takes the next item not yet taken: items of uneven cost (an environment and the
+    // base, a large service and a small one) keep every core busy to the end.
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let (f, next) = (&f, &next);
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
                 scope.spawn(move || {
                     IN_WORKER.set(true);
-                    part.iter().map(f).collect::<Vec<R>>()
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break mine };
+                        mine.push((i, f(item)));
+                    }
                 })
             })
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("rendering a service does not panic")).collect()
-    })
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]

@@ -45,15 +45,17 @@ pub fn render_built(built: &Built) -> Vec<File> {
     let header = header(&model.platform.docs.catalogue_dir);
     let header = header.as_str();
     // Each base object becomes a tree once: the base file and every overlay's patches share it.
-    let base_values: Vec<Vec<Node>> = in_parallel(&built.base, |objects| objects.iter().map(Object::to_node).collect());
+    let indices: Vec<usize> = (0..services.len()).collect();
+    let (base_values, base_files): (Vec<Vec<Node>>, Vec<File>) = in_parallel(&indices, |&i| {
+        let values: Vec<Node> = built.base[i].iter().map(Object::to_node).collect();
+        let file = File { path: layout::base_file(&services[i].name), contents: yaml_file(header, &values) };
+        (values, file)
+    })
+    .into_iter()
+    .unzip();
     let mut files =
         vec![File { path: layout::base_kustomization(), contents: yaml_file(header, &[base_kustomization(services)]) }];
-    files.extend(
-        services.iter().zip(&base_values).map(|(service, values)| File {
-            path: layout::base_file(&service.name),
-            contents: yaml_file(header, values),
-        }),
-    );
+    files.extend(base_files);
     // The environments share the cores (each renders its services in turn); a lone environment
     // shares them between its services instead ([`in_parallel`] runs nested calls in their worker).
     let overlays = in_parallel(&built.environments, |b| overlay_files(built, b, header, &base_values));
