@@ -6,8 +6,8 @@
 //! builds each environment's objects once; everything downstream reads them.
 //!
 //! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
-//! [`error`], [`conventions`], [`external_secret`] (the custom resource types) and [`reach`] (a
-//! NetworkPolicy evaluator) are leaves; [`catalogue`] gathers a platform, services and a release;
+//! [`error`], [`conventions`], [`external_secret`] (the custom resource types), [`node`] (the lean
+//! YAML tree the render writes), [`parallel`] and [`reach`] (a NetworkPolicy evaluator) are leaves; [`catalogue`] gathers a platform, services and a release;
 //! [`model`] checks them; [`netpol`] turns the model's edges into flows and policy specs; [`k8s`]
 //! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
 //! [`capacity`], [`connections`], [`limits`] and [`policy`] read those objects.
