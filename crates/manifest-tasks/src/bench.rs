@@ -85,7 +85,7 @@ fn in_process(report: &mut Report) -> Result<()> {
     }
 
     let mut per_service = Vec::new();
-    for (n, runs) in [(real, 50), (90, 15), (900, 5)] {
+    for (n, runs) in [(real, 50), (90, 15), (900, 9)] {
         let synthetic = synthetic_catalogue(n);
         let files = render(&synthetic).map_err(|e| anyhow::anyhow!("the synthetic catalogue of {n}: {e}"))?;
         let time = median_of(runs, || {
