@@ -209,12 +209,7 @@ pub enum Placement {
 }
 
 impl Line {
-    /// Reads the line of Deployment `d` from `objects` (where its HPA is looked up).
-    pub fn of(objects: &[Object], d: &Deployment) -> Result<Line, String> {
-        Line::looked_up(&crate::object::Lookup::new(objects), d)
-    }
-
-    /// [`Line::of`], its HPA found in `lookup`.
+    /// Reads the line of Deployment `d`, its HPA found in `lookup` (of the objects `d` is among).
     pub fn looked_up(lookup: &crate::object::Lookup, d: &Deployment) -> Result<Line, String> {
         let name = d.metadata.name.clone().unwrap_or_default();
         let namespace = d.metadata.namespace.clone();

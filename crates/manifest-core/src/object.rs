@@ -125,21 +125,6 @@ pub fn kind<T: Resource>() -> &'static str {
     T::KIND
 }
 
-/// The spec of the HorizontalPodAutoscaler among `objects` that scales Deployment `d` (same
-/// namespace, `scaleTargetRef` naming it), if one does.
-pub fn hpa_of<'a>(
-    objects: &'a [Object],
-    d: &Deployment,
-) -> Option<&'a k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerSpec> {
-    let name = d.metadata.name.as_deref().unwrap_or_default();
-    objects.iter().find_map(|o| match o {
-        Object::HorizontalPodAutoscaler(h) if h.metadata.namespace == d.metadata.namespace => {
-            h.spec.as_ref().filter(|s| s.scale_target_ref.kind == Deployment::KIND && s.scale_target_ref.name == name)
-        }
-        _ => None,
-    })
-}
-
 /// The objects others name, found in one pass over an environment's objects: the
 /// HorizontalPodAutoscaler that scales each Deployment, and each ConfigMap. A reader that visits
 /// every Deployment looks them up here, so its work grows with the objects, not with their square
@@ -172,7 +157,8 @@ impl<'a> Lookup<'a> {
         Lookup { hpas, config_maps }
     }
 
-    /// What [`hpa_of`] finds for `d`.
+    /// The spec of the HorizontalPodAutoscaler that scales Deployment `d` (same namespace,
+    /// `scaleTargetRef` naming it), if one does.
     pub fn hpa(&self, d: &Deployment) -> Option<&'a HorizontalPodAutoscalerSpec> {
         let name = d.metadata.name.as_deref().unwrap_or_default();
         self.hpas.get(&(d.metadata.namespace.as_deref(), name)).copied()

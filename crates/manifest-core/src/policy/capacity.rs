@@ -10,7 +10,7 @@ use crate::object::Object;
 /// node a pod, and the pool must have that many.
 pub(super) fn placement(cx: &Context, o: &Object) -> Vec<String> {
     let Object::Deployment(d) = o else { return vec![] };
-    let line = match Line::of(cx.objects, d) {
+    let line = match Line::looked_up(&cx.lookup, d) {
         Ok(line) => line,
         Err(e) => return vec![format!("cannot count: {e}")],
     };

@@ -29,7 +29,7 @@ use crate::connections::Declared;
 use crate::conventions::SCANNER_SKIP_PREFIX;
 use crate::model::Pool;
 use crate::netpol::Flow;
-use crate::object::Object;
+use crate::object::{Lookup, Object};
 use crate::spec::ScannerExceptions;
 
 mod capacity;
@@ -134,7 +134,7 @@ pub fn check(
     exceptions: &ScannerExceptions,
     budgets: &[Declared],
 ) -> Vec<Finding> {
-    let cx = Context { objects, pool, flows, exceptions, budgets };
+    let cx = Context { objects, pool, flows, exceptions, budgets, lookup: Lookup::new(objects) };
     let mut findings = Vec::new();
     for rule in RULES {
         for object in objects {

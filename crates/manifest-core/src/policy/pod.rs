@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
 use crate::connections::Declared;
 use crate::model::Pool;
 use crate::netpol::Flow;
-use crate::object::Object;
+use crate::object::{Lookup, Object};
 use crate::spec::ScannerExceptions;
 
 /// Everything a rule may look up beyond its own object: the other objects of the output.
@@ -30,6 +30,8 @@ pub struct Context<'a> {
     pub exceptions: &'a ScannerExceptions,
     /// Each store's connection limit in the environment, for the connection budget.
     pub budgets: &'a [Declared],
+    /// Each Deployment's HPA and ConfigMap among the objects, found once for every rule.
+    pub lookup: Lookup<'a>,
 }
 
 /// The pod template of a Deployment (or, for the Pod Security Standards, of a Job), as a rule

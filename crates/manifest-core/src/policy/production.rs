@@ -75,7 +75,7 @@ pub(super) fn pdb_below_hpa(cx: &Context, o: &Object) -> Vec<String> {
     let selected = deployments(cx, ns).filter(|(_, l)| selector_problem(spec.selector.as_ref(), l).is_none());
     for (d, _) in selected {
         let name = d.metadata.name.clone().unwrap_or_default();
-        let hpa = crate::object::hpa_of(cx.objects, d);
+        let hpa = cx.lookup.hpa(d);
         match hpa {
             None => out.push(format!("no HPA scales Deployment/{name}")),
             Some(h) => {

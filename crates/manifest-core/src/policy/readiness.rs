@@ -9,15 +9,15 @@ use k8s_openapi::Resource;
 
 use super::pod::{per_container, pod_of, Context, Pod};
 use crate::k8s::{config_checksum, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY};
+use crate::object::one_pod_per_node;
 use crate::object::Object;
-use crate::object::{hpa_of, one_pod_per_node};
 
 /// A Deployment an HPA scales carries no `spec.replicas`: `kubectl apply` would reset the
 /// autoscaled count to it on every deploy.
 pub(super) fn no_replicas_beside_hpa(cx: &Context, o: &Object) -> Vec<String> {
     let Object::Deployment(d) = o else { return vec![] };
     let name = d.metadata.name.as_deref().unwrap_or_default();
-    let scaled = hpa_of(cx.objects, d).is_some();
+    let scaled = cx.lookup.hpa(d).is_some();
     match d.spec.as_ref().and_then(|s| s.replicas) {
         Some(n) if scaled => vec![format!("replicas {n} beside HorizontalPodAutoscaler/{name}: every apply resets it")],
         _ => vec![],
