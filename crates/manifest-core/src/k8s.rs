@@ -4,6 +4,7 @@
 //! are the full intent (what its cluster should run); its overlay's patches are derived from them
 //! by [`crate::patch`]. Nothing here names an environment: what differs between them is data.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
@@ -54,21 +55,21 @@ use crate::values::Quantity;
 
 /// The base objects of a service: ConfigMap, Service, Deployment (no namespace).
 pub fn base_objects(platform: &Platform, service: &Service) -> Vec<Object> {
-    let b = Builder { platform, service, stage: &platform.base, env: None };
+    let b = Builder::new(platform, service, &platform.base, None);
     vec![b.service_account(), b.config_map(), b.service(), b.deployment()]
 }
 
 /// The data of a service's ConfigMap in `env` (the base's when `None`), as its ConfigMap carries it.
 pub fn config_data(platform: &Platform, env: Option<&Environment>, service: &Service) -> BTreeMap<String, String> {
     let stage = env.map_or(&platform.base, |e| &e.stage);
-    Builder { platform, service, stage, env }.config_data()
+    Builder::new(platform, service, stage, env).config_data().clone()
 }
 
 /// The objects of a service in `env`, exactly as its cluster should run them: the base objects
 /// with the environment's values, the HorizontalPodAutoscaler, PodDisruptionBudget and
 /// NetworkPolicy, and the ExternalSecret that provisions the Secret its pods read.
 pub fn environment_objects(platform: &Platform, env: &Environment, service: &Service) -> Vec<Object> {
-    let b = Builder { platform, service, stage: &env.stage, env: Some(env) };
+    let b = Builder::new(platform, service, &env.stage, Some(env));
     let mut objects = vec![
         b.service_account(),
         b.config_map(),
@@ -187,9 +188,16 @@ struct Builder<'a> {
     service: &'a Service,
     stage: &'a Stage,
     env: Option<&'a Environment>,
+    /// The ConfigMap's data, worked out once: the ConfigMap carries it and the pod template's
+    /// checksum is of it.
+    config: OnceCell<BTreeMap<String, String>>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    fn new(platform: &'a Platform, service: &'a Service, stage: &'a Stage, env: Option<&'a Environment>) -> Self {
+        Builder { platform, service, stage, env, config: OnceCell::new() }
+    }
+
     fn stage(&self) -> &Stage {
         self.stage
     }
@@ -283,7 +291,11 @@ impl Builder<'_> {
 
     /// The ConfigMap's data, as the stage renders it: the runtime's keys, each store's address
     /// and keys, the gateway's routes and (in a deployed environment) the service's own keys.
-    fn config_data(&self) -> BTreeMap<String, String> {
+    fn config_data(&self) -> &BTreeMap<String, String> {
+        self.config.get_or_init(|| self.compute_config_data())
+    }
+
+    fn compute_config_data(&self) -> BTreeMap<String, String> {
         let s = self.service;
         let stage = self.stage();
         let mut data: BTreeMap<String, String> = self
@@ -323,7 +335,7 @@ impl Builder<'_> {
     fn config_map(&self) -> Object {
         Object::ConfigMap(ConfigMap {
             metadata: self.first_phase_meta(self.service.config_map_name()),
-            data: Some(self.config_data()),
+            data: Some(self.config_data().clone()),
             ..Default::default()
         })
     }
@@ -374,7 +386,7 @@ impl Builder<'_> {
                         // A changed ConfigMap changes the template, so the pods roll.
                         annotations: Some(BTreeMap::from([(
                             CONFIG_CHECKSUM_ANNOTATION.to_owned(),
-                            config_checksum(&self.config_data()),
+                            config_checksum(self.config_data()),
                         )])),
                         ..Default::default()
                     }),
@@ -798,8 +810,25 @@ pub fn mib_share(memory_limit_bytes: u128, percent: u32) -> u128 {
 /// The lowercase hex SHA-256 of a ConfigMap's data, over the lines `KEY=VALUE\n`, keys in byte
 /// order (docs/spec.md ("The base and production")).
 pub fn config_checksum(data: &BTreeMap<String, String>) -> String {
-    let text: String = data.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    let mut hasher = Sha256::new();
+    for (k, v) in data {
+        hasher.update(k.as_bytes());
+        hasher.update(b"=");
+        hasher.update(v.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex(&hasher.finalize())
+}
+
+/// Lowercase hexadecimal, two digits a byte.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)].into());
+        out.push(DIGITS[usize::from(b & 0xf)].into());
+    }
+    out
 }
 
 /// The well-known node labels scheduling spreads over.
@@ -912,7 +941,7 @@ pub const JOB_HASH_DIGITS: usize = 10;
 /// image reference the Job runs. A service name too long to fit is cut (its end, then any
 /// trailing `-`): the hash of an image that names the whole service keeps the names apart.
 pub fn migration_job_name(service: &str, step: &str, image: &str) -> String {
-    let digest: String = Sha256::digest(image.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+    let digest = hex(&Sha256::digest(image.as_bytes()));
     let hash = &digest[..JOB_HASH_DIGITS];
     let room = JOB_NAME_LIMIT.saturating_sub(step.len() + JOB_HASH_DIGITS + 2);
     let service = service[..service.len().min(room)].trim_end_matches('-');
