@@ -73,6 +73,16 @@ impl<'m> Built<'m> {
     }
 }
 
+impl Built<'_> {
+    /// Frees everything built, each environment on a core of its own (see
+    /// [`crate::parallel::drop_in_parallel`]).
+    pub fn free(self) {
+        let Built { base, environments, .. } = self;
+        crate::parallel::drop_in_parallel(environments);
+        drop(base);
+    }
+}
+
 impl<'m> BuiltEnvironment<'m> {
     /// Builds the objects of one environment of `model` (a command that needs only one). A
     /// checked model has a pool for every environment (validation refuses one without), so a

@@ -5,7 +5,9 @@
 //! under the same path, Docker Hub's through the registry's pull-through cache. The typed objects
 //! of an environment carry the mapped names (what its cluster runs); the overlay's own files name
 //! images as the base does, so `images:` is the one place a registry is written
-//! ([`unmap`]).
+//! ([`Unmap`]).
+
+use std::collections::HashMap;
 
 use crate::model::Model;
 use crate::node::Node;
@@ -88,26 +90,41 @@ pub fn split(image: &str) -> (&str, &str) {
     image.split_at(end)
 }
 
-/// Every `image:` of `value` that names a mapped repository, put back to the name `images:`
-/// maps from (the tag stays): what the overlay's files write, so that the transformer, not the
-/// file, says where an image comes from.
-pub fn unmap(node: &mut Node, mappings: &[ImageMapping]) {
-    match node {
-        Node::Map(m) => {
-            for (key, v) in m.iter_mut() {
-                match (key.as_ref(), &*v) {
-                    ("image", Node::Str(image)) => {
-                        let (repository, rest) = split(image);
-                        if let Some(mapping) = mappings.iter().find(|m| m.new_name == repository) {
-                            *v = Node::Str(format!("{}{rest}", mapping.name));
+/// The overlay's `images:`, looked up by the repository an environment pulls (`newName`): what
+/// [`Unmap::apply`] puts back. Built once an overlay; a lookup does not grow with the services.
+pub struct Unmap<'a>(HashMap<&'a str, &'a str>);
+
+impl<'a> Unmap<'a> {
+    /// Where two mappings pull one repository, the first counts.
+    pub fn new(mappings: &'a [ImageMapping]) -> Unmap<'a> {
+        let mut by_pulled = HashMap::new();
+        for m in mappings {
+            by_pulled.entry(m.new_name.as_str()).or_insert(m.name.as_str());
+        }
+        Unmap(by_pulled)
+    }
+
+    /// Every `image:` of `node` that names a mapped repository, put back to the name `images:`
+    /// maps from (the tag stays): what the overlay's files write, so that the transformer, not
+    /// the file, says where an image comes from.
+    pub fn apply(&self, node: &mut Node) {
+        match node {
+            Node::Map(m) => {
+                for (key, v) in m.iter_mut() {
+                    match (key.as_ref(), &*v) {
+                        ("image", Node::Str(image)) => {
+                            let (repository, rest) = split(image);
+                            if let Some(name) = self.0.get(repository) {
+                                *v = Node::Str(format!("{name}{rest}"));
+                            }
                         }
+                        _ => self.apply(v),
                     }
-                    _ => unmap(v, mappings),
                 }
             }
+            Node::Seq(items) => items.iter_mut().for_each(|v| self.apply(v)),
+            _ => {}
         }
-        Node::Seq(items) => items.iter_mut().for_each(|v| unmap(v, mappings)),
-        _ => {}
     }
 }
 

@@ -51,6 +51,23 @@ pub fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// Drops `items` on the machine's cores: freeing an environment's objects costs about as much as
+/// a tenth of building them, and would otherwise end every render on one core.
+pub fn drop_in_parallel<T: Send>(items: Vec<T>) {
+    let workers = if IN_WORKER.get() { 1 } else { cores().min(items.len()) };
+    if workers <= 1 {
+        return drop(items);
+    }
+    let chunk = items.len().div_ceil(workers);
+    let mut items = items.into_iter();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let part: Vec<T> = items.by_ref().take(chunk).collect();
+            scope.spawn(move || drop(part));
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +83,14 @@ mod tests {
         });
         let want: Vec<Vec<u32>> = (0..7).map(|i| vec![i * 10 + 1, i * 10 + 2, i * 10 + 3]).collect();
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn every_item_is_dropped() {
+        let alive = std::sync::Arc::new(());
+        let items: Vec<_> = (0..5).map(|_| std::sync::Arc::clone(&alive)).collect();
+        assert_eq!(std::sync::Arc::strong_count(&alive), 6);
+        drop_in_parallel(items);
+        assert_eq!(std::sync::Arc::strong_count(&alive), 1);
     }
 }

@@ -7,7 +7,7 @@ use crate::built::{Built, BuiltEnvironment};
 use crate::catalogue::Catalogue;
 use crate::conventions::BASE_IMAGE_TAG;
 use crate::error::Errors;
-use crate::images::{overlay_images, pulled_image, unmap, ImageMapping, Pin};
+use crate::images::{overlay_images, pulled_image, Pin, Unmap};
 use crate::layout::{self, File, BASE_FROM_OVERLAY};
 use crate::model::{validate, Model, Service};
 use crate::node::{self, Map, Node};
@@ -34,7 +34,10 @@ pub fn render(catalogue: &Catalogue) -> Result<Vec<File>, Errors> {
 
 /// Renders a checked model: the base, then one overlay per environment.
 pub fn render_model(model: &Model) -> Vec<File> {
-    render_built(&Built::new(model))
+    let built = Built::new(model);
+    let files = render_built(&built);
+    built.free();
+    files
 }
 
 /// Renders objects built once ([`Built`]): the base, then one overlay per environment; the
@@ -80,9 +83,10 @@ fn overlay_files(built: &Built, b: &BuiltEnvironment, header: &str, base_values:
     ];
     let indices: Vec<usize> = (0..services.len()).collect();
     let images = overlay_images(model, env);
+    let unmap = Unmap::new(&images);
     overlay.extend(
         in_parallel(&indices, |&i| {
-            let view = Overlay { header, platform: &model.platform, env, images: &images };
+            let view = Overlay { header, platform: &model.platform, env, unmap: &unmap };
             view.files(&services[i], &built.base[i], &base_values[i], b.service(i))
         })
         .into_iter()
@@ -97,7 +101,7 @@ struct Overlay<'a> {
     header: &'a str,
     platform: &'a Platform,
     env: &'a Environment,
-    images: &'a [ImageMapping],
+    unmap: &'a Unmap<'a>,
 }
 
 impl Overlay<'_> {
@@ -117,7 +121,7 @@ impl Overlay<'_> {
                 let mut value = value.clone();
                 overlay_view(self.platform, env, service, &mut value);
                 let mut patch = patch::derive(&value, target.to_node())?;
-                unmap(&mut patch, self.images);
+                self.unmap.apply(&mut patch);
                 Some(patch)
             })
             .collect();
@@ -126,7 +130,7 @@ impl Overlay<'_> {
             .filter(|(id, _)| !base_ids.contains(id))
             .map(|(_, object)| {
                 let mut value = object.to_node();
-                unmap(&mut value, self.images);
+                self.unmap.apply(&mut value);
                 without_namespace(value)
             })
             .collect();
