@@ -11,7 +11,7 @@ use crate::connections::{self, Budget, Declared};
 use crate::k8s::{base_objects, environment_objects, environment_wide};
 use crate::model::{Model, Pool};
 use crate::netpol::{self, Flow};
-use crate::object::Object;
+use crate::object::{Lookup, Object};
 use crate::parallel::in_parallel;
 use crate::policy::{self, Finding};
 use crate::spec::Environment;
@@ -113,7 +113,7 @@ impl<'m> BuiltEnvironment<'m> {
 
     /// The capacity plan of these objects against the environment's pool.
     pub fn capacity(&self) -> Result<Plan, String> {
-        Plan::of_objects(&self.objects, self.pool.clone())
+        Plan::of(&Lookup::new(&self.objects), self.pool.clone())
     }
 
     /// Every lint rule on these objects ([`policy::check`]).
@@ -123,6 +123,7 @@ impl<'m> BuiltEnvironment<'m> {
 
     /// The connections these objects open to each store the environment budgets.
     pub fn connections(&self) -> Vec<Budget> {
-        self.budgets.iter().map(|d| connections::count(&self.objects, d)).collect()
+        let objects = Lookup::new(&self.objects);
+        self.budgets.iter().map(|d| connections::count(&objects, d)).collect()
     }
 }

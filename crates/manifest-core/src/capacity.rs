@@ -262,12 +262,11 @@ pub struct Plan {
 
 impl Plan {
     /// One line per Deployment of `objects`, in their order.
-    pub fn of_objects(objects: &[Object], pool: Pool) -> Result<Plan, String> {
-        let lookup = crate::object::Lookup::new(objects);
+    pub fn of(objects: &crate::object::Lookup, pool: Pool) -> Result<Plan, String> {
         let mut lines = Vec::new();
-        for o in objects {
+        for o in objects.objects() {
             if let Object::Deployment(d) = o {
-                lines.push(Line::looked_up(&lookup, d).map_err(|e| format!("{}: {e}", o.id()))?);
+                lines.push(Line::looked_up(objects, d).map_err(|e| format!("{}: {e}", o.id()))?);
             }
         }
         Ok(Plan { pool, lines })

@@ -86,17 +86,16 @@ fn pool_size(lookup: &Lookup, pod: Option<&PodSpec>, namespace: Option<&str>, ke
 }
 
 /// The connections `objects` open to the store of `declared`.
-pub fn count(objects: &[Object], declared: &Declared) -> Budget {
+pub fn count(objects: &Lookup, declared: &Declared) -> Budget {
     let key = &declared.pool_key;
-    let lookup = Lookup::new(objects);
     let (mut at_min, mut at_max, mut jobs) = (0, 0, 0);
-    for o in objects {
+    for o in objects.objects() {
         match o {
             Object::Deployment(d) => {
                 let spec = d.spec.as_ref();
                 let pod = spec.and_then(|s| s.template.spec.as_ref());
-                let Some(size) = pool_size(&lookup, pod, d.metadata.namespace.as_deref(), key) else { continue };
-                let (min, max) = match lookup.hpa(d) {
+                let Some(size) = pool_size(objects, pod, d.metadata.namespace.as_deref(), key) else { continue };
+                let (min, max) = match objects.hpa(d) {
                     Some(h) => (h.min_replicas.unwrap_or(1), h.max_replicas),
                     None => {
                         let n = spec.and_then(|s| s.replicas).unwrap_or(1);
@@ -109,7 +108,7 @@ pub fn count(objects: &[Object], declared: &Declared) -> Budget {
             // A migration Job runs one pod at a time, which opens one connection.
             Object::Job(j) => {
                 let pod = j.spec.as_ref().and_then(|s| s.template.spec.as_ref());
-                if pool_size(&lookup, pod, j.metadata.namespace.as_deref(), key).is_some() {
+                if pool_size(objects, pod, j.metadata.namespace.as_deref(), key).is_some() {
                     jobs += 1;
                 }
             }

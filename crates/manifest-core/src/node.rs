@@ -45,7 +45,7 @@ impl Node {
     /// The value under `key` of a mapping (`None` for anything else).
     pub fn get(&self, key: &str) -> Option<&Node> {
         match self {
-            Node::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            Node::Map(m) => get(m, key),
             _ => None,
         }
     }

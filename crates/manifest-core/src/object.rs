@@ -125,11 +125,13 @@ pub fn kind<T: Resource>() -> &'static str {
     T::KIND
 }
 
-/// The objects others name, found in one pass over an environment's objects: the
-/// HorizontalPodAutoscaler that scales each Deployment, and each ConfigMap. A reader that visits
+/// An environment's objects with those others name found in one pass: the
+/// HorizontalPodAutoscaler that scales each Deployment, and each ConfigMap. Capacity, the
+/// connection budget and the lint all read the objects through one. A reader that visits
 /// every Deployment looks them up here, so its work grows with the objects, not with their square
 /// (nine hundred services are nine thousand objects).
 pub struct Lookup<'a> {
+    objects: &'a [Object],
     hpas: HashMap<(Option<&'a str>, &'a str), &'a HorizontalPodAutoscalerSpec>,
     config_maps: HashMap<(Option<&'a str>, &'a str), &'a ConfigMap>,
 }
@@ -154,7 +156,12 @@ impl<'a> Lookup<'a> {
                 _ => {}
             }
         }
-        Lookup { hpas, config_maps }
+        Lookup { objects, hpas, config_maps }
+    }
+
+    /// The objects indexed.
+    pub fn objects(&self) -> &'a [Object] {
+        self.objects
     }
 
     /// The spec of the HorizontalPodAutoscaler that scales Deployment `d` (same namespace,

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use lomash_manifests::capacity::{self, pod_resources, Amount, Line, Placement, Plan, PodResources, UNBOUNDED};
 use lomash_manifests::model::{Model, Pool};
+use lomash_manifests::object::Lookup;
 use lomash_manifests::policy::{self, Outcome};
 use lomash_manifests::spec::{Environment, NodePool, Placement as Strictness};
 use lomash_manifests::tree::render;
@@ -378,7 +379,7 @@ fn a_larger_init_container_shows_in_the_table() {
     for map in [r.requests.as_mut().unwrap(), r.limits.as_mut().unwrap()] {
         map.insert("cpu".into(), K8sQuantity("3".into()));
     }
-    let plan = Plan::of_objects(&objects, model.pool(env).unwrap().clone()).unwrap();
+    let plan = Plan::of(&Lookup::new(&objects), model.pool(env).unwrap().clone()).unwrap();
     let l = plan.lines.iter().find(|l| l.service == service).unwrap();
     assert_eq!(l.pod.requests.cpu, 3000);
     assert!(l.pod.init_decides());

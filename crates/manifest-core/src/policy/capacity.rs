@@ -34,7 +34,7 @@ use crate::object::HOSTNAME_KEY as HOSTNAME;
 /// allocatable. The Namespace stands for the environment: the total belongs to no one service.
 pub(super) fn requests_at_max(cx: &Context, o: &Object) -> Vec<String> {
     let Object::Namespace(n) = o else { return vec![] };
-    let plan = match Plan::of_objects(cx.objects, cx.pool.clone()) {
+    let plan = match Plan::of(&cx.lookup, cx.pool.clone()) {
         Ok(plan) => plan,
         Err(e) => return vec![format!("cannot count: {e}")],
     };

@@ -104,7 +104,7 @@ fn job_pod_labels(job: &Job) -> BTreeMap<String, String> {
 pub(super) fn connection_budget(cx: &Context, _: &Object) -> Vec<String> {
     cx.budgets
         .iter()
-        .map(|d| crate::connections::count(cx.objects, d))
+        .map(|d| crate::connections::count(&cx.lookup, d))
         .filter(|b| !b.fits())
         .map(|b| {
             let d = &b.declared;

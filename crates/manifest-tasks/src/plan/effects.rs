@@ -15,6 +15,7 @@ use manifest_core::k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPoli
 use manifest_core::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use manifest_core::model::Pool;
 use manifest_core::netpol::Flow;
+use manifest_core::object::Lookup;
 use manifest_core::policy::{self, Outcome};
 use manifest_core::reach::{Endpoint, Pod, Policies, NAMESPACE_NAME_LABEL};
 use manifest_core::spec::ScannerExceptions;
@@ -111,7 +112,8 @@ pub struct Connections {
 /// The capacity of `objects` (their Deployments and the HPAs that scale them) on `pool`, with
 /// their connections against `budgets` (the environment's declared connection limits).
 pub fn capacity(objects: &[Object], pool: &Pool, budgets: &[Declared]) -> Result<Capacity, String> {
-    let plan = Capacities::of_objects(objects, pool.clone())?;
+    let objects = Lookup::new(objects);
+    let plan = Capacities::of(&objects, pool.clone())?;
     let (requests_min, limits_min) = plan.at_min();
     let (requests_max, limits_max) = plan.at_max();
     let nodes_at_max = plan.lines.iter().filter_map(|l| l.nodes_at_max()).max();
@@ -123,7 +125,7 @@ pub fn capacity(objects: &[Object], pool: &Pool, budgets: &[Declared]) -> Result
         limits_min,
         limits_max,
         connections: (!budgets.is_empty()).then(|| {
-            let counted: Vec<_> = budgets.iter().map(|d| connections::count(objects, d)).collect();
+            let counted: Vec<_> = budgets.iter().map(|d| connections::count(&objects, d)).collect();
             Connections {
                 at_min: counted.iter().map(|b| b.at_min).sum(),
                 at_max: counted.iter().map(|b| b.at_max).sum(),

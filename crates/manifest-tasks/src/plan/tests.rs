@@ -17,6 +17,7 @@ use manifest_core::k8s_openapi::api::batch::v1::Job;
 use manifest_core::k8s_openapi::api::core::v1::ConfigMap;
 use manifest_core::k8s_openapi::api::networking::v1::NetworkPolicy;
 use manifest_core::k8s_openapi::Resource;
+use manifest_core::object::Lookup;
 use manifest_core::spec::{Resources, Uses};
 use manifest_core::{validate, Catalogue, Release};
 use serde_json::Value as Json;
@@ -146,7 +147,8 @@ fn a_memory_limit_raised() {
         // Memory opens no connection: the budget's figures are the ones the core counts, on both sides.
         let built = BuiltEnvironment::new(&model, platform_env);
         let budgets = manifest_core::connections::declared(&model.platform, platform_env);
-        let counted: Vec<_> = budgets.iter().map(|d| manifest_core::connections::count(&built.objects, d)).collect();
+        let counted: Vec<_> =
+            budgets.iter().map(|d| manifest_core::connections::count(&Lookup::new(&built.objects), d)).collect();
         let at_max: u64 = counted.iter().map(|b| b.at_max).sum();
         let connections = old.connections.expect("the environment declares a connection budget");
         assert_eq!((connections.at_max, new.connections), (at_max, old.connections), "{}", env.name);
