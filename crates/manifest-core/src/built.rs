@@ -91,6 +91,7 @@ impl<'m> BuiltEnvironment<'m> {
         let pool = model.pool(env).unwrap_or_else(|| panic!("{}: a checked model has a node pool", env.name));
         let mut objects = environment_wide(model, env);
         let per_service = in_parallel(&model.services, |s| environment_objects(&model.platform, env, s));
+        objects.reserve(per_service.iter().map(Vec::len).sum());
         let mut spans = Vec::with_capacity(per_service.len());
         for service_objects in per_service {
             let start = objects.len();

@@ -27,6 +27,11 @@ use crate::spec::{Environment, Placement, Platform, Probe, ProjectDocs, Resource
 use crate::values::Quantity;
 
 /// The first line: HTML, so Markdown viewers hide it but a reader of the file sees it.
+/// The kinds of a file's documents, in order, a run of one kind named once (`Deployment`,
+/// `ConfigMap`): what the README says each patch and resource file holds, handed over by the
+/// writer of those files.
+pub type Kinds = Vec<&'static str>;
+
 /// The first line of every generated README: generated, from where, and how to change it.
 pub fn readme_header(catalogue_dir: &str) -> String {
     format!(
@@ -36,8 +41,9 @@ pub fn readme_header(catalogue_dir: &str) -> String {
 }
 
 /// Renders the README. `files` are the other files of the tree (the README adds itself to the
-/// directory listing); the overlay's `kustomization.yaml` is embedded from them verbatim.
-pub fn patches_readme(built: &Built, b: &BuiltEnvironment, files: &[File]) -> File {
+/// directory listing), `kinds` what each patch and resource file among them holds; the overlay's
+/// `kustomization.yaml` is embedded from them verbatim.
+pub fn patches_readme(built: &Built, b: &BuiltEnvironment, files: &[File], kinds: &[(String, Kinds)]) -> File {
     let (model, env) = (built.model, b.env);
     let overlay = format!("{GENERATED_DIR}/{}", layout::overlay_dir(&env.name));
     let docs = &model.platform.docs;
@@ -84,7 +90,7 @@ pub fn patches_readme(built: &Built, b: &BuiltEnvironment, files: &[File]) -> Fi
     line(w, "");
     line(w, "---");
     line(w, "");
-    directory_structure(w, env, files);
+    directory_structure(w, env, files, kinds);
     patch_controls(w, built, env);
     network(w, b);
     let indices: Vec<usize> = (0..model.services.len()).collect();
@@ -120,16 +126,8 @@ fn duration(seconds: i64) -> String {
     }
 }
 
-/// The kinds of the documents of a generated YAML file, in order, each once: its top-level
-/// `kind:` lines (reading the lines is enough for files we wrote, and far cheaper than parsing
-/// them again).
-fn kinds(contents: &str) -> Vec<String> {
-    let mut kinds: Vec<String> = contents.lines().filter_map(|l| l.strip_prefix("kind: ")).map(str::to_owned).collect();
-    kinds.dedup();
-    kinds
-}
-
-fn directory_structure(w: &mut String, env: &Environment, files: &[File]) {
+fn directory_structure(w: &mut String, env: &Environment, files: &[File], kinds: &[(String, Kinds)]) {
+    let kinds_of = |path: &str| kinds.iter().find(|(p, _)| p == path).map(|(_, k)| k.join(", ")).unwrap_or_default();
     line(w, "## Directory Structure");
     line(w, "");
     line(w, &format!("The {} overlay, as generated:", env.name));
@@ -145,11 +143,11 @@ fn directory_structure(w: &mut String, env: &Environment, files: &[File]) {
                 }
                 Some(("patches", name)) => {
                     let service = name.trim_end_matches(".yaml");
-                    format!("{service}: {} overrides of its {}", env.name, kinds(&f.contents).join(", "))
+                    format!("{service}: {} overrides of its {}", env.name, kinds_of(&f.path))
                 }
                 Some(("resources", name)) => {
                     let service = name.trim_end_matches(".yaml");
-                    format!("{service}: {}-only {}", env.name, kinds(&f.contents).join(", "))
+                    format!("{service}: {}-only {}", env.name, kinds_of(&f.path))
                 }
                 _ => String::new(),
             };
@@ -870,7 +868,7 @@ fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) 
         .objects
         .iter()
         .filter_map(|o| match o {
-            Object::Job(j) => Some(j),
+            Object::Job(j) => Some(&**j),
             _ => None,
         })
         .collect();

@@ -70,7 +70,10 @@ pub fn config_data(platform: &Platform, env: Option<&Environment>, service: &Ser
 /// NetworkPolicy, and the ExternalSecret that provisions the Secret its pods read.
 pub fn environment_objects(platform: &Platform, env: &Environment, service: &Service) -> Vec<Object> {
     let b = Builder::new(platform, service, &env.stage, Some(env));
-    let mut objects = vec![
+    // Room for every object at once: an Object is large, and growing the vector moves them all.
+    let (ingress, jobs) = (b.ingress(env), b.migration_jobs(env));
+    let mut objects = Vec::with_capacity(8 + ingress.iter().len() + jobs.len());
+    objects.extend([
         b.service_account(),
         b.config_map(),
         b.service(),
@@ -79,9 +82,9 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
         b.pdb(env),
         b.network_policy(env),
         b.external_secret(env),
-    ];
-    objects.extend(b.ingress(env));
-    objects.extend(b.migration_jobs(env));
+    ]);
+    objects.extend(ingress);
+    objects.extend(jobs);
     for o in &mut objects {
         o.metadata_mut().namespace = Some(env.namespace.clone());
     }
@@ -106,11 +109,11 @@ pub fn environment_wide(model: &Model, env: &Environment) -> Vec<Object> {
     };
     let policies = netpol::environment_policies()
         .into_iter()
-        .map(|(name, spec)| Object::NetworkPolicy(NetworkPolicy { metadata: meta(name), spec: Some(spec) }));
+        .map(|(name, spec)| Object::from(NetworkPolicy { metadata: meta(name), spec: Some(spec) }));
     let mut objects: Vec<Object> = std::iter::once(namespace(env)).chain(policies).collect();
     let store = &platform.secrets.store;
     if let (StoreScope::Namespace(identity), Some(aws)) = (&store.scope, &platform.aws) {
-        objects.push(Object::ServiceAccount(ServiceAccount {
+        objects.push(Object::from(ServiceAccount {
             metadata: ObjectMeta {
                 // IRSA: the token of this ServiceAccount is exchanged for the environment's role,
                 // which reads the environment's entries only.
@@ -124,7 +127,7 @@ pub fn environment_wide(model: &Model, env: &Environment) -> Vec<Object> {
             automount_service_account_token: Some(false),
             ..Default::default()
         }));
-        objects.push(Object::SecretStore(SecretStore {
+        objects.push(Object::from(SecretStore {
             metadata: meta(&store.name),
             spec: SecretStoreSpec {
                 provider: Provider {
@@ -172,7 +175,7 @@ fn namespace(env: &Environment) -> Object {
         .map(|mode| (format!("pod-security.kubernetes.io/{mode}"), POD_SECURITY_LEVEL.to_owned()))
         .chain([("pod-security.kubernetes.io/enforce-version".to_owned(), POD_SECURITY_VERSION.to_owned())])
         .collect();
-    Object::Namespace(Namespace {
+    Object::from(Namespace {
         metadata: ObjectMeta { name: Some(env.namespace.clone()), labels: Some(labels), ..Default::default() },
         ..Default::default()
     })
@@ -281,7 +284,7 @@ impl<'a> Builder<'a> {
     }
 
     fn service_account(&self) -> Object {
-        Object::ServiceAccount(ServiceAccount {
+        Object::from(ServiceAccount {
             metadata: self.first_phase_meta(self.name()),
             // The services do not call the Kubernetes API: no token, here or in the pod.
             automount_service_account_token: Some(false),
@@ -333,7 +336,7 @@ impl<'a> Builder<'a> {
     }
 
     fn config_map(&self) -> Object {
-        Object::ConfigMap(ConfigMap {
+        Object::from(ConfigMap {
             metadata: self.first_phase_meta(self.service.config_map_name()),
             data: Some(self.config_data().clone()),
             ..Default::default()
@@ -341,7 +344,7 @@ impl<'a> Builder<'a> {
     }
 
     fn service(&self) -> Object {
-        Object::Service(K8sService {
+        Object::from(K8sService {
             metadata: self.meta(self.name()),
             spec: Some(ServiceSpec {
                 type_: Some("ClusterIP".into()),
@@ -362,7 +365,7 @@ impl<'a> Builder<'a> {
     fn deployment(&self) -> Object {
         let stage = self.stage();
         let pod = self.pod_spec();
-        Object::Deployment(Deployment {
+        Object::from(Deployment {
             // Deployed environments only: the scanner exceptions describe the hardened pod, and
             // only they read a Secret; the development base carries neither annotation.
             metadata: ObjectMeta {
@@ -562,7 +565,7 @@ impl<'a> Builder<'a> {
         let stores = s.stores.iter().filter_map(|st| Some((st, st.migration.as_ref()?)));
         stores
             .flat_map(|(store, m)| {
-                let policy = Object::NetworkPolicy(NetworkPolicy {
+                let policy = Object::from(NetworkPolicy {
                     metadata: self.first_phase_meta(format!("{}-{}", s.name, m.name)),
                     spec: Some(netpol::migration_spec(env, s, store)),
                 });
@@ -606,7 +609,7 @@ impl<'a> Builder<'a> {
             resources: Some(resources(quantities(&s.cpu), quantities(&s.memory))),
             ..self.hardened_init()
         };
-        Object::Job(Job {
+        Object::from(Job {
             metadata: ObjectMeta {
                 name: Some(migration_job_name(&s.name, &m.name, &image)),
                 labels: Some(labels),
@@ -661,7 +664,7 @@ impl<'a> Builder<'a> {
             }),
             ..Default::default()
         };
-        Object::HorizontalPodAutoscaler(HorizontalPodAutoscaler {
+        Object::from(HorizontalPodAutoscaler {
             metadata: self.meta(self.name()),
             spec: Some(HorizontalPodAutoscalerSpec {
                 scale_target_ref: CrossVersionObjectReference {
@@ -710,7 +713,7 @@ impl<'a> Builder<'a> {
     /// The environment's Ingress, on its public service: one host, one prefix, TLS for the host.
     fn ingress(&self, env: &Environment) -> Option<Object> {
         let def = env.ingress.as_ref().filter(|_| self.service.public.is_some())?;
-        Some(Object::Ingress(Ingress {
+        Some(Object::from(Ingress {
             metadata: ObjectMeta {
                 annotations: Some(def.annotations.iter().cloned().collect()),
                 ..self.meta(self.name())
@@ -752,11 +755,11 @@ impl<'a> Builder<'a> {
             let (key, value) = &self.platform.first_phase_label;
             metadata.labels.get_or_insert_with(BTreeMap::new).insert(key.clone(), value.clone());
         }
-        Object::NetworkPolicy(NetworkPolicy { metadata, spec: Some(netpol::service_spec(env, self.service)) })
+        Object::from(NetworkPolicy { metadata, spec: Some(netpol::service_spec(env, self.service)) })
     }
 
     fn pdb(&self, env: &Environment) -> Object {
-        Object::PodDisruptionBudget(PodDisruptionBudget {
+        Object::from(PodDisruptionBudget {
             metadata: self.meta(self.name()),
             spec: Some(PodDisruptionBudgetSpec {
                 min_available: Some(IntOrString::Int(self.service.bounds(env).min_available)),
@@ -774,7 +777,7 @@ impl<'a> Builder<'a> {
     fn external_secret(&self, env: &Environment) -> Object {
         let source = &self.platform.secrets;
         let secret = self.service.secret_name();
-        Object::ExternalSecret(ExternalSecret {
+        Object::from(ExternalSecret {
             metadata: self.first_phase_meta(secret.clone()),
             spec: ExternalSecretSpec {
                 refresh_interval: source.refresh_interval.clone(),

@@ -25,17 +25,17 @@ use serde_yaml::Value;
 /// [`Resource`] implementation (a custom resource implements it too), never from a string here.
 macro_rules! kinds {
     ($($kind:ident),* $(,)?) => {
-        // Objects are built a few dozen at a time and compared field by field: boxing the large
-        // variants would buy nothing but noise at every match.
-        #[allow(clippy::large_enum_variant)]
+        // Each kind is boxed: a Deployment or a Job is 2.5 KB inline, and every object is moved
+        // several times between being built and being held by its environment (a vector's growth,
+        // one service's objects joining the rest), which made copying them a tenth of a render.
         #[derive(Debug, Clone, PartialEq)]
         pub enum Object {
-            $($kind($kind),)*
+            $($kind(Box<$kind>),)*
         }
 
         $(impl From<$kind> for Object {
             fn from(o: $kind) -> Object {
-                Object::$kind(o)
+                Object::$kind(Box::new(o))
             }
         })*
 
@@ -151,7 +151,7 @@ impl<'a> Lookup<'a> {
                 }
                 Object::ConfigMap(c) => {
                     let key = (c.metadata.namespace.as_deref(), c.metadata.name.as_deref().unwrap_or_default());
-                    config_maps.entry(key).or_insert(c);
+                    config_maps.entry(key).or_insert(&**c);
                 }
                 _ => {}
             }

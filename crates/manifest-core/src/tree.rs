@@ -6,6 +6,7 @@
 use crate::built::{Built, BuiltEnvironment};
 use crate::catalogue::Catalogue;
 use crate::conventions::BASE_IMAGE_TAG;
+use crate::docs::Kinds;
 use crate::error::Errors;
 use crate::images::{overlay_images, pulled_image, Pin, Unmap};
 use crate::layout::{self, File, BASE_FROM_OVERLAY};
@@ -84,16 +85,25 @@ fn overlay_files(built: &Built, b: &BuiltEnvironment, header: &str, base_values:
     let indices: Vec<usize> = (0..services.len()).collect();
     let images = overlay_images(model, env);
     let unmap = Unmap::new(&images);
-    overlay.extend(
-        in_parallel(&indices, |&i| {
-            let view = Overlay { header, platform: &model.platform, env, unmap: &unmap };
-            view.files(&services[i], &built.base[i], &base_values[i], b.service(i))
-        })
-        .into_iter()
-        .flatten(),
-    );
-    overlay.push(crate::docs::patches_readme(built, b, &overlay));
+    let per_service = in_parallel(&indices, |&i| {
+        let view = Overlay { header, platform: &model.platform, env, unmap: &unmap };
+        view.files(&services[i], &built.base[i], &base_values[i], b.service(i))
+    });
+    let mut kinds = Vec::with_capacity(1 + 2 * per_service.len());
+    kinds.push((layout::environment_file(&env.name), kinds_of(b.wide())));
+    for [(patches, patched), (resources, added)] in per_service {
+        kinds.push((patches.path.clone(), patched));
+        kinds.push((resources.path.clone(), added));
+        overlay.extend([patches, resources]);
+    }
+    overlay.push(crate::docs::patches_readme(built, b, &overlay, &kinds));
     overlay
+}
+
+fn kinds_of<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Kinds {
+    let mut kinds: Kinds = objects.into_iter().map(Object::kind).collect();
+    kinds.dedup();
+    kinds
 }
 
 /// What every file of one environment's overlay is written with.
@@ -105,15 +115,15 @@ struct Overlay<'a> {
 }
 
 impl Overlay<'_> {
-    /// A service's two files in the overlay: its patches of the base objects, and the objects
-    /// only the environment has. Both name images as the base does: the overlay's `images:` maps
-    /// them to where the environment pulls them.
-    fn files(&self, service: &Service, base: &[Object], base_values: &[Node], target: &[Object]) -> [File; 2] {
+    /// A service's two files in the overlay, with the kinds each holds: its patches of the base
+    /// objects, and the objects only the environment has. Both name images as the base does: the
+    /// overlay's `images:` maps them to where the environment pulls them.
+    fn files(&self, service: &Service, base: &[Object], base_values: &[Node], target: &[Object]) -> [(File, Kinds); 2] {
         let (header, env) = (self.header, self.env);
         let key = |o: &Object| (o.kind(), o.name().to_owned());
         let base_ids: Vec<_> = base.iter().map(key).collect();
         let target: Vec<_> = target.iter().map(|o| (key(o), o)).collect();
-        let patches: Vec<Node> = base_ids
+        let (patched, patches): (Vec<&Object>, Vec<Node>) = base_ids
             .iter()
             .zip(base_values)
             .filter_map(|(id, value)| {
@@ -122,21 +132,31 @@ impl Overlay<'_> {
                 overlay_view(self.platform, env, service, &mut value);
                 let mut patch = patch::derive(&value, target.to_node())?;
                 self.unmap.apply(&mut patch);
-                Some(patch)
+                Some((*target, patch))
             })
-            .collect();
-        let added: Vec<Node> = target
+            .unzip();
+        let added: Vec<&Object> =
+            target.iter().filter(|(id, _)| !base_ids.contains(id)).map(|(_, object)| *object).collect();
+        let added_values: Vec<Node> = added
             .iter()
-            .filter(|(id, _)| !base_ids.contains(id))
-            .map(|(_, object)| {
+            .map(|object| {
                 let mut value = object.to_node();
                 self.unmap.apply(&mut value);
                 without_namespace(value)
             })
             .collect();
         [
-            File { path: layout::patch_file(&env.name, &service.name), contents: yaml_file(header, &patches) },
-            File { path: layout::resource_file(&env.name, &service.name), contents: yaml_file(header, &added) },
+            (
+                File { path: layout::patch_file(&env.name, &service.name), contents: yaml_file(header, &patches) },
+                kinds_of(patched),
+            ),
+            (
+                File {
+                    path: layout::resource_file(&env.name, &service.name),
+                    contents: yaml_file(header, &added_values),
+                },
+                kinds_of(added),
+            ),
         ]
     }
 }

@@ -1020,7 +1020,7 @@ fn the_first_phase_holds_what_the_jobs_need_and_nothing_that_rolls() {
     let jobs: Vec<&k8s_openapi::api::batch::v1::Job> = selected
         .iter()
         .filter_map(|o| match o {
-            Object::Job(j) => Some(j),
+            Object::Job(j) => Some(&**j),
             _ => None,
         })
         .collect();

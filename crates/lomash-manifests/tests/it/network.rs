@@ -325,7 +325,7 @@ fn network_policies(objects: &[Object]) -> Vec<NetworkPolicy> {
     objects
         .iter()
         .filter_map(|o| match o {
-            Object::NetworkPolicy(p) => Some(p.clone()),
+            Object::NetworkPolicy(p) => Some((**p).clone()),
             _ => None,
         })
         .collect()

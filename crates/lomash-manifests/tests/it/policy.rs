@@ -766,7 +766,7 @@ fn each_case_fails_exactly_its_rules_and_passes_unmutated() {
     // `JOB` stands for the service's migration Job, whose name carries its image's hash.
     let job_id = {
         let mut objects = objects.clone();
-        Object::Job(job(&mut objects).clone()).id()
+        Object::from(job(&mut objects).clone()).id()
     };
     let resolve = |object: &str| if object == "JOB" { job_id.clone() } else { object.to_owned() };
     for (rule, mutate, expected) in cases() {

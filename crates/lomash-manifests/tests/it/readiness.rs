@@ -46,7 +46,7 @@ fn sha256sum(text: &str) -> String {
 
 fn deployments(objects: &[Object]) -> impl Iterator<Item = &Deployment> {
     objects.iter().filter_map(|o| match o {
-        Object::Deployment(d) => Some(d),
+        Object::Deployment(d) => Some(&**d),
         _ => None,
     })
 }

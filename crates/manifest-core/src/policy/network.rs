@@ -29,7 +29,7 @@ fn policies(cx: &Context) -> Result<Policies, String> {
         .objects
         .iter()
         .filter_map(|o| match o {
-            Object::NetworkPolicy(p) => Some(p.clone()),
+            Object::NetworkPolicy(p) => Some((**p).clone()),
             _ => None,
         })
         .collect();
@@ -41,7 +41,7 @@ fn policies(cx: &Context) -> Result<Policies, String> {
 /// pods have: an `ipBlock` towards the internet, which excepts those ranges, does not reach it.
 fn pod(cx: &Context, deployment: &Deployment) -> Option<ReachPod> {
     let index = cx.objects.iter().filter(|o| matches!(o, Object::Deployment(_))).position(|o| match o {
-        Object::Deployment(d) => std::ptr::eq(d, deployment),
+        Object::Deployment(d) => std::ptr::eq(&**d, deployment),
         _ => false,
     })?;
     let spec = pod_of(deployment)?;
@@ -58,7 +58,7 @@ fn pod(cx: &Context, deployment: &Deployment) -> Option<ReachPod> {
 
 fn deployment<'a>(cx: &'a Context, name: &str) -> Option<&'a Deployment> {
     cx.objects.iter().find_map(|o| match o {
-        Object::Deployment(d) if d.metadata.name.as_deref() == Some(name) => Some(d),
+        Object::Deployment(d) if d.metadata.name.as_deref() == Some(name) => Some(&**d),
         _ => None,
     })
 }

@@ -75,7 +75,7 @@ pub(super) fn deployments<'a>(
     cx.objects.iter().filter_map(move |o| match o {
         Object::Deployment(d) if d.metadata.namespace.as_deref() == namespace => {
             let labels = pod_of(d).map(|p| p.labels).unwrap_or_default();
-            Some((d, labels))
+            Some((&**d, labels))
         }
         _ => None,
     })

@@ -178,7 +178,7 @@ fn addresses(first: Ipv4Addr) -> impl Iterator<Item = Ipv4Addr> {
 
 fn deployments(objects: &[Object]) -> impl Iterator<Item = &Deployment> {
     objects.iter().filter_map(|o| match o {
-        Object::Deployment(d) => Some(d),
+        Object::Deployment(d) => Some(&**d),
         _ => None,
     })
 }
@@ -191,7 +191,7 @@ fn policies<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Vec<&'a Networ
     objects
         .into_iter()
         .filter_map(|o| match o {
-            Object::NetworkPolicy(p) => Some(p),
+            Object::NetworkPolicy(p) => Some(&**p),
             _ => None,
         })
         .collect()
