@@ -32,11 +32,35 @@ pub fn document(value: &Value, out: &mut String) {
     write(&Node::of(value), out);
 }
 
-/// The entries of `m` with the keys of `first` (those present) leading, in that order.
-fn ordered<'a>(m: &'a Map, first: &'a [&str]) -> impl Iterator<Item = &'a (crate::node::Key, Node)> {
-    let leading = first.iter().filter_map(move |k| m.iter().find(|(key, _)| key == k));
-    let rest = m.iter().filter(move |(k, _)| !first.contains(&k.as_ref()));
-    leading.chain(rest)
+/// The entries of `m` with the keys of `first` (those present, at most four) leading, in that
+/// order. Each key of `first` is looked for once; the rest are told apart by position.
+fn ordered<'a>(m: &'a Map, first: &[&str]) -> impl Iterator<Item = &'a (crate::node::Key, Node)> {
+    const NONE: usize = usize::MAX;
+    let mut leading = [NONE; 4];
+    debug_assert!(first.len() <= leading.len(), "at most four leading keys");
+    for (at, k) in leading.iter_mut().zip(first) {
+        *at = m.iter().position(|(key, _)| key == k).unwrap_or(NONE);
+    }
+    let rest = m.iter().enumerate().filter(move |(i, _)| !leading.contains(i)).map(|(_, entry)| entry);
+    leading.into_iter().filter(|&i| i != NONE).map(|i| &m[i]).chain(rest)
+}
+
+/// `n` in decimal, without the formatting machinery (numbers are in every object).
+fn integer(n: u64, negative: bool, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let (mut at, mut n) = (digits.len(), n);
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 fn indent(n: usize, out: &mut String) {
@@ -103,8 +127,8 @@ fn inline(node: &Node, out: &mut String) {
     match node {
         Node::Null => out.push_str("null"),
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Node::Int(n) => write!(out, "{n}").expect("writing to a String"),
-        Node::UInt(n) => write!(out, "{n}").expect("writing to a String"),
+        Node::Int(n) => integer(n.unsigned_abs(), *n < 0, out),
+        Node::UInt(n) => integer(*n, false, out),
         // As serde_yaml writes a float.
         Node::Float(f) if f.is_nan() => out.push_str(".nan"),
         Node::Float(f) if f.is_infinite() => out.push_str(if *f < 0.0 { "-.inf" } else { ".inf" }),
@@ -162,6 +186,58 @@ fn escaped(c: char) -> bool {
 /// any scalar type of either version (see [`looks_typed`]). One pass over the bytes: this runs
 /// for every scalar of every file.
 pub fn is_plain(s: &str) -> bool {
+    let class = classify(s.as_bytes());
+    match word_answer(s, class) {
+        Some(plain) => plain,
+        None => is_plain_any(s, class & SIMPLE != 0),
+    }
+}
+
+/// Byte classes, one bit each: a character of a word (letters, digits, `-`, `_`, `.`, `/`), and a
+/// simple character (printable ASCII but space, `:` and `#`). Every word character is simple.
+const WORD: u8 = 1;
+const SIMPLE: u8 = 2;
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/') {
+            table[c] |= WORD;
+        }
+        if 0x21 <= b && b <= 0x7e && b != b':' && b != b'#' {
+            table[c] |= SIMPLE;
+        }
+        c += 1;
+    }
+    table
+};
+
+/// The classes every byte of `b` is in: one pass, no branch per byte.
+fn classify(b: &[u8]) -> u8 {
+    b.iter().fold(WORD | SIMPLE, |class, &c| class & CLASSES[c as usize])
+}
+
+/// The quick answer of [`is_plain`] for the strings most keys and values are: a letter, then
+/// word characters (`metadata`, `lomash-wood`, `RuntimeDefault`, `app.kubernetes.io/name`). Such
+/// a string is no syntax and no number or timestamp (those start with a digit, a sign or a dot),
+/// so it is plain unless it is one of YAML's words. `None` for any other string.
+fn word_answer(s: &str, class: u8) -> Option<bool> {
+    let first = *s.as_bytes().first()?;
+    if class & WORD == 0 || !first.is_ascii_alphabetic() {
+        return None;
+    }
+    // The words that begin with a letter, in any letter case: booleans, null, inf/infinity, nan.
+    const WORDS: [&str; 11] = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "infinity", "nan"];
+    let word = s.len() <= 8
+        && matches!(first.to_ascii_lowercase(), b't' | b'f' | b'y' | b'n' | b'o' | b'i')
+        && (WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) || "inf".eq_ignore_ascii_case(s));
+    Some(!word)
+}
+
+/// [`is_plain`] for any string; `simple` says that every byte is simple (see [`CLASSES`]), which
+/// spares the character-by-character check. With `simple` false it is the general rule.
+fn is_plain_any(s: &str, simple: bool) -> bool {
     let b = s.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else { return false };
     let indicator = matches!(
@@ -190,9 +266,6 @@ pub fn is_plain(s: &str) -> bool {
     if (first == b'-' && (b.len() == 1 || b[1] == b' ' || b.starts_with(b"---"))) || b.starts_with(b"...") {
         return false;
     }
-    // Most strings hold no space, colon, hash or character outside printable ASCII: one pass with
-    // no early exit (the compiler runs it on many bytes at a time) clears them.
-    let simple = !b.iter().fold(false, |any, &c| any | !(0x21..=0x7e).contains(&c) | (c == b':') | (c == b'#'));
     if simple {
         return !looks_typed(s);
     }
@@ -333,6 +406,48 @@ mod tests {
             let value = text.strip_prefix("k: ").unwrap_or_else(|| panic!("{text:?}"));
             assert!(value.starts_with(['\'', '"']), "{s:?} wrote {text:?}");
             assert_eq!(back, Value::from(s), "{s:?} wrote {text:?}");
+        }
+    }
+
+    /// The quick answers (word-like strings, strings of simple characters) agree with the general
+    /// rule on every string of up to four characters over an alphabet that spells every YAML
+    /// word's start, and on the lists above (with every word in three letter cases).
+    #[test]
+    fn the_quick_answer_agrees_with_the_general_rule() {
+        let alphabet = ["a", "e", "f", "i", "l", "n", "o", "r", "s", "t", "u", "y", "Y", "N", "1", "-", ".", "_", "/", ":"];
+        let mut strings: Vec<String> = vec![String::new()];
+        let mut last = strings.clone();
+        for _ in 0..4 {
+            last = last.iter().flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}"))).collect();
+            strings.extend(last.iter().cloned());
+        }
+        let words = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "inf", "infinity", "nan", "Infinity"];
+        for w in words.iter().chain(MUST_QUOTE).chain(STAY_PLAIN) {
+            strings.extend([w.to_string(), w.to_uppercase(), w.to_lowercase(), format!("{w}x"), format!("x{w}")]);
+        }
+        let (mut word, mut simple) = (0, 0);
+        for s in &strings {
+            let class = classify(s.as_bytes());
+            word += usize::from(word_answer(s, class).is_some());
+            simple += usize::from(class & SIMPLE != 0);
+            assert_eq!(is_plain(s), is_plain_any(s, false), "{s:?}");
+        }
+        assert!(word > 10_000 && simple > 10_000, "the quick answers were tried on {word} and {simple} strings only");
+    }
+
+    #[test]
+    fn integers_are_written_as_rust_formats_them() {
+        let signed = [0, 1, 9, 10, 99, 100, 3008, -1, -10, i64::MIN, i64::MAX];
+        let unsigned = [0, 7, 10, 1_000_000, u64::MAX];
+        for n in signed {
+            let mut out = String::new();
+            inline(&Node::Int(n), &mut out);
+            assert_eq!(out, n.to_string());
+        }
+        for n in unsigned {
+            let mut out = String::new();
+            inline(&Node::UInt(n), &mut out);
+            assert_eq!(out, n.to_string());
         }
     }
 
