@@ -38,6 +38,36 @@ pub fn project() -> &'static Project {
     PROJECT.get().expect("manifest_tasks::main sets the project before any task runs")
 }
 
+/// Where `kubectl kustomize` renders are kept and read back ([`kustomize_run`]): the folder
+/// `XTASK_KUSTOMIZE_CACHE` names, when set and not empty. Unset, every render asks kubectl (a
+/// user's `plan` keeps nothing); this crate's own tests keep theirs where every test binary of the
+/// workspace does, `target/tmp/kustomize-cache`.
+pub fn kustomize_cache() -> Option<PathBuf> {
+    match std::env::var_os("XTASK_KUSTOMIZE_CACHE") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ if cfg!(test) => {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.parent()?.join("tmp/kustomize-cache"))
+        }
+        _ => None,
+    }
+}
+
+/// `kubectl kustomize` of the folder `dir` inside the tree `tree` (every file under `tree` is an
+/// input), through the tests' render cache ([`crate::kustomize_cache`]): its stdout, after
+/// asserting that it succeeded with nothing on stderr. Needs kubectl: fails, never skips, without
+/// it (its version is part of every cache key).
+#[cfg(test)]
+fn kustomized(tree: &std::path::Path, dir: &std::path::Path) -> String {
+    let rendered = dir.strip_prefix(tree).expect("the folder is inside the tree").to_string_lossy().into_owned();
+    let inputs = kustomize_run::Inputs::tree(&rendered, tree, |_| false).expect("reading the tree");
+    let cache = crate::kustomize_cache().expect("the tests keep a render cache");
+    let out = kustomize_run::kustomize(dir, Some((&cache, &inputs)))
+        .expect("kubectl must be installed for this test (kubectl kustomize)");
+    assert!(out.success && out.stderr.trim().is_empty(), "kubectl kustomize {}: {}", dir.display(), out.stderr);
+    out.stdout
+}
+
 /// The release file, from the workspace root.
 pub fn release_path() -> &'static str {
     project().release_path

@@ -206,15 +206,9 @@ mod tests {
         let digest = format!("sha256:{}", "e".repeat(64));
         set_image(root.path(), &service, &format!("9.8.7@{digest}")).expect("set-image succeeds");
 
-        let output = std::process::Command::new("kubectl")
-            .arg("kustomize")
-            .arg(root.path().join(OVERLAY))
-            .output()
-            .expect("kubectl must be installed for this test (kubectl kustomize)");
-        assert!(output.status.success(), "kubectl kustomize: {}", String::from_utf8_lossy(&output.stderr));
-        let rendered: Vec<Value> = serde_yaml::Deserializer::from_slice(&output.stdout)
-            .map(|d| serde::Deserialize::deserialize(d).unwrap())
-            .collect();
+        let output = crate::kustomized(&root.path().join(GENERATED_DIR), &root.path().join(OVERLAY));
+        let rendered: Vec<Value> =
+            serde_yaml::Deserializer::from_str(&output).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect();
         let deployment = rendered
             .iter()
             .find(|d| d["kind"] == Deployment::KIND && d["metadata"]["name"].as_str() == Some(service.as_str()))

@@ -56,7 +56,6 @@ fn write_whole(path: &Path, text: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
 
     use crate::catalogue;
     use manifest_core::object::parse_documents;
@@ -80,14 +79,8 @@ mod tests {
             std::fs::write(path, file.contents).unwrap();
         }
         for env in &model.platform.environments {
-            let output = Command::new("kubectl")
-                .arg("kustomize")
-                .arg(dir.path().join(layout::overlay_dir(&env.name)))
-                .output()
-                .expect("kubectl must be installed for this test (kubectl kustomize)");
-            assert!(output.status.success(), "kubectl kustomize failed:\n{}", String::from_utf8_lossy(&output.stderr));
-            let kustomized =
-                parse_documents(&String::from_utf8(output.stdout).unwrap()).expect("kustomize output parses");
+            let output = crate::kustomized(dir.path(), &dir.path().join(layout::overlay_dir(&env.name)));
+            let kustomized = parse_documents(&output).expect("kustomize output parses");
             let text = manifests::text(&model, &BuiltEnvironment::new(&model, env));
             let ours = parse_documents(&text).expect("our output parses");
 

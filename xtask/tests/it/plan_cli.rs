@@ -21,6 +21,9 @@ use testing::{git, TempDir};
 fn run(root: &Path, args: &[&str], path: Option<&OsString>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
     command.args(args).env("XTASK_ROOT", root).env_remove("XTASK_FAULT").env_remove("NO_COLOR");
+    // The renders are kept where every test binary keeps them: the tests plan the same trees many
+    // times (and kubectl's version is in every key, so the missing-kubectl case still fails).
+    command.env("XTASK_KUSTOMIZE_CACHE", Path::new(env!("CARGO_TARGET_TMPDIR")).join("kustomize-cache"));
     if let Some(path) = path {
         command.env("PATH", path);
     }

@@ -11,6 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{anyhow, bail, Context, Result};
+use kustomize_run::Inputs;
 use manifest_core::layout::{self, GENERATED_DIR};
 
 /// The commit the base side is read from, and how it was chosen (what a reader is told).
@@ -166,20 +167,22 @@ pub fn environments(tree: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// What `kubectl kustomize` prints for the overlay of `env` in `tree`.
-pub fn kustomize(tree: &Path, env: &str) -> Result<String> {
+/// What `kubectl kustomize` prints for the overlay of `env` in `tree`, whose inputs are `inputs`
+/// (see [`inputs`]): read back from the render cache when one is set ([`crate::kustomize_cache`]).
+pub fn kustomize(tree: &Path, env: &str, inputs: Option<&Inputs>) -> Result<String> {
     let dir = tree.join(layout::overlay_dir(env));
-    let out = Command::new("kubectl").arg("kustomize").arg(&dir).output().map_err(|e| match e.kind() {
+    let cache = crate::kustomize_cache();
+    let out = kustomize_run::kustomize(&dir, cache.as_deref().zip(inputs)).map_err(|e| match e.kind() {
         ErrorKind::NotFound => anyhow!(
             "kubectl: not found on PATH: plan renders every environment with `kubectl kustomize` \
              (kubectl 1.32 with Kustomize 5.5)"
         ),
         _ => anyhow!("running kubectl kustomize {}: {e}", dir.display()),
     })?;
-    if !out.status.success() {
-        bail!("kubectl kustomize {} failed: {}", dir.display(), stderr_text(&out));
+    if !out.success {
+        bail!("kubectl kustomize {} failed: {}", dir.display(), out.stderr.trim());
     }
-    String::from_utf8(out.stdout).map_err(|_| anyhow!("kubectl kustomize {}: the output is not UTF-8", dir.display()))
+    Ok(out.stdout)
 }
 
 /// Renders every `(tree, environment)` at once, one thread each; the results in the same order.
@@ -187,18 +190,22 @@ pub fn kustomize(tree: &Path, env: &str) -> Result<String> {
 /// output: a plan whose base and head agree on an environment (most pull requests touch one
 /// environment, or none) pays one render for it, not two.
 pub fn kustomize_all(jobs: &[(&Path, &str)]) -> Vec<Result<String>> {
-    let keys: Vec<Option<u64>> = jobs.iter().map(|(tree, env)| inputs(tree, env).ok()).collect();
+    let inputs: Vec<Option<Inputs>> = jobs.iter().map(|(tree, env)| inputs(tree, env).ok()).collect();
+    let keys: Vec<Option<String>> = inputs.iter().map(|i| i.as_ref().map(Inputs::digest)).collect();
     // The first job with each key renders; a job whose inputs could not be read renders alone.
     let first: Vec<usize> = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| k.and_then(|k| keys.iter().position(|o| *o == Some(k))).unwrap_or(i))
+        .map(|(i, k)| k.as_ref().and_then(|k| keys.iter().position(|o| o.as_ref() == Some(k))).unwrap_or(i))
         .collect();
     let rendered: Vec<Option<Result<String>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .iter()
+            .zip(&inputs)
             .enumerate()
-            .map(|(i, (tree, env))| (first[i] == i).then(|| scope.spawn(move || kustomize(tree, env))))
+            .map(|(i, ((tree, env), inputs))| {
+                (first[i] == i).then(|| scope.spawn(move || kustomize(tree, env, inputs.as_ref())))
+            })
             .collect();
         handles
             .into_iter()
@@ -215,35 +222,14 @@ pub fn kustomize_all(jobs: &[(&Path, &str)]) -> Vec<Result<String>> {
         .collect()
 }
 
-/// A digest of everything the render of `env`'s overlay in `tree` can read: every file's path and
-/// bytes, but for the other environments' overlays (an overlay reads its own folder and the base,
-/// never a sibling's).
-fn inputs(tree: &Path, env: &str) -> Result<u64> {
-    use std::hash::{Hash, Hasher};
+/// Everything the render of `env`'s overlay in `tree` can read: every file's path and bytes, but
+/// for the other environments' overlays (an overlay reads its own folder and the base, never a
+/// sibling's).
+fn inputs(tree: &Path, env: &str) -> Result<Inputs> {
     let overlays = tree.join(layout::OVERLAYS_DIR);
     let own = overlays.join(env);
-    let mut files = Vec::new();
-    let mut pending = vec![tree.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                if path.parent() == Some(overlays.as_path()) && path != own {
-                    continue;
-                }
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for path in &files {
-        path.strip_prefix(tree).unwrap_or(path).hash(&mut hasher);
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?.hash(&mut hasher);
-    }
-    Ok(hasher.finish())
+    let skip = |dir: &Path| dir.parent() == Some(overlays.as_path()) && dir != own;
+    Inputs::tree(&layout::overlay_dir(env), tree, skip).with_context(|| format!("reading {}", tree.display()))
 }
 
 #[cfg(test)]
@@ -268,7 +254,7 @@ mod tests {
                 write(tree.path(), &format!("{}/kustomization.yaml", layout::overlay_dir(env)), "resources: []\n");
             }
         }
-        let key = |tree: &TempDir, env: &str| inputs(tree.path(), env).unwrap();
+        let key = |tree: &TempDir, env: &str| inputs(tree.path(), env).unwrap().digest();
         let [a, b] = &trees;
         assert_eq!(key(a, "one"), key(b, "one"));
         write(b.path(), &format!("{}/kustomization.yaml", layout::overlay_dir("two")), "resources: [x]\n");

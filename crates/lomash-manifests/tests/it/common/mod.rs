@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lomash_manifests::patch::merge_key;
@@ -49,48 +48,74 @@ pub fn write_tree(label: &str, files: &[File]) -> Scratch {
 }
 
 /// `kubectl kustomize` of the folder `dir` of the tree `files` (as [`write_tree`] lays it out), run
-/// once per distinct tree and folder in this test binary: the many tests that read the catalogue's
-/// own render share one run of each overlay, and a test that changes the tree gets its own. The
-/// key is the tree's every path and byte, so no test is handed another tree's render.
+/// once per distinct tree and folder: the many tests that read the catalogue's own render share one
+/// run of each overlay, and a test that changes the tree gets its own. Renders are kept in the
+/// workspace's render cache (see [`kustomize`]), keyed by the tree's every path and byte, so no
+/// test is handed another tree's render, and a later run of the suite reads them back.
 pub fn kustomized(files: &[File], dir: &str) -> Result<String, String> {
-    use std::collections::HashMap;
-    use std::hash::{Hash, Hasher};
-    use std::sync::{Arc, Mutex, OnceLock};
-    type Runs = Mutex<HashMap<(u64, String), Arc<OnceLock<Result<String, String>>>>>;
-    static RUNS: OnceLock<Runs> = OnceLock::new();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut inputs = kustomize_run::Inputs::new(dir);
     for f in files {
-        (&f.path, &f.contents).hash(&mut hasher);
+        inputs.file(&f.path, f.contents.as_bytes());
     }
-    let key = (hasher.finish(), dir.to_owned());
-    let run = Arc::clone(RUNS.get_or_init(Default::default).lock().unwrap().entry(key).or_default());
-    // Outside the map's lock: other trees render meanwhile; the same one waits for this run.
+    // Tests running at once on the same tree wait for one render instead of each running kubectl.
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Runs = Mutex<HashMap<String, Arc<OnceLock<Result<String, String>>>>>;
+    static RUNS: OnceLock<Runs> = OnceLock::new();
+    let run = Arc::clone(RUNS.get_or_init(Default::default).lock().unwrap().entry(inputs.digest()).or_default());
     run.get_or_init(|| {
+        if let Some(rendered) = cached(&inputs) {
+            return rendered;
+        }
         let tree = write_tree("kustomized", files);
-        kustomize(&tree.0.join(dir))
+        kustomize_with(&tree.0.join(dir), &inputs)
     })
     .clone()
 }
 
+/// Where every test binary of the workspace keeps `kubectl kustomize` renders: by the SHA-256 of
+/// everything a render reads and of kubectl's version (`kustomize_run`), so a render is read back
+/// only for byte-identical inputs and the same kubectl.
+fn cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("kustomize-cache")
+}
+
+/// The cached render of `inputs`, if there is one (kubectl's version is still asked: a missing
+/// kubectl fails).
+fn cached(inputs: &kustomize_run::Inputs) -> Option<Result<String, String>> {
+    let out = kustomize_run::cached(&cache(), inputs).unwrap_or_else(|e| no_kubectl(e))?;
+    Some(checked(out))
+}
+
 /// `kubectl kustomize <dir>`: its output, or an error when it fails or prints anything on
 /// stderr (a warning such as the one for `bases:` counts as a failure). A missing kubectl is a
-/// failure, never a skip: CI (`CI=true`) and every developer machine have kubectl 1.32.
+/// failure, never a skip: CI (`CI=true`) and every developer machine have kubectl 1.32. Every
+/// file under `dir` is an input of the render's cache key.
 pub fn kustomize(dir: &Path) -> Result<String, String> {
-    let output = Command::new("kubectl").arg("kustomize").arg(dir).output().unwrap_or_else(|e| {
-        panic!(
-            "kubectl is needed to render the overlay and could not be run ({e}); install kubectl 1.32 \
-             (CI={})",
-            std::env::var("CI").unwrap_or_default()
-        )
-    });
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(format!("kubectl kustomize failed ({}):\n{stderr}", output.status));
+    let inputs = kustomize_run::Inputs::tree(".", dir, |_| false).expect("reading the folder to render");
+    kustomize_with(dir, &inputs)
+}
+
+fn kustomize_with(dir: &Path, inputs: &kustomize_run::Inputs) -> Result<String, String> {
+    let out = kustomize_run::kustomize(dir, Some((&cache(), inputs))).unwrap_or_else(|e| no_kubectl(e));
+    checked(out)
+}
+
+fn no_kubectl(e: std::io::Error) -> ! {
+    panic!(
+        "kubectl is needed to render the overlay and could not be run ({e}); install kubectl 1.32 (CI={})",
+        std::env::var("CI").unwrap_or_default()
+    )
+}
+
+fn checked(out: kustomize_run::Rendered) -> Result<String, String> {
+    if !out.success {
+        return Err(format!("kubectl kustomize failed ({}):\n{}", out.status, out.stderr));
     }
-    if !stderr.trim().is_empty() {
-        return Err(format!("kubectl kustomize printed on stderr:\n{stderr}"));
+    if !out.stderr.trim().is_empty() {
+        return Err(format!("kubectl kustomize printed on stderr:\n{}", out.stderr));
     }
-    Ok(String::from_utf8(output.stdout).expect("kubectl prints UTF-8"))
+    Ok(out.stdout)
 }
 
 /// Replaces `from` by `to` in the file at `path` of `files` (which must contain it).

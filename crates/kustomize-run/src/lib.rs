@@ -1,0 +1,266 @@
+//! `kubectl kustomize`, run once per input.
+//!
+//! A render reads a folder of files and nothing else (no plugins, no network: the trees we render
+//! use neither), so the same files and the same kubectl give the same output, stderr and exit
+//! status. Given a cache folder and the render's [`Inputs`] (every file it can read, path and
+//! bytes, and which folder is rendered), [`kustomize`] keeps each render under the SHA-256 of those
+//! inputs and of `kubectl version --client`, and reads a render back instead of running kubectl
+//! again. kubectl still has to be there: its version is part of every key, so a missing kubectl
+//! fails as it always did, and a new kubectl renders everything afresh.
+//!
+//! The tests render the same trees in several test binaries and in every run of the suite; `plan`
+//! renders the same base again for every `--env` and `--format`. Without a cache folder nothing is
+//! kept and every call runs kubectl.
+
+use std::io::{self, ErrorKind};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+/// What `kubectl kustomize` did: its exit status, what it printed on stdout and on stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub success: bool,
+    /// The exit status as the process reported it (`exit status: 1`), for messages.
+    pub status: String,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Everything a render can read, as a digest: which folder is rendered, and each file's path
+/// (relative to the tree) and bytes, in the order they are given.
+#[derive(Clone)]
+pub struct Inputs(Sha256);
+
+impl Inputs {
+    /// The inputs of rendering the folder `rendered` (a name within the tree, e.g.
+    /// `overlays/production`).
+    pub fn new(rendered: &str) -> Inputs {
+        let mut inputs = Inputs(Sha256::new());
+        inputs.part(b"kustomize-run 1");
+        inputs.part(rendered.as_bytes());
+        inputs
+    }
+
+    /// One file the render can read.
+    pub fn file(&mut self, path: &str, bytes: &[u8]) -> &mut Inputs {
+        self.part(path.as_bytes());
+        self.part(bytes);
+        self
+    }
+
+    /// Every file under `root`, by path relative to it in sorted order, but for the folders
+    /// `skip` says the render cannot read.
+    pub fn tree(rendered: &str, root: &Path, skip: impl Fn(&Path) -> bool) -> io::Result<Inputs> {
+        let mut files = Vec::new();
+        let mut pending = vec![root.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    if !skip(&path) {
+                        pending.push(path);
+                    }
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        let mut inputs = Inputs::new(rendered);
+        for path in files {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+            inputs.file(&relative, &std::fs::read(&path)?);
+        }
+        Ok(inputs)
+    }
+
+    /// A part, length first, so that no two sequences of parts digest alike.
+    fn part(&mut self, bytes: &[u8]) {
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    /// The digest of these inputs, as hex: equal exactly when the inputs are (byte for byte).
+    pub fn digest(&self) -> String {
+        hex(self.0.clone().finalize().as_slice())
+    }
+
+    fn key(&self, kubectl: &str) -> String {
+        let mut digest = self.clone();
+        digest.part(kubectl.as_bytes());
+        hex(digest.0.finalize().as_slice())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `kubectl kustomize <dir>`. With `cache` (a folder, and the render's inputs), a render of the
+/// same inputs by the same kubectl is read back from the folder instead of run; a new one is
+/// stored there (whole or not at all, so concurrent runs never read half a render). An error only
+/// when kubectl cannot be run (`ErrorKind::NotFound` when it is not installed).
+pub fn kustomize(dir: &Path, cache: Option<(&Path, &Inputs)>) -> io::Result<Rendered> {
+    let Some((folder, inputs)) = cache else { return run(dir) };
+    if let Some(rendered) = cached(folder, inputs)? {
+        return Ok(rendered);
+    }
+    let path = folder.join(format!("{}.render", inputs.key(kubectl_version()?)));
+    let rendered = run(dir)?;
+    // A render that cannot be kept is still a render: the cache only saves time.
+    let _ = store(folder, &path, &encode(&rendered));
+    Ok(rendered)
+}
+
+/// The render of `inputs` kept in `folder`, if there is one; kubectl is asked its version (an
+/// error when it cannot be run), never to render.
+pub fn cached(folder: &Path, inputs: &Inputs) -> io::Result<Option<Rendered>> {
+    let path = folder.join(format!("{}.render", inputs.key(kubectl_version()?)));
+    Ok(std::fs::read_to_string(&path).ok().and_then(|text| decode(&text)))
+}
+
+fn run(dir: &Path) -> io::Result<Rendered> {
+    let out = Command::new("kubectl").arg("kustomize").arg(dir).output()?;
+    Ok(Rendered {
+        success: out.status.success(),
+        status: out.status.to_string(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// `kubectl version --client`, asked once per process.
+fn kubectl_version() -> io::Result<&'static str> {
+    static VERSION: OnceLock<Result<String, (ErrorKind, String)>> = OnceLock::new();
+    let version = VERSION.get_or_init(|| {
+        let out =
+            Command::new("kubectl").args(["version", "--client"]).output().map_err(|e| (e.kind(), e.to_string()))?;
+        if !out.status.success() {
+            return Err((ErrorKind::Other, format!("kubectl version --client: {}", out.status)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    });
+    version.as_deref().map_err(|(kind, message)| io::Error::new(*kind, message.clone()))
+}
+
+fn store(folder: &Path, path: &Path, text: &str) -> io::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    let staged: PathBuf = folder.join(format!(".{}.{}", std::process::id(), unique()));
+    std::fs::write(&staged, text)?;
+    std::fs::rename(&staged, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&staged);
+    })
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A render as a file: `ok` or the status, stderr's length in bytes, stderr, stdout.
+fn encode(r: &Rendered) -> String {
+    let head = if r.success { "ok".to_owned() } else { format!("failed {}", r.status) };
+    format!("{head}\n{}\n{}{}", r.stderr.len(), r.stderr, r.stdout)
+}
+
+fn decode(text: &str) -> Option<Rendered> {
+    let (head, rest) = text.split_once('\n')?;
+    let (length, rest) = rest.split_once('\n')?;
+    let length: usize = length.parse().ok()?;
+    let (stderr, stdout) = (rest.get(..length)?, rest.get(length..)?);
+    let (success, status) = match head.strip_prefix("failed ") {
+        Some(status) => (false, status.to_owned()),
+        None if head == "ok" => (true, "exit status: 0".to_owned()),
+        None => return None,
+    };
+    Some(Rendered { success, status, stdout: stdout.to_owned(), stderr: stderr.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_render_reads_back_as_it_was_stored() {
+        let cases = [
+            Rendered { success: true, status: "exit status: 0".into(), stdout: "a: 1\n".into(), stderr: String::new() },
+            Rendered {
+                success: false,
+                status: "exit status: 1".into(),
+                stdout: String::new(),
+                stderr: "Error: 12\nline two\n".into(),
+            },
+            Rendered {
+                success: true,
+                status: "exit status: 0".into(),
+                stdout: "x\n".into(),
+                stderr: "warn é\n".into(),
+            },
+        ];
+        for r in cases {
+            assert_eq!(decode(&encode(&r)).as_ref(), Some(&r));
+        }
+        assert_eq!(decode("garbage"), None);
+        assert_eq!(decode("ok\n99\nshort"), None, "a truncated file is no render");
+    }
+
+    /// With a cache, a render is kept and read back for the same inputs, and run again for others;
+    /// what is read back is what was kept (a planted render proves no kubectl ran). Needs kubectl:
+    /// fails, never skips, without it.
+    #[test]
+    fn a_render_is_kept_and_read_back_for_the_same_inputs_only() {
+        let root = std::env::temp_dir().join(format!("kustomize-run-{}", std::process::id()));
+        let (tree, cache) = (root.join("tree"), root.join("cache"));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&tree).unwrap();
+        let write = |text: &str| {
+            std::fs::write(tree.join("kustomization.yaml"), "resources: [cm.yaml]\n").unwrap();
+            std::fs::write(tree.join("cm.yaml"), text).unwrap();
+            Inputs::tree(".", &tree, |_| false).unwrap()
+        };
+        let one = write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n");
+        let first = kustomize(&tree, Some((&cache, &one))).expect("kubectl must be installed for this test");
+        assert!(first.success && first.stdout.contains("name: one"), "{first:?}");
+        let kept: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+        let [kept] = kept.as_slice() else { panic!("one render kept: {kept:?}") };
+        assert_eq!(cached(&cache, &one).unwrap().as_ref(), Some(&first));
+        let planted = Rendered { stdout: "planted\n".into(), ..first.clone() };
+        std::fs::write(kept, encode(&planted)).unwrap();
+        assert_eq!(kustomize(&tree, Some((&cache, &one))).unwrap(), planted, "read back, not run");
+        let two = write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n");
+        let second = kustomize(&tree, Some((&cache, &two))).unwrap();
+        assert!(second.stdout.contains("name: two"), "other inputs run kubectl: {second:?}");
+        assert_eq!(kustomize(&tree, None).unwrap(), second, "without a cache, kubectl runs");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn every_byte_and_name_is_part_of_the_key() {
+        let key = |rendered: &str, files: &[(&str, &[u8])]| {
+            let mut inputs = Inputs::new(rendered);
+            for (path, bytes) in files {
+                inputs.file(path, bytes);
+            }
+            inputs.key("kubectl 1.32")
+        };
+        let base = key("overlays/production", &[("a.yaml", b"x: 1\n"), ("b.yaml", b"y")]);
+        let others = [
+            key("overlays/staging", &[("a.yaml", b"x: 1\n"), ("b.yaml", b"y")]),
+            key("overlays/production", &[("a.yaml", b"x: 2\n"), ("b.yaml", b"y")]),
+            key("overlays/production", &[("c.yaml", b"x: 1\n"), ("b.yaml", b"y")]),
+            key("overlays/production", &[("a.yaml", b"x: 1\n")]),
+            key("overlays/production", &[("a.yaml", b"x: 1\nb.yaml"), ("", b"y")]),
+        ];
+        for other in &others {
+            assert_ne!(&base, other);
+        }
+        assert_eq!(base, key("overlays/production", &[("a.yaml", b"x: 1\n"), ("b.yaml", b"y")]));
+        let mut inputs = Inputs::new("o");
+        inputs.file("a", b"1");
+        assert_ne!(inputs.key("kubectl 1.32"), inputs.key("kubectl 1.33"), "a new kubectl renders afresh");
+    }
+}
