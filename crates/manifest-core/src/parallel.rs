@@ -8,10 +8,11 @@
 
 use std::any::Any;
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 /// The cores this process may use, asked once: `available_parallelism` reads the cgroup's quota
 /// files on every call, which costs more than rendering a service.
@@ -29,91 +30,142 @@ thread_local! {
 /// What a helper is handed: the call's work loop, and the state it shares with the call.
 struct Task {
     work: &'static (dyn Fn() + Sync),
-    share: Arc<(Mutex<Share>, Condvar)>,
+    share: Arc<Share>,
 }
 
 /// Between a call and its helpers: whether the call still takes help (it stops once its own
-/// work is done, so a helper busy elsewhere is never waited for), how many helpers are running its
-/// work, and the first panic among them.
+/// work is done, so a helper busy elsewhere is never waited for) and how many helpers are running
+/// its work, in one word ([`CLOSED`], [`RUNNING`]); the first panic among them; and where the call
+/// sleeps if its helpers outlast its watch.
 #[derive(Default)]
 struct Share {
-    closed: bool,
-    running: usize,
-    panic: Option<Box<dyn Any + Send>>,
+    state: AtomicUsize,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    idle: Mutex<()>,
+    finished: Condvar,
+}
+
+/// [`Share::state`]: the call is closed; each running helper adds [`RUNNING`].
+const CLOSED: usize = 1;
+const RUNNING: usize = 2;
+
+/// The helpers' queue, and how many tasks wait in it (read without the lock by a watching helper).
+struct Queue {
+    tasks: Mutex<VecDeque<Task>>,
+    ready: Condvar,
+    waiting: AtomicUsize,
+}
+
+/// How long a thread watches for what it waits on before it sleeps. A render's calls come a
+/// fraction of a millisecond apart, and waking a sleeping thread on a virtual machine's idle core
+/// took longer than that: a helper watches for the next task, and a call for its helpers' end.
+const WATCH: Duration = Duration::from_micros(300);
+
+/// Whether `done` became true within [`WATCH`].
+fn watch(done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            if done() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() > WATCH {
+            return done();
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The helpers' queue: each takes the next task when it is free.
-fn tasks() -> &'static Mutex<Sender<Task>> {
-    static TASKS: OnceLock<Mutex<Sender<Task>>> = OnceLock::new();
-    TASKS.get_or_init(|| {
-        let (tasks, queue) = channel::<Task>();
-        let queue: &'static Mutex<Receiver<Task>> = Box::leak(Box::new(Mutex::new(queue)));
+/// The helpers' queue; the first call starts the helpers.
+fn queue() -> &'static Queue {
+    static QUEUE: OnceLock<&'static Queue> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let queue: &'static Queue = Box::leak(Box::new(Queue {
+            tasks: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+        }));
         for n in 0..cores() - 1 {
             std::thread::Builder::new()
                 .name(format!("render-{n}"))
                 .spawn(move || {
                     IN_WORKER.set(true);
-                    // The queue's lock is held only while waiting: the task runs after it is released.
-                    while let Ok(task) = lock(queue).recv() {
+                    loop {
+                        watch(|| queue.waiting.load(Ordering::Acquire) > 0);
+                        let task = {
+                            let mut tasks = lock(&queue.tasks);
+                            loop {
+                                if let Some(task) = tasks.pop_front() {
+                                    queue.waiting.fetch_sub(1, Ordering::AcqRel);
+                                    break task;
+                                }
+                                tasks = queue.ready.wait(tasks).unwrap_or_else(|poisoned| poisoned.into_inner());
+                            }
+                        };
                         help(task);
                     }
                 })
                 .expect("starting a helper thread");
         }
-        Mutex::new(tasks)
+        queue
     })
 }
 
 /// A helper's part of a call: nothing if the call has closed, else its work loop.
 fn help(task: Task) {
-    let (share, finished) = &*task.share;
-    {
-        let mut s = lock(share);
-        if s.closed {
+    let share = &*task.share;
+    let mut state = share.state.load(Ordering::Acquire);
+    loop {
+        if state & CLOSED != 0 {
             return;
         }
-        s.running += 1;
+        match share.state.compare_exchange_weak(state, state + RUNNING, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => break,
+            Err(now) => state = now,
+        }
     }
-    let outcome = catch_unwind(AssertUnwindSafe(task.work));
-    let mut s = lock(share);
-    s.running -= 1;
-    if let Err(p) = outcome {
-        s.panic.get_or_insert(p);
+    if let Err(p) = catch_unwind(AssertUnwindSafe(task.work)) {
+        lock(&share.panic).get_or_insert(p);
     }
-    // `task.work` is not touched after this: the call may return as soon as `running` is 0.
-    finished.notify_all();
+    // The call looks at `state` under `idle` before it sleeps, so this wake-up is never lost.
+    // `task.work` is not touched after this: the call may return as soon as no helper runs.
+    let _idle = lock(&share.idle);
+    share.state.fetch_sub(RUNNING, Ordering::AcqRel);
+    share.finished.notify_all();
 }
 
 /// Runs `work` on the calling thread and on up to `helpers` helpers at once, and returns when every
 /// helper that started it has finished. A panic in any of them is raised here, after that.
 fn on_all_cores(helpers: usize, work: &(dyn Fn() + Sync)) {
-    // SAFETY: a helper runs `work` only after counting itself in `running` while the call is open,
-    // and this function returns (or unwinds) only after closing the call and seeing `running` at 0:
-    // `work` outlives every use of it.
+    // SAFETY: a helper runs `work` only after counting itself in `state` while the call is open,
+    // and this function returns (or unwinds) only after closing the call and seeing no helper
+    // counted: `work` outlives every use of it.
     let shared: &'static (dyn Fn() + Sync) = unsafe { std::mem::transmute(work) };
-    let share = Arc::new((Mutex::new(Share::default()), Condvar::new()));
+    let share = Arc::new(Share::default());
+    let queue = queue();
     {
-        let tasks = lock(tasks());
-        for _ in 0..helpers {
-            // Sending fails only if every helper has gone; the work is then done here alone.
-            let _ = tasks.send(Task { work: shared, share: Arc::clone(&share) });
-        }
+        let mut tasks = lock(&queue.tasks);
+        tasks.extend((0..helpers).map(|_| Task { work: shared, share: Arc::clone(&share) }));
+        queue.waiting.fetch_add(helpers, Ordering::AcqRel);
     }
+    queue.ready.notify_all();
     IN_WORKER.set(true);
     let mine = catch_unwind(AssertUnwindSafe(work));
     IN_WORKER.set(false);
-    let (state, finished) = &*share;
-    let mut s = lock(state);
-    s.closed = true;
-    while s.running > 0 {
-        s = finished.wait(s).unwrap_or_else(|poisoned| poisoned.into_inner());
+    share.state.fetch_or(CLOSED, Ordering::AcqRel);
+    let alone = || share.state.load(Ordering::Acquire) == CLOSED;
+    if !watch(alone) {
+        let mut idle = lock(&share.idle);
+        while !alone() {
+            idle = share.finished.wait(idle).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
     }
-    if let Some(p) = mine.err().or_else(|| s.panic.take()) {
-        drop(s);
+    if let Some(p) = mine.err().or_else(|| lock(&share.panic).take()) {
         resume_unwind(p);
     }
 }

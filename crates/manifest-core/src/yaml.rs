@@ -414,7 +414,8 @@ mod tests {
     /// word's start, and on the lists above (with every word in three letter cases).
     #[test]
     fn the_quick_answer_agrees_with_the_general_rule() {
-        let alphabet = ["a", "e", "f", "i", "l", "n", "o", "r", "s", "t", "u", "y", "Y", "N", "1", "-", ".", "_", "/", ":"];
+        let alphabet =
+            ["a", "e", "f", "i", "l", "n", "o", "r", "s", "t", "u", "y", "Y", "N", "1", "-", ".", "_", "/", ":"];
         let mut strings: Vec<String> = vec![String::new()];
         let mut last = strings.clone();
         for _ in 0..4 {
