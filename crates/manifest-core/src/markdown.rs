@@ -4,6 +4,16 @@
 
 use std::fmt::Write;
 
+/// Formats a line straight into `w` (a `String`): [`line`] of a `format!` without the
+/// intermediate string. The README is written from many such lines.
+macro_rules! linef {
+    ($w:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        writeln!($w, $($arg)*).expect("writing to a String")
+    }};
+}
+pub(crate) use linef;
+
 /// `text` and a newline.
 pub fn line(w: &mut String, text: &str) {
     w.push_str(text);

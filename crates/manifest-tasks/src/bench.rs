@@ -68,10 +68,15 @@ pub fn run(root: &Path, flags: &[&str]) -> Result<ExitCode> {
 fn in_process(report: &mut Report) -> Result<()> {
     println!("\n## In process: render(&catalogue()), every file as a string");
     let real = catalogue().services.len();
-    let whole = median_of(50, || {
+    // 500 runs, not 50: this machine's speed changes by half for seconds at a time, and the
+    // fastest tenth says what the code costs when nothing else runs.
+    let times = times_of(500, || {
         render(&catalogue()).expect("the catalogue is valid");
     });
+    let whole = median(times.clone());
     report.row(&format!("render the {real} services (with catalogue())"), ms(whole), "≤ 2 ms", Some(whole <= ms_(2.0)));
+    let quiet = times[times.len() / 10];
+    report.row("  the fastest tenth of those runs (a quiet machine)", ms(quiet), "≤ 2 ms", Some(quiet <= ms_(2.0)));
     phases(report);
     // Each environment's share: the same catalogue with one environment alone.
     for env in catalogue().platform.environments.iter().map(|e| e.name.clone()) {
@@ -460,17 +465,22 @@ fn own_peak_kib() -> Option<u64> {
 }
 
 /// Runs `f` once to warm up, then `runs` times; the median.
-fn median_of(runs: usize, mut f: impl FnMut()) -> Duration {
+fn median_of(runs: usize, f: impl FnMut()) -> Duration {
+    median(times_of(runs, f))
+}
+
+/// The times of `runs` runs of `f` (after one run to warm up), fastest first.
+fn times_of(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
     f();
-    median(
-        (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed()
-            })
-            .collect(),
-    )
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {
