@@ -6,7 +6,8 @@
 //! The test this one replaces ran one binary against two empty folders: the same compiled
 //! catalogue rendered the same tree into both, so it passed while B was being given A's values.
 //! Here each checkout is a `git clone` of this repository (with the working tree's uncommitted
-//! edits copied over), built with `cargo xtask` exactly as a user runs it.
+//! edits copied over), built with `cargo xtask` exactly as a user runs it. The two clones are kept
+//! between runs (see [`Checkouts`]), which spares one of the two builds of the core a run.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -50,26 +51,83 @@ fn cargo(dir: &Path) -> Command {
 
 struct Checkout(PathBuf);
 
+/// The two checkouts, kept between runs beside the shared target directory and brought to this
+/// repository's state at the start of each run, and the lock that keeps two runs of this test
+/// from using them at once.
+///
+/// Each run's B rebuilds the crates the refusal says to clean, in its own checkout; the next run
+/// takes that checkout as its A, whose build then only recompiles the edited catalogue and relinks
+/// (the core it finds was compiled there, and is fresh). One build of the core a run instead of
+/// two, and the same scenario: A's build is newer than every file of B.
+struct Checkouts {
+    a: Checkout,
+    b: Checkout,
+    roles: PathBuf,
+    _lock: fs::File,
+}
+
+impl Checkouts {
+    fn new() -> Checkouts {
+        let dir = shared_target().with_file_name("shared-checkouts");
+        fs::create_dir_all(&dir).unwrap();
+        let lock = fs::File::create(dir.join("lock")).unwrap();
+        lock.lock().expect("locking the shared checkouts");
+        let roles = dir.join("last-b");
+        // The checkout whose build the target directory holds (the last run's B) is this run's A.
+        let a = match fs::read_to_string(&roles).as_deref().map(str::trim) {
+            Ok("two") => "two",
+            _ => "one",
+        };
+        let b = if a == "one" { "two" } else { "one" };
+        // Both brought up to date before any build: B's files are older than A's builds, as for a
+        // checkout left alone while another is worked on.
+        let (a, b) = (Checkout::sync(&dir.join(a)), Checkout::sync(&dir.join(b)));
+        Checkouts { a, b, roles, _lock: lock }
+    }
+
+    /// Records that B's build is the one the target directory holds now.
+    fn done(&self) {
+        let name = self.b.0.file_name().unwrap().to_string_lossy().into_owned();
+        fs::write(&self.roles, name).unwrap();
+    }
+}
+
 impl Checkout {
-    /// A clone of this repository with the working tree's uncommitted changes on top.
-    fn clone(name: &str) -> Checkout {
-        let root = std::env::temp_dir().join(format!("lomash-checkout-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+    /// `dir` as a clone of this repository at its HEAD with the working tree's uncommitted changes
+    /// on top: cloned the first time, then fetched and reset, so that files that did not change
+    /// keep their modification times (and the builds made from them stay fresh).
+    fn sync(dir: &Path) -> Checkout {
         let repo = repository();
-        let out = Command::new("git").args(["clone", "--quiet"]).arg(&repo).arg(&root).output().unwrap();
-        assert!(out.status.success(), "git clone: {}", String::from_utf8_lossy(&out.stderr));
         let listed = git(&repo, &["ls-files", "-z", "--modified", "--others", "--exclude-standard"]).stdout;
-        for path in listed.split(|b| *b == 0).filter(|p| !p.is_empty()) {
-            let path = std::str::from_utf8(path).unwrap();
-            let (from, to) = (repo.join(path), root.join(path));
+        let listed: Vec<&str> =
+            listed.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| std::str::from_utf8(p).unwrap()).collect();
+        if !dir.join(".git").is_dir() {
+            let _ = fs::remove_dir_all(dir);
+            let out = Command::new("git").args(["clone", "--quiet"]).arg(&repo).arg(dir).output().unwrap();
+            assert!(out.status.success(), "git clone: {}", String::from_utf8_lossy(&out.stderr));
+        } else {
+            git(dir, &["fetch", "--quiet", repo.to_str().expect("a UTF-8 path"), "HEAD"]);
+            git(dir, &["reset", "--quiet", "--hard", "FETCH_HEAD"]);
+            // Everything else the last run left, but the files copied below (kept as they are when
+            // unchanged, so that they keep their times too).
+            let keep: Vec<String> = listed.iter().map(|path| format!("--exclude=/{path}")).collect();
+            let mut clean = vec!["clean", "--quiet", "-fdx"];
+            clean.extend(keep.iter().map(String::as_str));
+            git(dir, &clean);
+        }
+        for path in listed {
+            let (from, to) = (repo.join(path), dir.join(path));
             if from.is_file() {
-                fs::create_dir_all(to.parent().unwrap()).unwrap();
-                fs::copy(&from, &to).unwrap();
+                let bytes = fs::read(&from).unwrap();
+                if fs::read(&to).ok().as_ref() != Some(&bytes) {
+                    fs::create_dir_all(to.parent().unwrap()).unwrap();
+                    fs::write(&to, bytes).unwrap();
+                }
             } else {
                 let _ = fs::remove_file(&to);
             }
         }
-        Checkout(root)
+        Checkout(dir.to_path_buf())
     }
 
     /// `cargo xtask <args>` in this checkout, with the shared target directory.
@@ -94,12 +152,6 @@ impl Checkout {
     }
 }
 
-impl Drop for Checkout {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -110,9 +162,8 @@ fn holds(tree: &BTreeMap<PathBuf, Vec<u8>>, marker: &str) -> bool {
 
 #[test]
 fn a_binary_never_acts_on_another_checkouts_definitions() {
-    // Both cloned before any build: B's files are older than A's builds, as for a checkout left
-    // alone while another is worked on.
-    let (a, b) = (Checkout::clone("a"), Checkout::clone("b"));
+    let checkouts = Checkouts::new();
+    let (a, b) = (&checkouts.a, &checkouts.b);
 
     // A: one config value changed in its spec sheet, then generated.
     let catalogue = catalogue();
@@ -155,4 +206,5 @@ fn a_binary_never_acts_on_another_checkouts_definitions() {
     assert!(out.status.success(), "generate in b after the fix: {}", text(&out.stderr));
     assert!(b.tree() == before, "b's generate wrote something into a clean checkout");
     assert!(!holds(&b.tree(), &marker));
+    checkouts.done();
 }
