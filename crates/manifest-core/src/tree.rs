@@ -29,8 +29,14 @@ pub fn header(catalogue_dir: &str) -> String {
 /// unless everything is valid, the objects' sizes included ([`crate::limits`]).
 pub fn render(catalogue: &Catalogue) -> Result<Vec<File>, Errors> {
     let model = validate(catalogue)?;
-    crate::limits::check(&model)?;
-    Ok(render_model(&model))
+    let built = Built::new(&model);
+    if let Err(errors) = crate::limits::check(&built) {
+        built.free();
+        return Err(errors);
+    }
+    let files = render_built(&built);
+    built.free();
+    Ok(files)
 }
 
 /// Renders a checked model: the base, then one overlay per environment.
