@@ -42,31 +42,34 @@ pub struct BuiltEnvironment<'m> {
 }
 
 impl<'m> Built<'m> {
-    /// Builds every object of `model` once.
+    /// Builds every object of `model` once. The work is shared between the cores as small pieces
+    /// (each service's objects in the base and in each environment, each environment's own
+    /// objects), so that both cores stay busy to the end whatever the number of environments.
     pub fn new(model: &'m Model) -> Built<'m> {
-        let envs = &model.platform.environments;
-        if envs.len() < 2 {
-            // One environment: its services share the cores.
-            let base = in_parallel(&model.services, |s| base_objects(&model.platform, s));
-            let environments = envs.iter().map(|env| BuiltEnvironment::new(model, env)).collect();
-            return Built { model, base, environments };
+        let (services, envs) = (&model.services, &model.platform.environments);
+        enum Job<'m> {
+            Base(&'m crate::model::Service),
+            Service(&'m Environment, &'m crate::model::Service),
+            Wide(&'m Environment),
         }
-        // The environments share the cores, the base beside the first: one thread each, started once.
-        enum Part<'m> {
-            Base(Vec<Vec<Object>>),
-            Environment(BuiltEnvironment<'m>),
+        let mut jobs: Vec<Job> = services.iter().map(Job::Base).collect();
+        for env in envs {
+            jobs.push(Job::Wide(env));
+            jobs.extend(services.iter().map(|s| Job::Service(env, s)));
         }
-        let jobs: Vec<Option<&Environment>> = std::iter::once(None).chain(envs.iter().map(Some)).collect();
         let mut parts = in_parallel(&jobs, |job| match job {
-            None => Part::Base(model.services.iter().map(|s| base_objects(&model.platform, s)).collect()),
-            Some(env) => Part::Environment(BuiltEnvironment::new(model, env)),
+            Job::Base(s) => base_objects(&model.platform, s),
+            Job::Service(env, s) => environment_objects(&model.platform, env, s),
+            Job::Wide(env) => environment_wide(model, env),
         })
         .into_iter();
-        let Some(Part::Base(base)) = parts.next() else { unreachable!("the base is the first job") };
-        let environments = parts
-            .map(|part| match part {
-                Part::Environment(e) => e,
-                Part::Base(_) => unreachable!("one base"),
+        let base = parts.by_ref().take(services.len()).collect();
+        let environments = envs
+            .iter()
+            .map(|env| {
+                let wide = parts.next().expect("one part per environment");
+                let per_service: Vec<Vec<Object>> = parts.by_ref().take(services.len()).collect();
+                BuiltEnvironment::of(model, env, wide, per_service)
             })
             .collect();
         Built { model, base, environments }
@@ -88,9 +91,18 @@ impl<'m> BuiltEnvironment<'m> {
     /// checked model has a pool for every environment (validation refuses one without), so a
     /// missing pool is a bug, not an input.
     pub fn new(model: &'m Model, env: &'m Environment) -> BuiltEnvironment<'m> {
-        let pool = model.pool(env).unwrap_or_else(|| panic!("{}: a checked model has a node pool", env.name));
-        let mut objects = environment_wide(model, env);
         let per_service = in_parallel(&model.services, |s| environment_objects(&model.platform, env, s));
+        BuiltEnvironment::of(model, env, environment_wide(model, env), per_service)
+    }
+
+    /// The environment of its environment-wide objects and each service's, built already.
+    fn of(
+        model: &'m Model,
+        env: &'m Environment,
+        mut objects: Vec<Object>,
+        per_service: Vec<Vec<Object>>,
+    ) -> BuiltEnvironment<'m> {
+        let pool = model.pool(env).unwrap_or_else(|| panic!("{}: a checked model has a node pool", env.name));
         objects.reserve(per_service.iter().map(Vec::len).sum());
         let mut spans = Vec::with_capacity(per_service.len());
         for service_objects in per_service {
