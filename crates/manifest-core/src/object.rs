@@ -204,8 +204,13 @@ impl Object {
 pub fn strict<T: DeserializeOwned>(value: Value) -> Result<T, String> {
     let name = value.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).map(str::to_owned);
     let mut unknown = Vec::new();
-    let parsed: T = serde_ignored::deserialize(value, |path| unknown.push(path.to_string()))
-        .map_err(|e| format!("{}: {e}", name.as_deref().unwrap_or("?")))?;
+    // One callback type for every `T`: serde_ignored's deserializer is generic over it, so a
+    // closure (a type of its own in each instance of this function) would compile every nested
+    // type's reader once per kind (ObjectMeta's twelve times); behind `dyn` it is compiled once.
+    let mut record = |path: serde_ignored::Path| unknown.push(path.to_string());
+    let record: &mut dyn FnMut(serde_ignored::Path) = &mut record;
+    let parsed: T =
+        serde_ignored::deserialize(value, record).map_err(|e| format!("{}: {e}", name.as_deref().unwrap_or("?")))?;
     if unknown.is_empty() {
         Ok(parsed)
     } else {
