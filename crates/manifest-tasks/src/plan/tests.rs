@@ -34,8 +34,20 @@ use serde_yaml::Value;
 fn clone() -> TempDir {
     let dir = TempDir::new("plan-clone");
     let source = crate::project_root();
-    let out = Command::new("git").args(["clone", "--quiet"]).arg(&source).arg(dir.path()).output().expect("git runs");
+    // Only what a plan reads is checked out (the tree and the release file): a full checkout
+    // made git most of these tests' time, writing and then removing every file of the repository.
+    let out = Command::new("git")
+        .args(["clone", "--quiet", "--shared", "--no-checkout"])
+        .arg(&source)
+        .arg(dir.path())
+        .output()
+        .expect("git runs");
     assert!(out.status.success(), "git clone {}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
+    git(
+        dir.path(),
+        &["sparse-checkout", "set", "--no-cone", &format!("/{GENERATED_DIR}/"), &format!("/{RELEASE_PATH}")],
+    );
+    git(dir.path(), &["checkout", "--quiet"]);
     // The work tree this test was built from may hold what its HEAD does not: commit it.
     std::fs::write(dir.path().join(RELEASE_PATH), RELEASE_FILE).unwrap();
     assert!(sync::run_report(dir.path(), &catalogue(), sync::Mode::Write).unwrap().ok);
