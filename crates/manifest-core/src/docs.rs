@@ -5,11 +5,11 @@
 
 use std::collections::BTreeSet;
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use k8s_openapi::Resource;
 
 use crate::built::{Built, BuiltEnvironment};
 use crate::conventions::network::{ALLOW_DNS, ANY_ADDRESS, CLOSED_RANGES, DEFAULT_DENY};
@@ -689,8 +689,12 @@ fn service_section(w: &mut String, platform: &Platform, env: &Environment, s: &S
     line(w, "");
 
     line(w, "### PodDisruptionBudget");
-    linef!(w, "- `minAvailable: {}` — at least {} pods must remain available during voluntary disruptions (node drain, rolling update, etc.)",
-            bounds.min_available, bounds.min_available);
+    linef!(
+        w,
+        "- `minAvailable: {}` — at least {} pods must remain available during voluntary disruptions (node drain, rolling update, etc.)",
+        bounds.min_available,
+        bounds.min_available
+    );
     line(w, "");
 
     line(w, "### ConfigMap");
@@ -833,13 +837,16 @@ fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) 
     line(w, "");
     if !jobs.is_empty() {
         let (key, value) = &model.platform.first_phase_label;
-        linef!(w, "A release is applied in two phases. First the migration Jobs of the release (one per service that \
+        linef!(
+            w,
+            "A release is applied in two phases. First the migration Jobs of the release (one per service that \
                  migrates a schema, named after the image it runs) and everything they need, which carries the label \
                  `{key}={value}`: the Namespace, every NetworkPolicy (a default deny applied without the \
                  policies that allow would cut the running pods off), the SecretStore and its ServiceAccount, and \
                  each such service's ServiceAccount, ConfigMap and ExternalSecret (`kubectl apply -k DIR -l SELECTOR` applies only the objects that match). Once every \
                  Job has completed, the whole overlay is applied and the rollouts are watched. A failed migration \
-                 stops the release before any pod rolls: the running pods, of the old release, keep serving.");
+                 stops the release before any pod rolls: the running pods, of the old release, keep serving."
+        );
         line(w, "");
     }
     line(w, "```bash");
@@ -901,7 +908,9 @@ fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) 
         let spec = job.spec.as_ref();
         line(w, "### The Migration Jobs");
         line(w, "");
-        linef!(w, "Each service that owns a schema has, per release, one `batch/v1` Job `<service>-{}-<h>`, `<h>` the \
+        linef!(
+            w,
+            "Each service that owns a schema has, per release, one `batch/v1` Job `<service>-{}-<h>`, `<h>` the \
                  first 10 hex digits of the SHA-256 of the image it runs: a new release is a new Job (a Job's pod \
                  template cannot change), the same release the same Job, which a second apply leaves alone. It waits \
                  for its store, then runs `{}` in the service's image, with the service's ConfigMap and Secret, its \
@@ -910,12 +919,13 @@ fn applying(w: &mut String, model: &Model, b: &BuiltEnvironment, overlay: &str) 
                  `app.kubernetes.io/component: migration`, not `{APP_LABEL}`: no Service, PodDisruptionBudget, \
                  HorizontalPodAutoscaler, anti-affinity or spread selector of the service counts them; their own \
                  NetworkPolicy `<service>-{}` lets them reach DNS and the store, nothing else, and nothing reaches them.",
-                m.name,
-                m.command.join(" "),
-                spec.and_then(|s| s.backoff_limit).unwrap_or_default(),
-                duration(spec.and_then(|s| s.active_deadline_seconds).unwrap_or_default()),
-                duration(spec.and_then(|s| s.ttl_seconds_after_finished).map(i64::from).unwrap_or_default()),
-                m.name);
+            m.name,
+            m.command.join(" "),
+            spec.and_then(|s| s.backoff_limit).unwrap_or_default(),
+            duration(spec.and_then(|s| s.active_deadline_seconds).unwrap_or_default()),
+            duration(spec.and_then(|s| s.ttl_seconds_after_finished).map(i64::from).unwrap_or_default()),
+            m.name
+        );
         line(w, "");
         linef!(
             w,
@@ -1143,9 +1153,12 @@ fn rolling_out(w: &mut String, model: &Model, b: &BuiltEnvironment) {
     );
     let stores = &model.platform.stores;
     for m in stores.iter().filter_map(|st| st.migration.as_ref()) {
-        linef!(w, "- **Migrations run once per release:** in the Job `<service>-{}-<h>` of the release, applied and \
+        linef!(
+            w,
+            "- **Migrations run once per release:** in the Job `<service>-{}-<h>` of the release, applied and \
                  waited for before the rollouts (see \"Applying\" above); a failed one stops the release, not the pods.",
-                m.name);
+            m.name
+        );
     }
     let waits: Vec<String> = stores.iter().map(|st| format!("`wait-for-{}`", st.name)).collect();
     if !waits.is_empty() {

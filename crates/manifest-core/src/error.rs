@@ -39,11 +39,7 @@ impl Errors {
 
     /// `Ok(value)` when nothing was pushed.
     pub fn into_result<T>(self, value: T) -> Result<T, Errors> {
-        if self.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.is_empty() { Ok(value) } else { Err(self) }
     }
 }
 

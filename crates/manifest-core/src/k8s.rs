@@ -7,6 +7,7 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HPAScalingPolicy, HPAScalingRules, HorizontalPodAutoscaler,
@@ -29,13 +30,12 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use k8s_openapi::Resource;
 use sha2::{Digest, Sha256};
 
 use crate::conventions::{
+    BASE_IMAGE_TAG, HTTP_PORT_NAME, NAME_LABEL, RELOADER_SECRET_ANNOTATION, TMP_PATH, TMP_SIZE_LIMIT, TMP_VOLUME,
     init::{self, bounded_wait},
-    scanner_annotations, BASE_IMAGE_TAG, HTTP_PORT_NAME, NAME_LABEL, RELOADER_SECRET_ANNOTATION, TMP_PATH,
-    TMP_SIZE_LIMIT, TMP_VOLUME,
+    scanner_annotations,
 };
 use crate::external_secret::{
     AwsAuth, AwsProvider, AwsService, JwtAuth, Provider, SecretStore, SecretStoreSpec, ServiceAccountRef,

@@ -50,7 +50,7 @@ pub use error::{Error, Errors};
 /// The k8s-openapi this crate builds on, for users that name its types (one version everywhere).
 pub use k8s_openapi;
 pub use layout::File;
-pub use model::{validate, Model};
+pub use model::{Model, validate};
 pub use object::Object;
 pub use spec::ServiceDef;
 pub use tree::render;

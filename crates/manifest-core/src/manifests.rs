@@ -3,10 +3,10 @@
 //! `generated/`. `cargo xtask render` prints them; a test checks they equal what
 //! `kubectl kustomize` makes of the generated overlay.
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::Resource;
 
 use crate::built::BuiltEnvironment;
 use crate::layout::{self, GENERATED_DIR};

@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::catalogue::Catalogue;
 use crate::error::Errors;
 use crate::spec::{
-    Autoscaling, Aws, DataStore, Environment, IngressDef, Migration, NodePool, Placement, Platform, Probe, Probes,
-    Resources, SecretSource, Security, ServiceDef, Setting, StoreScope, Uses, ENVIRONMENT_PLACEHOLDER,
+    Autoscaling, Aws, DataStore, ENVIRONMENT_PLACEHOLDER, Environment, IngressDef, Migration, NodePool, Placement,
+    Platform, Probe, Probes, Resources, SecretSource, Security, ServiceDef, Setting, StoreScope, Uses,
 };
 use crate::values::{
-    dns_label_problem, dns_subdomain_problem, duration_problem, image_repository_problem, label_value_problem,
-    uncarried_character_problem, ImageTag, Quantity,
+    ImageTag, Quantity, dns_label_problem, dns_subdomain_problem, duration_problem, image_repository_problem,
+    label_value_problem, uncarried_character_problem,
 };
 
 /// A checked catalogue: what the renderer reads.
@@ -251,10 +251,10 @@ pub fn validate(catalogue: &Catalogue) -> Result<Model, Errors> {
         if !names.insert(def.name.as_str()) {
             errors.push(&def.name, "name", "duplicate service name: another service already has it");
         }
-        if let Some(other) = ports.insert(def.port, &def.name) {
-            if other != def.name {
-                errors.push(&def.name, "port", format!("{} is already used by {other}", def.port));
-            }
+        if let Some(other) = ports.insert(def.port, &def.name)
+            && other != def.name
+        {
+            errors.push(&def.name, "port", format!("{} is already used by {other}", def.port));
         }
     }
     check_release(catalogue, &names, &mut errors);
@@ -382,14 +382,10 @@ fn check_rollout(env: &Environment, errors: &mut Errors) {
         errors.push("platform", &field("scheduling.maxSkew"), format!("{} is below 1", s.max_skew));
     }
     for (name, placement) in [("antiAffinity", s.anti_affinity), ("zoneSpread", s.zone_spread)] {
-        if let Placement::Preferred(weight) = placement {
-            if !(1..=100).contains(&weight) {
-                errors.push(
-                    "platform",
-                    &field(&format!("scheduling.{name}")),
-                    format!("weight {weight} is outside 1–100"),
-                );
-            }
+        if let Placement::Preferred(weight) = placement
+            && !(1..=100).contains(&weight)
+        {
+            errors.push("platform", &field(&format!("scheduling.{name}")), format!("weight {weight} is outside 1–100"));
         }
     }
     if s.max_surge < 0 || s.max_unavailable < 0 {

@@ -28,7 +28,7 @@ use crate::conventions::network::{
     MONITORING_NAMESPACE,
 };
 use crate::conventions::{APP_LABEL, COMPONENT_LABEL, MIGRATION_COMPONENT, NAME_LABEL};
-use crate::model::{upstream_key, Model, Service};
+use crate::model::{Model, Service, upstream_key};
 use crate::reach::NAMESPACE_NAME_LABEL;
 use crate::spec::{DataStore, Environment, Uses};
 

@@ -17,8 +17,8 @@ use k8s_openapi::{Metadata, Resource};
 
 use crate::external_secret::{ExternalSecret, SecretStore};
 use crate::node::Node;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
 /// The kinds the tree holds: one line each. `kind` and `apiVersion` come from each type's

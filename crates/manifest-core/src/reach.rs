@@ -537,11 +537,7 @@ impl Cidr {
 
     fn mask(prefix: u8) -> u32 {
         // `u32::MAX << 32` overflows, so /0 is its own case.
-        if prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - prefix)
-        }
+        if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) }
     }
 
     pub fn contains(self, ip: Ipv4Addr) -> bool {
@@ -751,11 +747,7 @@ fn check_port_name(name: &str) -> Result<(), String> {
         && !name.starts_with('-')
         && !name.ends_with('-')
         && !name.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{name:?} is not a valid port name (1-15 of a-z, 0-9, '-', with a letter)"))
-    }
+    if ok { Ok(()) } else { Err(format!("{name:?} is not a valid port name (1-15 of a-z, 0-9, '-', with a letter)")) }
 }
 
 fn check_endpoint(endpoint: &Endpoint) -> Result<(), ReachError> {

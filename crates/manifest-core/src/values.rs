@@ -5,11 +5,11 @@
 
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::value::{EnumAccessDeserializer, MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
-use serde::Deserialize;
 
 /// A CPU or memory quantity, kept exactly as written (`"500m"`, `"2Gi"`, `"1.5Gi"`) so the YAML
 /// shows what the definition says, with its value in base units (millicores or bytes) for
@@ -395,11 +395,7 @@ pub fn duration_problem(text: &str) -> Option<String> {
         positive |= number.bytes().any(|b| matches!(b, b'1'..=b'9'));
         rest = &after[unit.len()..];
     }
-    if positive {
-        None
-    } else {
-        problem()
-    }
+    if positive { None } else { problem() }
 }
 
 /// Why `value` is not a Kubernetes label value (at most 63 characters: alphanumerics, `-`, `_`
@@ -773,10 +769,7 @@ mod tests {
                 "0.1m",
                 "\"0.1m\" is not a whole number of millicores: Kubernetes would round it up; write the exact amount",
             ),
-            (
-                "1u",
-                "\"1u\" is not a whole number of millicores: Kubernetes would round it up; write the exact amount",
-            ),
+            ("1u", "\"1u\" is not a whole number of millicores: Kubernetes would round it up; write the exact amount"),
             (
                 "1e-4",
                 "\"1e-4\" is not a whole number of millicores: Kubernetes would round it up; write the exact amount",

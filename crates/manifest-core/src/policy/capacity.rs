@@ -3,7 +3,7 @@
 //! [`crate::capacity`]'s, read from the same objects; the pool comes with the [`Context`].
 
 use super::pod::Context;
-use crate::capacity::{cpu_text, memory_text, Line, Placement, Plan};
+use crate::capacity::{Line, Placement, Plan, cpu_text, memory_text};
 use crate::object::Object;
 
 /// On each Deployment: under a required anti-affinity on the hostname, its maximum needs one

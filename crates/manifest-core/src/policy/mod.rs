@@ -16,6 +16,7 @@
 //! PSS source: the Kubernetes documentation, "Pod Security Standards" (Kubernetes
 //! 1.33/1.34). Windows-only relaxations do not apply: these pods run on Linux.
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
@@ -23,7 +24,6 @@ use k8s_openapi::api::core::v1::{Namespace, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::Resource;
 
 use crate::connections::Declared;
 use crate::conventions::SCANNER_SKIP_PREFIX;
@@ -42,8 +42,8 @@ mod references;
 mod release;
 mod selectors;
 
-use pod::{job_pod_of, pod_of};
 pub use pod::{Context, Pod};
+use pod::{job_pod_of, pod_of};
 
 /// The result of one rule on one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::pod::{containers, pod_of, Context};
+use super::pod::{Context, containers, pod_of};
 use crate::conventions::network::{ANY_ADDRESS, CLOSED_RANGES, HTTPS_PORT};
 use crate::netpol::End;
 use crate::object::Object;

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::pod::{containers, per_container, pod_of, Context, Pod};
+use super::pod::{Context, Pod, containers, per_container, pod_of};
 use super::selectors::{deployments, map_selects, selector_problem};
-use crate::conventions::{scanner_exceptions_for, SCANNER_SKIP_PREFIX};
+use crate::conventions::{SCANNER_SKIP_PREFIX, scanner_exceptions_for};
 use crate::object::Object;
 
 pub(super) fn probes(_: &Context, pod: &Pod) -> Vec<String> {

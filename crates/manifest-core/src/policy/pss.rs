@@ -3,7 +3,7 @@
 
 use crate::node::Node;
 
-use super::pod::{caps, per_container, psc, Context, Pod};
+use super::pod::{Context, Pod, caps, per_container, psc};
 
 pub(super) fn host_process(_: &Context, pod: &Pod) -> Vec<String> {
     let mut out = Vec::new();

@@ -3,14 +3,14 @@
 //! gracefully, the config checksum matches the ConfigMap, every pod's ServiceAccount exists, the
 //! wait loops are bounded and nothing runs `npx`.
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use k8s_openapi::Resource;
 
-use super::pod::{per_container, pod_of, Context, Pod};
-use crate::k8s::{config_checksum, CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY};
-use crate::object::one_pod_per_node;
+use super::pod::{Context, Pod, per_container, pod_of};
+use crate::k8s::{CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY, config_checksum};
 use crate::object::Object;
+use crate::object::one_pod_per_node;
 
 /// A Deployment an HPA scales carries no `spec.replicas`: `kubectl apply` would reset the
 /// autoscaled count to it on every deploy.
@@ -118,11 +118,7 @@ pub(super) fn service_account_exists(cx: &Context, pod: &Pod) -> Vec<String> {
     let exists = cx.objects.iter().any(|o| {
         o.kind() == ServiceAccount::KIND && o.name() == name && o.metadata().namespace.as_deref() == pod.namespace
     });
-    if exists {
-        vec![]
-    } else {
-        vec![format!("ServiceAccount/{name} is not in the output")]
-    }
+    if exists { vec![] } else { vec![format!("ServiceAccount/{name} is not in the output")] }
 }
 
 /// A shell loop in a container command gives up: it has an `exit 1` to reach.
@@ -146,10 +142,6 @@ pub(super) fn no_npx(_: &Context, pod: &Pod) -> Vec<String> {
             w.split(|ch: char| !(ch.is_alphanumeric() || ch == '/' || ch == '.' || ch == '-'))
                 .any(|t| t == "npx" || t.ends_with("/npx"))
         });
-        if runs_npx {
-            vec!["runs npx: the image's own CLI, never a download at pod start".into()]
-        } else {
-            vec![]
-        }
+        if runs_npx { vec!["runs npx: the image's own CLI, never a download at pod start".into()] } else { vec![] }
     })
 }

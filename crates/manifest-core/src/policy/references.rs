@@ -3,7 +3,7 @@
 //! the pod's namespace that produces it (docs/spec.md ("Secrets"): the overlay declares where each secret comes
 //! from, never its value).
 
-use super::pod::{per_container, Context, Pod};
+use super::pod::{Context, Pod, per_container};
 use crate::object::Object;
 
 pub(super) fn configmap_refs(cx: &Context, pod: &Pod) -> Vec<String> {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use super::pod::{per_container, Context, Pod};
+use super::pod::{Context, Pod, per_container};
 use super::selectors::{map_selects, selector_problem, show};
 use crate::object::Object;
 

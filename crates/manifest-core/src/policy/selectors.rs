@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use k8s_openapi::Resource;
 
-use super::pod::{pod_of, Context, Pod};
+use super::pod::{Context, Pod, pod_of};
 use crate::object::Object;
 
 pub(super) fn scheduling_selectors(_: &Context, pod: &Pod) -> Vec<String> {
