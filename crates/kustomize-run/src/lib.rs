@@ -16,6 +16,7 @@ use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
@@ -111,15 +112,45 @@ pub fn kustomize(dir: &Path, cache: Option<(&Path, &Inputs)>) -> io::Result<Rend
     let path = folder.join(format!("{}.render", inputs.key(kubectl_version()?)));
     let rendered = run(dir)?;
     // A render that cannot be kept is still a render: the cache only saves time.
-    let _ = store(folder, &path, &encode(&rendered));
+    if store(folder, &path, &encode(&rendered)).is_ok() {
+        let _ = prune(folder, KEPT);
+    }
     Ok(rendered)
+}
+
+/// How many renders a cache folder keeps: the most recently used. Every change to a tree renders
+/// anew, so an unbounded folder would grow with every edit; a run of the tests reads about ninety.
+pub const KEPT: usize = 512;
+
+/// Removes all but the `keep` most recently used renders of `folder` (a render read back counts as
+/// used: [`cached`] touches it).
+fn prune(folder: &Path, keep: usize) -> io::Result<()> {
+    let mut renders = Vec::new();
+    for entry in std::fs::read_dir(folder)? {
+        let entry = entry?;
+        if entry.path().extension().is_some_and(|e| e == "render") {
+            renders.push((entry.metadata()?.modified()?, entry.path()));
+        }
+    }
+    if renders.len() > keep {
+        renders.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+        for (_, path) in &renders[keep..] {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    Ok(())
 }
 
 /// The render of `inputs` kept in `folder`, if there is one; kubectl is asked its version (an
 /// error when it cannot be run), never to render.
 pub fn cached(folder: &Path, inputs: &Inputs) -> io::Result<Option<Rendered>> {
     let path = folder.join(format!("{}.render", inputs.key(kubectl_version()?)));
-    Ok(std::fs::read_to_string(&path).ok().and_then(|text| decode(&text)))
+    let rendered = std::fs::read_to_string(&path).ok().and_then(|text| decode(&text));
+    if rendered.is_some() {
+        // Used now: the last a prune removes.
+        let _ = std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
+    }
+    Ok(rendered)
 }
 
 fn run(dir: &Path) -> io::Result<Rendered> {
@@ -236,6 +267,29 @@ mod tests {
         assert!(second.stdout.contains("name: two"), "other inputs run kubectl: {second:?}");
         assert_eq!(kustomize(&tree, None).unwrap(), second, "without a cache, kubectl runs");
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A folder keeps the most recently used renders, a render read back counting as used.
+    #[test]
+    fn a_folder_keeps_the_most_recently_used_renders() {
+        let folder = std::env::temp_dir().join(format!("kustomize-run-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        let at = |n: u64| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000 + n);
+        for n in 0..6u64 {
+            let path = folder.join(format!("{n}.render"));
+            std::fs::write(&path, "ok\n0\n").unwrap();
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(at(n)).unwrap();
+        }
+        std::fs::write(folder.join(".staged"), "not a render").unwrap();
+        prune(&folder, 3).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".staged", "3.render", "4.render", "5.render"]);
+        let _ = std::fs::remove_dir_all(&folder);
     }
 
     #[test]
