@@ -227,12 +227,11 @@ fn word_answer(s: &str, class: u8) -> Option<bool> {
     if class & WORD == 0 || !first.is_ascii_alphabetic() {
         return None;
     }
-    // The words that begin with a letter, in any letter case: booleans, null, inf/infinity, nan.
-    const WORDS: [&str; 11] = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "infinity", "nan"];
-    let word = s.len() <= 8
-        && matches!(first.to_ascii_lowercase(), b't' | b'f' | b'y' | b'n' | b'o' | b'i')
-        && (WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) || "inf".eq_ignore_ascii_case(s));
-    Some(!word)
+    // Every word of [`looks_typed`] that begins with a letter begins with one of these (`true`,
+    // `false`, `yes`, `y`, `no`, `n`, `null`, `nan`, `on`, `off`, `inf`, `infinity`); most keys
+    // and values do not, and skip the comparisons.
+    let maybe_word = matches!(first.to_ascii_lowercase(), b't' | b'f' | b'y' | b'n' | b'o' | b'i');
+    Some(!(maybe_word && looks_typed(s)))
 }
 
 /// [`is_plain`] for any string; `simple` says that every byte is simple (see [`CLASSES`]), which
