@@ -106,10 +106,10 @@ fn hex(bytes: &[u8]) -> String {
 /// when kubectl cannot be run (`ErrorKind::NotFound` when it is not installed).
 pub fn kustomize(dir: &Path, cache: Option<(&Path, &Inputs)>) -> io::Result<Rendered> {
     let Some((folder, inputs)) = cache else { return run(dir) };
-    if let Some(rendered) = cached(folder, inputs)? {
+    let path = kept_at(folder, inputs)?;
+    if let Some(rendered) = read(&path) {
         return Ok(rendered);
     }
-    let path = folder.join(format!("{}.render", inputs.key(kubectl_version()?)));
     let rendered = run(dir)?;
     // A render that cannot be kept is still a render: the cache only saves time.
     if store(folder, &path, &encode(&rendered)).is_ok() {
@@ -144,13 +144,20 @@ fn prune(folder: &Path, keep: usize) -> io::Result<()> {
 /// The render of `inputs` kept in `folder`, if there is one; kubectl is asked its version (an
 /// error when it cannot be run), never to render.
 pub fn cached(folder: &Path, inputs: &Inputs) -> io::Result<Option<Rendered>> {
-    let path = folder.join(format!("{}.render", inputs.key(kubectl_version()?)));
-    let rendered = std::fs::read_to_string(&path).ok().and_then(|text| decode(&text));
-    if rendered.is_some() {
-        // Used now: the last a prune removes.
-        let _ = std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
-    }
-    Ok(rendered)
+    Ok(read(&kept_at(folder, inputs)?))
+}
+
+/// Where the render of `inputs` by this kubectl is kept in `folder`.
+fn kept_at(folder: &Path, inputs: &Inputs) -> io::Result<PathBuf> {
+    Ok(folder.join(format!("{}.render", inputs.key(kubectl_version()?))))
+}
+
+/// The render kept at `path`, if there is a whole one; it counts as used now (the last a prune
+/// removes).
+fn read(path: &Path) -> Option<Rendered> {
+    let rendered = std::fs::read_to_string(path).ok().and_then(|text| decode(&text))?;
+    let _ = std::fs::File::options().write(true).open(path).and_then(|f| f.set_modified(SystemTime::now()));
+    Some(rendered)
 }
 
 fn run(dir: &Path) -> io::Result<Rendered> {
