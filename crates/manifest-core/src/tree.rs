@@ -28,21 +28,14 @@ pub fn header(catalogue_dir: &str) -> String {
 /// Checks the catalogue and renders every file of the tree, sorted by path. Nothing is rendered
 /// unless everything is valid, the objects' sizes included ([`crate::limits`]).
 pub fn render(catalogue: &Catalogue) -> Result<Vec<File>, Errors> {
-    let model = validate(catalogue)?;
-    let built = Built::new(&model);
-    if let Err(errors) = crate::limits::check(&built) {
-        built.free();
-        return Err(errors);
-    }
-    let files = render_built(&built);
-    built.free();
-    Ok(files)
+    render_model(&validate(catalogue)?)
 }
 
-/// Renders a checked model: the base, then one overlay per environment.
-pub fn render_model(model: &Model) -> Vec<File> {
+/// Renders a checked model: the base, then one overlay per environment, once the objects built
+/// are within the API server's size limits ([`crate::limits`]).
+pub fn render_model(model: &Model) -> Result<Vec<File>, Errors> {
     let built = Built::new(model);
-    let files = render_built(&built);
+    let files = crate::limits::check(&built).map(|()| render_built(&built));
     built.free();
     files
 }

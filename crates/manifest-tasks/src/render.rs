@@ -73,7 +73,7 @@ mod tests {
     fn render_equals_kubectl_kustomize() {
         let model = validate(&catalogue()).expect("valid catalogue");
         let dir = TempDir::new("render");
-        for file in render_model(&model) {
+        for file in render_model(&model).expect("within the limits") {
             let path = dir.path().join(&file.path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, file.contents).unwrap();

@@ -60,7 +60,7 @@ fn rendered() -> &'static Rendered {
     static RENDERED: OnceLock<Rendered> = OnceLock::new();
     RENDERED.get_or_init(|| {
         let model = validate(&catalogue()).expect("the catalogue is valid");
-        let files = render_model(&model);
+        let files = render_model(&model).expect("within the limits");
         let overlays = model
             .platform
             .environments
@@ -656,7 +656,7 @@ fn the_platforms_secret_settings_are_validated() {
 #[test]
 fn the_readme_lists_each_services_key_and_secret() {
     let r = rendered();
-    let files = render_model(&r.model);
+    let files = render_model(&r.model).expect("within the limits");
     for env in &r.model.platform.environments {
         let readme = &files.iter().find(|f| f.path == layout::readme(&env.name)).expect("the README").contents;
         let section = readme.split("## Secrets Management").nth(1).expect("a secrets section");
