@@ -230,12 +230,15 @@ fn overlay_kustomization(model: &Model, env: &Environment) -> Node {
 
 /// The header, then the documents separated by `---`.
 pub fn yaml_file<'a>(header: &str, documents: impl IntoIterator<Item = &'a Node>) -> String {
-    let mut out = String::from(header);
+    // Room for a few objects up front: growing a file's string by doubling copied it each time.
+    let mut out = String::with_capacity(16 * 1024);
+    out.push_str(header);
+    let mut writer = crate::yaml::Writer::new(&mut out);
     for (i, doc) in documents.into_iter().enumerate() {
         if i > 0 {
-            out.push_str("---\n");
+            writer.separator();
         }
-        crate::yaml::write(doc, &mut out);
+        writer.document(doc);
     }
     out
 }

@@ -9,7 +9,9 @@
 
 use serde_yaml::Value;
 
-use crate::node::{Map, Node};
+use std::borrow::Cow;
+
+use crate::node::{Key, Map, Node};
 
 const TOP: &[&str] = &["apiVersion", "kind", "metadata"];
 const METADATA: &[&str] = &["name", "namespace", "labels", "annotations"];
@@ -17,12 +19,114 @@ const ELEMENT: &[&str] = &["name"];
 
 /// One document, ending with a newline.
 pub fn write(node: &Node, out: &mut String) {
-    match node {
-        Node::Map(m) if !m.is_empty() => mapping(m, TOP, 0, out),
-        Node::Seq(s) if !s.is_empty() => sequence(s, 0, out),
-        scalar => {
-            inline(scalar, out);
-            out.push('\n');
+    Writer::new(out).document(node);
+}
+
+/// Writes documents into one `String`, remembering whether each struct field name (a borrowed
+/// key: the same few hundred `&'static str` in every object) can be written plain, so that each
+/// is classified once per file rather than once per occurrence.
+pub struct Writer<'o> {
+    out: &'o mut String,
+    /// Borrowed keys already classified, by address and length: a small direct-mapped cache.
+    keys: [(usize, usize, bool); KEY_SLOTS],
+}
+
+const KEY_SLOTS: usize = 256;
+
+impl<'o> Writer<'o> {
+    pub fn new(out: &'o mut String) -> Writer<'o> {
+        Writer { out, keys: [(0, 0, false); KEY_SLOTS] }
+    }
+
+    /// The line between two documents of one file.
+    pub fn separator(&mut self) {
+        self.out.push_str("---\n");
+    }
+
+    /// One document, ending with a newline.
+    pub fn document(&mut self, node: &Node) {
+        match node {
+            Node::Map(m) if !m.is_empty() => self.mapping(m, TOP, 0),
+            Node::Seq(s) if !s.is_empty() => self.sequence(s, 0),
+            scalar => {
+                inline(scalar, self.out);
+                self.out.push('\n');
+            }
+        }
+    }
+
+    /// A mapping's key: a struct's field name is classified once and remembered by its address.
+    fn key(&mut self, key: &Key) {
+        let Cow::Borrowed(k) = key else { return string(key, self.out) };
+        let (at, len) = (k.as_ptr() as usize, k.len());
+        let slot = &mut self.keys[(at >> 3 ^ len) % KEY_SLOTS];
+        let plain = if slot.0 == at && slot.1 == len {
+            slot.2
+        } else {
+            let plain = is_plain(k);
+            *slot = (at, len, plain);
+            plain
+        };
+        if plain { self.out.push_str(k) } else { string(k, self.out) }
+    }
+
+    /// A block mapping at `depth` spaces; the first line's indentation is already written when
+    /// `depth` is reached through a list dash (see [`Writer::sequence`]).
+    fn mapping(&mut self, m: &Map, first: &[&str], depth: usize) {
+        if first.is_empty() {
+            for (i, (key, value)) in m.iter().enumerate() {
+                self.entry(i, key, value, depth);
+            }
+        } else {
+            for (i, (key, value)) in ordered(m, first).enumerate() {
+                self.entry(i, key, value, depth);
+            }
+        }
+    }
+
+    /// The `i`th entry of a block mapping (a metadata mapping, at any depth, leads with its name).
+    fn entry(&mut self, i: usize, key: &Key, value: &Node, depth: usize) {
+        if i > 0 {
+            indent(depth, self.out);
+        }
+        self.key(key);
+        self.out.push(':');
+        match value {
+            Node::Map(child) if !child.is_empty() => {
+                self.out.push('\n');
+                indent(depth + 2, self.out);
+                let order: &[&str] = if key == "metadata" { METADATA } else { &[] };
+                self.mapping(child, order, depth + 2);
+            }
+            // Lists sit at their key's indentation, as kubectl and serde_yaml write them.
+            Node::Seq(items) if !items.is_empty() => {
+                self.out.push('\n');
+                indent(depth, self.out);
+                self.sequence(items, depth);
+            }
+            scalar => {
+                self.out.push(' ');
+                inline(scalar, self.out);
+                self.out.push('\n');
+            }
+        }
+    }
+
+    /// A block sequence whose first dash is already indented to `depth`.
+    fn sequence(&mut self, items: &[Node], depth: usize) {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                indent(depth, self.out);
+            }
+            self.out.push_str("- ");
+            match item {
+                Node::Map(m) if !m.is_empty() => self.mapping(m, ELEMENT, depth + 2),
+                Node::Seq(s) if !s.is_empty() => self.sequence(s, depth + 2),
+                scalar => {
+                    inline(scalar, self.out);
+                    self.out.push('\n');
+                }
+            }
         }
     }
 }
@@ -34,7 +138,7 @@ pub fn document(value: &Value, out: &mut String) {
 
 /// The entries of `m` with the keys of `first` (those present, at most four) leading, in that
 /// order. Each key of `first` is looked for once; the rest are told apart by position.
-fn ordered<'a>(m: &'a Map, first: &[&str]) -> impl Iterator<Item = &'a (crate::node::Key, Node)> {
+fn ordered<'a>(m: &'a Map, first: &[&str]) -> impl Iterator<Item = &'a (Key, Node)> {
     const NONE: usize = usize::MAX;
     let mut leading = [NONE; 4];
     debug_assert!(first.len() <= leading.len(), "at most four leading keys");
@@ -69,55 +173,6 @@ fn indent(n: usize, out: &mut String) {
         out.push_str(&SPACES[..n]);
     } else {
         out.extend(std::iter::repeat_n(' ', n));
-    }
-}
-
-/// A block mapping at `depth` spaces; the first line's indentation is already written when
-/// `depth` is reached through a list dash (see [`sequence`]).
-fn mapping(m: &Map, first: &[&str], depth: usize, out: &mut String) {
-    for (i, (key, value)) in ordered(m, first).enumerate() {
-        if i > 0 {
-            indent(depth, out);
-        }
-        string(key, out);
-        out.push(':');
-        let order: &[&str] = if key == "metadata" { METADATA } else { &[] };
-        match value {
-            Node::Map(child) if !child.is_empty() => {
-                out.push('\n');
-                indent(depth + 2, out);
-                mapping(child, order, depth + 2, out);
-            }
-            // Lists sit at their key's indentation, as kubectl and serde_yaml write them.
-            Node::Seq(items) if !items.is_empty() => {
-                out.push('\n');
-                indent(depth, out);
-                sequence(items, depth, out);
-            }
-            scalar => {
-                out.push(' ');
-                inline(scalar, out);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-/// A block sequence whose first dash is already indented to `depth`.
-fn sequence(items: &[Node], depth: usize, out: &mut String) {
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            indent(depth, out);
-        }
-        out.push_str("- ");
-        match item {
-            Node::Map(m) if !m.is_empty() => mapping(m, ELEMENT, depth + 2, out),
-            Node::Seq(s) if !s.is_empty() => sequence(s, depth + 2, out),
-            scalar => {
-                inline(scalar, out);
-                out.push('\n');
-            }
-        }
     }
 }
 
@@ -433,6 +488,32 @@ mod tests {
             assert_eq!(is_plain(s), is_plain_any(s, false), "{s:?}");
         }
         assert!(word > 10_000 && simple > 10_000, "the quick answers were tried on {word} and {simple} strings only");
+    }
+
+    /// A struct's field names (borrowed keys) are classified once per writer and remembered by
+    /// address: many documents of many borrowed keys, YAML words among them, are written exactly
+    /// as the same keys owned (classified every time).
+    #[test]
+    fn remembered_keys_are_written_as_keys_classified_each_time() {
+        let words: Vec<&'static str> =
+            STAY_PLAIN.iter().chain(MUST_QUOTE).copied().filter(|k| !k.is_empty()).collect();
+        let doc = |owned: bool, turn: usize| {
+            let key = |k: &'static str| if owned { Key::Owned(k.to_owned()) } else { Key::Borrowed(k) };
+            let entries = words.iter().cycle().skip(turn).take(words.len());
+            Node::Map(entries.enumerate().map(|(i, k)| (key(k), Node::UInt(i as u64))).collect())
+        };
+        let write_all = |owned: bool| {
+            let mut out = String::new();
+            let mut writer = Writer::new(&mut out);
+            for turn in 0..5 {
+                writer.separator();
+                writer.document(&Node::Map(vec![(Key::Borrowed("x"), doc(owned, turn))]));
+            }
+            out
+        };
+        let (borrowed, owned) = (write_all(false), write_all(true));
+        assert_eq!(borrowed, owned);
+        assert!(borrowed.contains("\n  'on': ") && borrowed.contains("\n  lomash-wood: "), "{borrowed}");
     }
 
     #[test]
