@@ -495,8 +495,7 @@ mod tests {
     /// as the same keys owned (classified every time).
     #[test]
     fn remembered_keys_are_written_as_keys_classified_each_time() {
-        let words: Vec<&'static str> =
-            STAY_PLAIN.iter().chain(MUST_QUOTE).copied().filter(|k| !k.is_empty()).collect();
+        let words: Vec<&'static str> = STAY_PLAIN.iter().chain(MUST_QUOTE).copied().filter(|k| !k.is_empty()).collect();
         let doc = |owned: bool, turn: usize| {
             let key = |k: &'static str| if owned { Key::Owned(k.to_owned()) } else { Key::Borrowed(k) };
             let entries = words.iter().cycle().skip(turn).take(words.len());
