@@ -46,8 +46,8 @@ impl<'m> Built<'m> {
     /// core, and each service's base objects another: the environments come first, so that on two
     /// cores each is built by the thread that then writes its overlay and frees it (both take
     /// work in the same order), and its objects stay in that core's cache. Built in small pieces
-    /// (each service of each environment) the objects crossed between the cores three times,
-    /// and the render took 1.8–1.9 ms where it takes 1.6 now.
+    /// (each service of each environment), the objects crossed between the cores' caches and the
+    /// render was 14–20 % slower (BENCHMARKS.md, "fourth pass").
     pub fn new(model: &'m Model) -> Built<'m> {
         enum Job<'m> {
             Environment(&'m Environment),

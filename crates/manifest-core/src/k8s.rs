@@ -70,10 +70,7 @@ pub fn config_data(platform: &Platform, env: Option<&Environment>, service: &Ser
 /// NetworkPolicy, and the ExternalSecret that provisions the Secret its pods read.
 pub fn environment_objects(platform: &Platform, env: &Environment, service: &Service) -> Vec<Object> {
     let b = Builder::new(platform, service, &env.stage, Some(env));
-    // Room for every object at once: an Object is large, and growing the vector moves them all.
-    let (ingress, jobs) = (b.ingress(env), b.migration_jobs(env));
-    let mut objects = Vec::with_capacity(8 + ingress.iter().len() + jobs.len());
-    objects.extend([
+    let mut objects = vec![
         b.service_account(),
         b.config_map(),
         b.service(),
@@ -82,9 +79,9 @@ pub fn environment_objects(platform: &Platform, env: &Environment, service: &Ser
         b.pdb(env),
         b.network_policy(env),
         b.external_secret(env),
-    ]);
-    objects.extend(ingress);
-    objects.extend(jobs);
+    ];
+    objects.extend(b.ingress(env));
+    objects.extend(b.migration_jobs(env));
     for o in &mut objects {
         o.metadata_mut().namespace = Some(env.namespace.clone());
     }
