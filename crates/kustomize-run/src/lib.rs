@@ -1,11 +1,11 @@
 //! `kubectl kustomize`, run once per input.
 //!
-//! A render reads a folder of files and nothing else (no plugins, no network: the trees we render
-//! use neither), so the same files and the same kubectl give the same output, stderr and exit
-//! status. Given a cache folder and the render's [`Inputs`] (every file it can read, path and
-//! bytes, and which folder is rendered), [`kustomize`] keeps each render under the SHA-256 of those
-//! inputs and of `kubectl version --client`, and reads a render back instead of running kubectl
-//! again. kubectl still has to be there: its version is part of every key, so a missing kubectl
+//! A render reads a folder of files and nothing else (no plugins, no network, no generator reading
+//! the environment's variables: the trees we render use none), so the same files and the same
+//! kubectl give the same output, stderr and exit status. The render's [`Inputs`] are every file of
+//! a tree, path and bytes, and which folder of it is rendered; [`kustomize`] renders that folder
+//! of that tree, and given a cache folder keeps each render under the SHA-256 of those inputs and
+//! of `kubectl version --client`, and reads a render back instead of running kubectl again. kubectl still has to be there: its version is part of every key, so a missing kubectl
 //! fails as it always did, and a new kubectl renders everything afresh.
 //!
 //! The tests render the same trees in several test binaries and in every run of the suite; `plan`
@@ -31,18 +31,28 @@ pub struct Rendered {
 }
 
 /// Everything a render can read, as a digest: which folder is rendered, and each file's path
-/// (relative to the tree) and bytes, in the order they are given.
+/// (relative to the tree) and bytes, in the order they are given. The folder rendered is kept
+/// too: [`kustomize`] renders exactly that folder of the tree it is given, so a render is never
+/// kept under the inputs of another folder.
 #[derive(Clone)]
-pub struct Inputs(Sha256);
+pub struct Inputs {
+    digest: Sha256,
+    rendered: String,
+}
 
 impl Inputs {
-    /// The inputs of rendering the folder `rendered` (a name within the tree, e.g.
-    /// `overlays/production`).
+    /// The inputs of rendering the folder `rendered` (relative to the tree's root, e.g.
+    /// `overlays/production`; `.` for the root itself).
     pub fn new(rendered: &str) -> Inputs {
-        let mut inputs = Inputs(Sha256::new());
-        inputs.part(b"kustomize-run 1");
+        let mut inputs = Inputs { digest: Sha256::new(), rendered: rendered.to_owned() };
+        inputs.part(b"kustomize-run 2");
         inputs.part(rendered.as_bytes());
         inputs
+    }
+
+    /// The folder rendered, relative to the tree's root.
+    pub fn rendered(&self) -> &str {
+        &self.rendered
     }
 
     /// One file the render can read.
@@ -80,19 +90,19 @@ impl Inputs {
 
     /// A part, length first, so that no two sequences of parts digest alike.
     fn part(&mut self, bytes: &[u8]) {
-        self.0.update((bytes.len() as u64).to_le_bytes());
-        self.0.update(bytes);
+        self.digest.update((bytes.len() as u64).to_le_bytes());
+        self.digest.update(bytes);
     }
 
     /// The digest of these inputs, as hex: equal exactly when the inputs are (byte for byte).
     pub fn digest(&self) -> String {
-        hex(self.0.clone().finalize().as_slice())
+        hex(self.digest.clone().finalize().as_slice())
     }
 
     fn key(&self, kubectl: &str) -> String {
         let mut digest = self.clone();
         digest.part(kubectl.as_bytes());
-        hex(digest.0.finalize().as_slice())
+        hex(digest.digest.finalize().as_slice())
     }
 }
 
@@ -100,17 +110,23 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `kubectl kustomize <dir>`. With `cache` (a folder, and the render's inputs), a render of the
-/// same inputs by the same kubectl is read back from the folder instead of run; a new one is
-/// stored there (whole or not at all, so concurrent runs never read half a render). An error only
-/// when kubectl cannot be run (`ErrorKind::NotFound` when it is not installed).
-pub fn kustomize(dir: &Path, cache: Option<(&Path, &Inputs)>) -> io::Result<Rendered> {
-    let Some((folder, inputs)) = cache else { return run(dir) };
+/// `kubectl kustomize` of the folder [`Inputs::rendered`] names in the tree `tree` lays out (its
+/// root), the tree being what `inputs` digests. With a `cache` folder, a render of the same inputs
+/// by the same kubectl is read back instead of run, and `tree` is not even called (a caller that
+/// writes its tree to disk writes it only for a render); a new one is stored there (whole or not
+/// at all, so concurrent runs never read half a render). An error only when the tree cannot be
+/// laid out or kubectl cannot be run (`ErrorKind::NotFound` when it is not installed).
+pub fn kustomize<T: AsRef<Path>>(
+    inputs: &Inputs,
+    cache: Option<&Path>,
+    tree: impl FnOnce() -> io::Result<T>,
+) -> io::Result<Rendered> {
+    let Some(folder) = cache else { return run(&tree()?.as_ref().join(&inputs.rendered)) };
     let path = kept_at(folder, inputs)?;
     if let Some(rendered) = read(&path) {
         return Ok(rendered);
     }
-    let rendered = run(dir)?;
+    let rendered = run(&tree()?.as_ref().join(&inputs.rendered))?;
     // A render that cannot be kept is still a render: the cache only saves time.
     if store(folder, &path, &encode(&rendered)).is_ok() {
         let _ = prune(folder, KEPT);
@@ -118,18 +134,37 @@ pub fn kustomize(dir: &Path, cache: Option<(&Path, &Inputs)>) -> io::Result<Rend
     Ok(rendered)
 }
 
+impl Rendered {
+    /// Its stdout when kubectl succeeded and printed nothing on stderr (a warning, such as the one
+    /// for `bases:`, counts as a failure), else what went wrong.
+    pub fn clean(self) -> Result<String, String> {
+        if !self.success {
+            return Err(format!("kubectl kustomize failed ({}):\n{}", self.status, self.stderr));
+        }
+        if !self.stderr.trim().is_empty() {
+            return Err(format!("kubectl kustomize printed on stderr:\n{}", self.stderr));
+        }
+        Ok(self.stdout)
+    }
+}
+
 /// How many renders a cache folder keeps: the most recently used. Every change to a tree renders
 /// anew, so an unbounded folder would grow with every edit; a run of the tests reads about ninety.
 pub const KEPT: usize = 512;
 
 /// Removes all but the `keep` most recently used renders of `folder` (a render read back counts as
-/// used: [`cached`] touches it).
+/// used: [`read`] touches it), and what a run stopped between staging and renaming a render left
+/// behind (a staged file over an hour old).
 fn prune(folder: &Path, keep: usize) -> io::Result<()> {
     let mut renders = Vec::new();
+    let an_hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
     for entry in std::fs::read_dir(folder)? {
         let entry = entry?;
-        if entry.path().extension().is_some_and(|e| e == "render") {
-            renders.push((entry.metadata()?.modified()?, entry.path()));
+        let (path, modified) = (entry.path(), entry.metadata()?.modified()?);
+        if path.extension().is_some_and(|e| e == "render") {
+            renders.push((modified, path));
+        } else if entry.file_name().to_string_lossy().starts_with(STAGED) && modified < an_hour_ago {
+            let _ = std::fs::remove_file(&path);
         }
     }
     if renders.len() > keep {
@@ -141,11 +176,8 @@ fn prune(folder: &Path, keep: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// The render of `inputs` kept in `folder`, if there is one; kubectl is asked its version (an
-/// error when it cannot be run), never to render.
-pub fn cached(folder: &Path, inputs: &Inputs) -> io::Result<Option<Rendered>> {
-    Ok(read(&kept_at(folder, inputs)?))
-}
+/// How a render being stored is named until it is renamed into place.
+const STAGED: &str = ".staged-";
 
 /// Where the render of `inputs` by this kubectl is kept in `folder`.
 fn kept_at(folder: &Path, inputs: &Inputs) -> io::Result<PathBuf> {
@@ -186,7 +218,7 @@ fn kubectl_version() -> io::Result<&'static str> {
 
 fn store(folder: &Path, path: &Path, text: &str) -> io::Result<()> {
     std::fs::create_dir_all(folder)?;
-    let staged: PathBuf = folder.join(format!(".{}.{}", std::process::id(), unique()));
+    let staged: PathBuf = folder.join(format!("{STAGED}{}.{}", std::process::id(), unique()));
     std::fs::write(&staged, text)?;
     std::fs::rename(&staged, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&staged);
@@ -199,17 +231,22 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A render as a file: `ok` or the status, stderr's length in bytes, stderr, stdout.
+/// A render as a file: `ok` or the status, stderr's and stdout's lengths in bytes, stderr, stdout.
+/// A file of any other length (cut short by a crash before the rename, say) is no render.
 fn encode(r: &Rendered) -> String {
     let head = if r.success { "ok".to_owned() } else { format!("failed {}", r.status) };
-    format!("{head}\n{}\n{}{}", r.stderr.len(), r.stderr, r.stdout)
+    format!("{head}\n{}\n{}\n{}{}", r.stderr.len(), r.stdout.len(), r.stderr, r.stdout)
 }
 
 fn decode(text: &str) -> Option<Rendered> {
     let (head, rest) = text.split_once('\n')?;
-    let (length, rest) = rest.split_once('\n')?;
-    let length: usize = length.parse().ok()?;
-    let (stderr, stdout) = (rest.get(..length)?, rest.get(length..)?);
+    let (stderr_length, rest) = rest.split_once('\n')?;
+    let (stdout_length, rest) = rest.split_once('\n')?;
+    let (stderr_length, stdout_length): (usize, usize) = (stderr_length.parse().ok()?, stdout_length.parse().ok()?);
+    if rest.len() != stderr_length.checked_add(stdout_length)? {
+        return None;
+    }
+    let (stderr, stdout) = (rest.get(..stderr_length)?, rest.get(stderr_length..)?);
     let (success, status) = match head.strip_prefix("failed ") {
         Some(status) => (false, status.to_owned()),
         None if head == "ok" => (true, "exit status: 0".to_owned()),
@@ -243,37 +280,63 @@ mod tests {
             assert_eq!(decode(&encode(&r)).as_ref(), Some(&r));
         }
         assert_eq!(decode("garbage"), None);
-        assert_eq!(decode("ok\n99\nshort"), None, "a truncated file is no render");
+        assert_eq!(decode("ok\n99\n0\nshort"), None, "a truncated file is no render");
+        let whole = encode(&Rendered {
+            success: true,
+            status: "exit status: 0".into(),
+            stdout: "a: 1\n".into(),
+            stderr: String::new(),
+        });
+        assert_eq!(decode(&whole[..whole.len() - 1]), None, "a stdout cut short is no render");
     }
 
-    /// With a cache, a render is kept and read back for the same inputs, and run again for others;
-    /// what is read back is what was kept (a planted render proves no kubectl ran). Needs kubectl:
-    /// fails, never skips, without it.
+    /// With a cache, a render is kept and read back for the same inputs (without laying the tree
+    /// out again), and run again for others; what is read back is what was kept (a planted render
+    /// proves no kubectl ran). The folder rendered is the one the inputs name, inside the tree
+    /// given. Needs kubectl: fails, never skips, without it.
     #[test]
     fn a_render_is_kept_and_read_back_for_the_same_inputs_only() {
         let root = std::env::temp_dir().join(format!("kustomize-run-{}", std::process::id()));
         let (tree, cache) = (root.join("tree"), root.join("cache"));
         let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&tree).unwrap();
+        std::fs::create_dir_all(tree.join("overlay")).unwrap();
+        std::fs::create_dir_all(tree.join("base")).unwrap();
         let write = |text: &str| {
-            std::fs::write(tree.join("kustomization.yaml"), "resources: [cm.yaml]\n").unwrap();
-            std::fs::write(tree.join("cm.yaml"), text).unwrap();
-            Inputs::tree(".", &tree, |_| false).unwrap()
+            std::fs::write(tree.join("base/kustomization.yaml"), "resources: [cm.yaml]\n").unwrap();
+            std::fs::write(tree.join("overlay/kustomization.yaml"), "resources: [../base]\nnamePrefix: o-\n").unwrap();
+            std::fs::write(tree.join("base/cm.yaml"), text).unwrap();
+            Inputs::tree("overlay", &tree, |_| false).unwrap()
+        };
+        let laid_out = std::cell::Cell::new(0);
+        let lay_out = || {
+            laid_out.set(laid_out.get() + 1);
+            Ok(tree.as_path())
         };
         let one = write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n");
-        let first = kustomize(&tree, Some((&cache, &one))).expect("kubectl must be installed for this test");
-        assert!(first.success && first.stdout.contains("name: one"), "{first:?}");
+        let first = kustomize(&one, Some(&cache), lay_out).expect("kubectl must be installed for this test");
+        assert!(first.success && first.stdout.contains("name: o-one"), "the overlay, not the root: {first:?}");
         let kept: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
         let [kept] = kept.as_slice() else { panic!("one render kept: {kept:?}") };
-        assert_eq!(cached(&cache, &one).unwrap().as_ref(), Some(&first));
         let planted = Rendered { stdout: "planted\n".into(), ..first.clone() };
         std::fs::write(kept, encode(&planted)).unwrap();
-        assert_eq!(kustomize(&tree, Some((&cache, &one))).unwrap(), planted, "read back, not run");
+        assert_eq!(kustomize(&one, Some(&cache), lay_out).unwrap(), planted, "read back, not run");
+        assert_eq!(laid_out.get(), 1, "a render read back needs no tree");
         let two = write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n");
-        let second = kustomize(&tree, Some((&cache, &two))).unwrap();
-        assert!(second.stdout.contains("name: two"), "other inputs run kubectl: {second:?}");
-        assert_eq!(kustomize(&tree, None).unwrap(), second, "without a cache, kubectl runs");
+        let second = kustomize(&two, Some(&cache), lay_out).unwrap();
+        assert!(second.stdout.contains("name: o-two"), "other inputs run kubectl: {second:?}");
+        assert_eq!(kustomize(&two, None, lay_out).unwrap(), second, "without a cache, kubectl runs");
+        assert_eq!(second.clean(), Ok(first.stdout.replace("one", "two")));
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_clean_render_is_a_success_with_nothing_on_stderr() {
+        let ok = Rendered { success: true, status: "exit status: 0".into(), stdout: "a\n".into(), stderr: "\n".into() };
+        assert_eq!(ok.clone().clean(), Ok("a\n".to_owned()));
+        let warned = Rendered { stderr: "# Warning: 'bases' is deprecated\n".into(), ..ok.clone() };
+        assert!(warned.clean().unwrap_err().contains("printed on stderr:\n# Warning"));
+        let failed = Rendered { success: false, status: "exit status: 1".into(), stderr: "Error: x\n".into(), ..ok };
+        assert_eq!(failed.clean(), Err("kubectl kustomize failed (exit status: 1):\nError: x\n".to_owned()));
     }
 
     /// A folder keeps the most recently used renders, a render read back counting as used.
@@ -285,17 +348,21 @@ mod tests {
         let at = |n: u64| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000 + n);
         for n in 0..6u64 {
             let path = folder.join(format!("{n}.render"));
-            std::fs::write(&path, "ok\n0\n").unwrap();
+            std::fs::write(&path, "ok\n0\n0\n").unwrap();
             std::fs::File::options().write(true).open(&path).unwrap().set_modified(at(n)).unwrap();
         }
-        std::fs::write(folder.join(".staged"), "not a render").unwrap();
+        // Staged files: one being written now is kept, one a stopped run left long ago goes.
+        std::fs::write(folder.join(format!("{STAGED}now")), "not a render").unwrap();
+        let old = folder.join(format!("{STAGED}old"));
+        std::fs::write(&old, "not a render").unwrap();
+        std::fs::File::options().write(true).open(&old).unwrap().set_modified(at(0)).unwrap();
         prune(&folder, 3).unwrap();
         let mut left: Vec<String> = std::fs::read_dir(&folder)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, [".staged", "3.render", "4.render", "5.render"]);
+        assert_eq!(left, [".staged-now", "3.render", "4.render", "5.render"]);
         let _ = std::fs::remove_dir_all(&folder);
     }
 

@@ -42,7 +42,7 @@ pub fn project() -> &'static Project {
 /// `XTASK_KUSTOMIZE_CACHE` names, when set and not empty. Unset, every render asks kubectl (a
 /// user's `plan` keeps nothing); this crate's own tests keep theirs where every test binary of the
 /// workspace does, `target/tmp/kustomize-cache`.
-pub fn kustomize_cache() -> Option<PathBuf> {
+pub(crate) fn kustomize_cache() -> Option<PathBuf> {
     match std::env::var_os("XTASK_KUSTOMIZE_CACHE") {
         Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
         _ if cfg!(test) => {
@@ -62,10 +62,9 @@ fn kustomized(tree: &std::path::Path, dir: &std::path::Path) -> String {
     let rendered = dir.strip_prefix(tree).expect("the folder is inside the tree").to_string_lossy().into_owned();
     let inputs = kustomize_run::Inputs::tree(&rendered, tree, |_| false).expect("reading the tree");
     let cache = crate::kustomize_cache().expect("the tests keep a render cache");
-    let out = kustomize_run::kustomize(dir, Some((&cache, &inputs)))
+    let out = kustomize_run::kustomize(&inputs, Some(&cache), || Ok(tree))
         .expect("kubectl must be installed for this test (kubectl kustomize)");
-    assert!(out.success && out.stderr.trim().is_empty(), "kubectl kustomize {}: {}", dir.display(), out.stderr);
-    out.stdout
+    out.clean().unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
 
 /// The release file, from the workspace root.

@@ -143,8 +143,8 @@ fn applying_each_derived_patch_to_its_base_gives_production() {
 #[test]
 fn the_rendered_production_overlay_parses_strictly() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let overlay = root.join("generated").join(layout::overlay_dir("production"));
-    let yaml = common::kustomize(&overlay).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = common::kustomize(&root.join("generated"), &layout::overlay_dir("production"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let objects = parse_documents(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let model = validate(&catalogue()).unwrap();
     let intended = BuiltEnvironment::new(&model, model.platform.environment("production").unwrap()).objects.len();

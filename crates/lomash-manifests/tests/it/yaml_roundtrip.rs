@@ -318,7 +318,7 @@ fn thousands_of_strings_come_back_byte_identical() {
 
     let mut wrong = differences("serde_yaml", &text, &values);
     // One run for all of them; any output on stderr is an error too.
-    let rendered = kustomize(&dir.0).unwrap_or_else(|e| panic!("{e}"));
+    let rendered = kustomize(&dir.0, ".").unwrap_or_else(|e| panic!("{e}"));
     wrong.extend(differences("kubectl kustomize", &rendered, &values));
     wrong.extend(pyyaml_differences(&dir, &values));
     assert!(wrong.is_empty(), "{} strings:\n{}", values.len(), wrong.join("\n"));
@@ -386,7 +386,7 @@ fn kustomize_cannot_carry_exactly_these() {
         let text = config_map(std::slice::from_ref(&value));
         assert!(differences("serde_yaml", &text, std::slice::from_ref(&value)).is_empty(), "{c:?}");
         write_kustomization(&dir, &text);
-        match kustomize(&dir.0) {
+        match kustomize(&dir.0, ".") {
             Err(e) => assert!(e.contains("control characters are not allowed"), "{c:?}: {e}"),
             Ok(rendered) if c == '\u{85}' => {
                 let object: Value = serde_yaml::from_str(&rendered).unwrap();

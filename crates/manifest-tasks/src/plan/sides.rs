@@ -171,8 +171,13 @@ pub fn environments(tree: &Path) -> Result<Vec<String>> {
 /// (see [`inputs`]): read back from the render cache when one is set ([`crate::kustomize_cache`]).
 pub fn kustomize(tree: &Path, env: &str, inputs: Option<&Inputs>) -> Result<String> {
     let dir = tree.join(layout::overlay_dir(env));
-    let cache = crate::kustomize_cache();
-    let out = kustomize_run::kustomize(&dir, cache.as_deref().zip(inputs)).map_err(|e| match e.kind() {
+    // Inputs that could not be read are never kept: the overlay is rendered, not looked up.
+    let (cache, unread) = (crate::kustomize_cache(), Inputs::new(&layout::overlay_dir(env)));
+    let (inputs, cache) = match inputs {
+        Some(inputs) => (inputs, cache.as_deref()),
+        None => (&unread, None),
+    };
+    let out = kustomize_run::kustomize(inputs, cache, || Ok(tree)).map_err(|e| match e.kind() {
         ErrorKind::NotFound => anyhow!(
             "kubectl: not found on PATH: plan renders every environment with `kubectl kustomize` \
              (kubectl 1.32 with Kustomize 5.5)"

@@ -30,6 +30,12 @@ impl Scratch {
     }
 }
 
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -63,14 +69,8 @@ pub fn kustomized(files: &[File], dir: &str) -> Result<String, String> {
     type Runs = Mutex<HashMap<String, Arc<OnceLock<Result<String, String>>>>>;
     static RUNS: OnceLock<Runs> = OnceLock::new();
     let run = Arc::clone(RUNS.get_or_init(Default::default).lock().unwrap().entry(inputs.digest()).or_default());
-    run.get_or_init(|| {
-        if let Some(rendered) = cached(&inputs) {
-            return rendered;
-        }
-        let tree = write_tree("kustomized", files);
-        kustomize_with(&tree.0.join(dir), &inputs)
-    })
-    .clone()
+    // The tree is written out only when it has to be rendered: not for a render read back.
+    run.get_or_init(|| render(&inputs, || Ok(write_tree("kustomized", files)))).clone()
 }
 
 /// Where every test binary of the workspace keeps `kubectl kustomize` renders: by the SHA-256 of
@@ -80,42 +80,28 @@ fn cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("kustomize-cache")
 }
 
-/// The cached render of `inputs`, if there is one (kubectl's version is still asked: a missing
-/// kubectl fails).
-fn cached(inputs: &kustomize_run::Inputs) -> Option<Result<String, String>> {
-    let out = kustomize_run::cached(&cache(), inputs).unwrap_or_else(|e| no_kubectl(e))?;
-    Some(checked(out))
+/// `kubectl kustomize` of the folder `dir` (relative to `tree`, `.` for the tree itself): its
+/// output, or an error when it fails or prints anything on stderr (a warning such as the one for
+/// `bases:` counts as a failure). Every file under `tree` is an input of the render's cache key,
+/// so `tree` must hold everything the folder's kustomization reads (an overlay's base too). A
+/// missing kubectl is a failure, never a skip: CI (`CI=true`) and every developer machine have
+/// kubectl 1.32.
+pub fn kustomize(tree: &Path, dir: &str) -> Result<String, String> {
+    let inputs = kustomize_run::Inputs::tree(dir, tree, |_| false).expect("reading the folder to render");
+    render(&inputs, || Ok(tree))
 }
 
-/// `kubectl kustomize <dir>`: its output, or an error when it fails or prints anything on
-/// stderr (a warning such as the one for `bases:` counts as a failure). A missing kubectl is a
-/// failure, never a skip: CI (`CI=true`) and every developer machine have kubectl 1.32. Every
-/// file under `dir` is an input of the render's cache key.
-pub fn kustomize(dir: &Path) -> Result<String, String> {
-    let inputs = kustomize_run::Inputs::tree(".", dir, |_| false).expect("reading the folder to render");
-    kustomize_with(dir, &inputs)
-}
-
-fn kustomize_with(dir: &Path, inputs: &kustomize_run::Inputs) -> Result<String, String> {
-    let out = kustomize_run::kustomize(dir, Some((&cache(), inputs))).unwrap_or_else(|e| no_kubectl(e));
-    checked(out)
-}
-
-fn no_kubectl(e: std::io::Error) -> ! {
-    panic!(
-        "kubectl is needed to render the overlay and could not be run ({e}); install kubectl 1.32 (CI={})",
-        std::env::var("CI").unwrap_or_default()
-    )
-}
-
-fn checked(out: kustomize_run::Rendered) -> Result<String, String> {
-    if !out.success {
-        return Err(format!("kubectl kustomize failed ({}):\n{}", out.status, out.stderr));
-    }
-    if !out.stderr.trim().is_empty() {
-        return Err(format!("kubectl kustomize printed on stderr:\n{}", out.stderr));
-    }
-    Ok(out.stdout)
+fn render<T: AsRef<Path>>(
+    inputs: &kustomize_run::Inputs,
+    tree: impl FnOnce() -> std::io::Result<T>,
+) -> Result<String, String> {
+    let out = kustomize_run::kustomize(inputs, Some(&cache()), tree).unwrap_or_else(|e| {
+        panic!(
+            "kubectl is needed to render the overlay and could not be run ({e}); install kubectl 1.32 (CI={})",
+            std::env::var("CI").unwrap_or_default()
+        )
+    });
+    out.clean()
 }
 
 /// Replaces `from` by `to` in the file at `path` of `files` (which must contain it).
