@@ -62,6 +62,26 @@ pub fn snapshot(dir: &Path, skip: &str) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
+/// A clone of the repository at `source` in a new temporary directory, sharing its objects, with
+/// only `paths` checked out (git patterns: `/generated/`): the plan tests read and write the tree
+/// and the release file only, and a full checkout made git most of their time, writing and then
+/// removing every file of the repository.
+pub fn sparse_clone(source: &Path, label: &str, paths: &[&str]) -> TempDir {
+    let dir = TempDir::new(label);
+    let out = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--shared", "--no-checkout"])
+        .arg(source)
+        .arg(dir.path())
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git clone {}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
+    let mut set = vec!["sparse-checkout", "set", "--no-cone"];
+    set.extend(paths);
+    git(dir.path(), &set);
+    git(dir.path(), &["checkout", "--quiet"]);
+    dir
+}
+
 /// Runs git in `root` as a throwaway identity, without the machine's hooks or commit signing;
 /// returns its stdout, trimmed. An error fails the test with git's message.
 pub fn git(root: &Path, args: &[&str]) -> String {

@@ -108,8 +108,9 @@ impl Checkout {
         } else {
             git(dir, &["fetch", "--quiet", repo.to_str().expect("a UTF-8 path"), "HEAD"]);
             git(dir, &["reset", "--quiet", "--hard", "FETCH_HEAD"]);
-            // Everything else the last run left, but the files copied below (kept as they are when
-            // unchanged, so that they keep their times too).
+            // Everything else the last run left, but the files copied below: an untracked one kept
+            // as it is when unchanged keeps its time too. (A tracked file with uncommitted edits
+            // was just reset to HEAD and is written again below: it gets a new time every run.)
             let keep: Vec<String> = listed.iter().map(|path| format!("--exclude=/{path}")).collect();
             let mut clean = vec!["clean", "--quiet", "-fdx"];
             clean.extend(keep.iter().map(String::as_str));

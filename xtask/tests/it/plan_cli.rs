@@ -40,20 +40,9 @@ fn text(bytes: &[u8]) -> String {
 
 /// A clone whose last commit holds what the binary renders.
 fn clone() -> TempDir {
-    let dir = TempDir::new("plan-cli");
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    // Only what generate and plan read and write is checked out (the tree and the release file):
-    // a full checkout made git most of these tests' time.
-    let out = Command::new("git")
-        .args(["clone", "--quiet", "--shared", "--no-checkout"])
-        .arg(source)
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git clone: {}", text(&out.stderr));
-    let release = lomash_manifests::catalogue::RELEASE_PATH;
-    git(dir.path(), &["sparse-checkout", "set", "--no-cone", "/generated/", &format!("/{release}")]);
-    git(dir.path(), &["checkout", "--quiet"]);
+    let paths = [format!("/{}/", lomash_manifests::layout::GENERATED_DIR), format!("/{}", catalogue::RELEASE_PATH)];
+    let dir = testing::sparse_clone(source, "plan-cli", &paths.each_ref().map(String::as_str));
     generate(dir.path());
     git(dir.path(), &["add", "-A", "generated"]);
     git(dir.path(), &["commit", "--quiet", "--allow-empty", "-m", "base"]);

@@ -7,7 +7,6 @@
 //! tests fail, never skip, without it.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::catalogue;
 use lomash_manifests::catalogue::{RELEASE_FILE, RELEASE_PATH};
@@ -24,7 +23,7 @@ use serde_json::Value as Json;
 
 use super::format::render;
 use super::{plan, Change, EnvPlan, FieldChange, Format, NetPath, ObjectChange, Options, Plan, Presence};
-use crate::testing::{git, snapshot, TempDir};
+use crate::testing::{git, snapshot, sparse_clone, TempDir};
 use crate::{release, sync};
 use manifest_core::layout::GENERATED_DIR;
 use serde_yaml::Value;
@@ -32,22 +31,8 @@ use serde_yaml::Value;
 /// A clone of this repository whose last commit (on `main`) holds what the committed catalogue
 /// renders, checked out on a branch `change` at that commit.
 fn clone() -> TempDir {
-    let dir = TempDir::new("plan-clone");
-    let source = crate::project_root();
-    // Only what a plan reads is checked out (the tree and the release file): a full checkout
-    // made git most of these tests' time, writing and then removing every file of the repository.
-    let out = Command::new("git")
-        .args(["clone", "--quiet", "--shared", "--no-checkout"])
-        .arg(&source)
-        .arg(dir.path())
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git clone {}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
-    git(
-        dir.path(),
-        &["sparse-checkout", "set", "--no-cone", &format!("/{GENERATED_DIR}/"), &format!("/{RELEASE_PATH}")],
-    );
-    git(dir.path(), &["checkout", "--quiet"]);
+    let paths = [format!("/{GENERATED_DIR}/"), format!("/{RELEASE_PATH}")];
+    let dir = sparse_clone(&crate::project_root(), "plan-clone", &paths.each_ref().map(String::as_str));
     // The work tree this test was built from may hold what its HEAD does not: commit it.
     std::fs::write(dir.path().join(RELEASE_PATH), RELEASE_FILE).unwrap();
     assert!(sync::run_report(dir.path(), &catalogue(), sync::Mode::Write).unwrap().ok);
