@@ -21,6 +21,7 @@ use k8s_openapi::{Metadata, NamespaceResourceScope, Resource};
 use serde::de::{self, Deserializer, Unexpected};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_derive::{Deserialize, Serialize};
 
 /// Asks the External Secrets Operator to keep a Secret filled from an external store: ESO reads
 /// the keys of `spec.dataFrom` from the store of `spec.secretStoreRef` every `refreshInterval`
