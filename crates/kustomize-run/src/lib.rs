@@ -18,7 +18,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use sha2::{Digest, Sha256};
+use hmac_sha256::Hash as Sha256;
 
 /// What `kubectl kustomize` did: its exit status, what it printed on stdout and on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,13 +96,13 @@ impl Inputs {
 
     /// The digest of these inputs, as hex: equal exactly when the inputs are (byte for byte).
     pub fn digest(&self) -> String {
-        hex(self.digest.clone().finalize().as_slice())
+        hex(&self.digest.finalize())
     }
 
     fn key(&self, kubectl: &str) -> String {
         let mut digest = self.clone();
         digest.part(kubectl.as_bytes());
-        hex(digest.digest.finalize().as_slice())
+        hex(&digest.digest.finalize())
     }
 }
 

@@ -30,7 +30,7 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use sha2::{Digest, Sha256};
+use hmac_sha256::Hash as Sha256;
 
 use crate::conventions::{
     BASE_IMAGE_TAG, HTTP_PORT_NAME, NAME_LABEL, RELOADER_SECRET_ANNOTATION, TMP_PATH, TMP_SIZE_LIMIT, TMP_VOLUME,
@@ -941,7 +941,7 @@ pub const JOB_HASH_DIGITS: usize = 10;
 /// image reference the Job runs. A service name too long to fit is cut (its end, then any
 /// trailing `-`): the hash of an image that names the whole service keeps the names apart.
 pub fn migration_job_name(service: &str, step: &str, image: &str) -> String {
-    let digest = hex(&Sha256::digest(image.as_bytes()));
+    let digest = hex(&Sha256::hash(image.as_bytes()));
     let hash = &digest[..JOB_HASH_DIGITS];
     let room = JOB_NAME_LIMIT.saturating_sub(step.len() + JOB_HASH_DIGITS + 2);
     let service = service[..service.len().min(room)].trim_end_matches('-');
