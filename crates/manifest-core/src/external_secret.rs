@@ -35,8 +35,8 @@ pub struct ExternalSecret {
 /// The [`Resource`] and [`Metadata`] of a custom resource `$kind { metadata, spec: $spec }`, and
 /// its YAML form as the k8s-openapi types have it: written `apiVersion`, `kind`, `metadata`,
 /// `spec`; read back with an `apiVersion` or `kind` other than the type's refused. Unknown fields
-/// are not refused here but reported to [`crate::object::strict`] (serde_ignored), which names
-/// them by their path, as for the k8s-openapi kinds.
+/// are not refused here but reported by [`crate::object::strict`], which names them by their path,
+/// as for the k8s-openapi kinds.
 macro_rules! custom_resource {
     ($kind:ident, $spec:ty, $plural:literal) => {
         impl Resource for $kind {
@@ -255,7 +255,7 @@ spec:
 
     #[test]
     fn reads_back_what_it_writes() {
-        let read: ExternalSecret = strict(value(WRITTEN)).unwrap();
+        let read: ExternalSecret = strict(&value(WRITTEN)).unwrap();
         assert_eq!(read.spec.secret_store_ref.kind, SecretStoreKind::ClusterSecretStore);
         assert_eq!(read.spec.target.creation_policy, CreationPolicy::Owner);
         assert_eq!(read.produces(), "auth-service-secret");
@@ -281,7 +281,7 @@ spec:
         ];
         for (from, to, named) in cases {
             assert!(WRITTEN.contains(from), "{from:?}");
-            let error = strict::<ExternalSecret>(value(&WRITTEN.replacen(from, to, 1))).unwrap_err();
+            let error = strict::<ExternalSecret>(&value(&WRITTEN.replacen(from, to, 1))).unwrap_err();
             assert!(error.contains(named), "{to:?}: {error}");
         }
     }
@@ -304,7 +304,7 @@ spec:
 
     #[test]
     fn a_store_reads_back_what_it_writes() {
-        let read: SecretStore = strict(value(STORE)).unwrap();
+        let read: SecretStore = strict(&value(STORE)).unwrap();
         assert_eq!(read.spec.provider.aws.service, AwsService::SecretsManager);
         assert_eq!(read.spec.provider.aws.auth.jwt.service_account_ref.name, "external-secrets");
         assert_eq!(serde_yaml::to_value(&read).unwrap(), value(STORE));
@@ -321,7 +321,7 @@ spec:
         ];
         for (from, to, named) in cases {
             assert!(STORE.contains(from), "{from:?}");
-            let error = strict::<SecretStore>(value(&STORE.replacen(from, to, 1))).unwrap_err();
+            let error = strict::<SecretStore>(&value(&STORE.replacen(from, to, 1))).unwrap_err();
             assert!(error.contains(named), "{to:?}: {error}");
         }
     }

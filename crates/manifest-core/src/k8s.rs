@@ -7,6 +7,7 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
+use hmac_sha256::Hash as Sha256;
 use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::autoscaling::v2::{
@@ -30,7 +31,6 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use hmac_sha256::Hash as Sha256;
 
 use crate::conventions::{
     BASE_IMAGE_TAG, HTTP_PORT_NAME, NAME_LABEL, RELOADER_SECRET_ANNOTATION, TMP_PATH, TMP_SIZE_LIMIT, TMP_VOLUME,

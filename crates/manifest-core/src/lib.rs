@@ -36,6 +36,7 @@ pub mod policy;
 pub mod project;
 pub mod reach;
 pub mod spec;
+pub mod strict;
 pub mod tree;
 pub mod values;
 pub mod yaml;

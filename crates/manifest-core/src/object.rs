@@ -2,7 +2,7 @@
 //! strict reader: an object read back must be of a known kind, and every one of its fields must be
 //! one the type knows (a misspelt `imagePullPolicyy` is an error, not silently dropped). The kinds
 //! are k8s-openapi types, and the custom resources we write are small types of our own that
-//! implement the same traits ([`crate::external_secret`]).
+//! implement the same traits ([`crate::external_secret`]). The reader is [`crate::strict`].
 
 use k8s_openapi::api::apps::v1::Deployment;
 use std::collections::HashMap;
@@ -17,8 +17,8 @@ use k8s_openapi::{Metadata, Resource};
 
 use crate::external_secret::{ExternalSecret, SecretStore};
 use crate::node::Node;
+pub use crate::strict::strict;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
 /// The kinds the tree holds: one line each. `kind` and `apiVersion` come from each type's
@@ -93,7 +93,7 @@ macro_rules! kinds {
             }
 
             /// Reads one object strictly: known `apiVersion`/`kind`, no unknown field anywhere.
-            pub fn from_value(value: Value) -> Result<Object, String> {
+            pub fn from_value(value: &Value) -> Result<Object, String> {
                 let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
                 let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
                 $(if (api_version.as_str(), kind.as_str()) == (<$kind as Resource>::API_VERSION, <$kind as Resource>::KIND) {
@@ -200,31 +200,13 @@ impl Object {
     }
 }
 
-/// Deserialises `value` into `T`, failing on any field `T` does not know.
-pub fn strict<T: DeserializeOwned>(value: Value) -> Result<T, String> {
-    let name = value.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).map(str::to_owned);
-    let mut unknown = Vec::new();
-    // One callback type for every `T`: serde_ignored's deserializer is generic over it, so a
-    // closure (a type of its own in each instance of this function) would compile every nested
-    // type's reader once per kind (ObjectMeta's twelve times); behind `dyn` it is compiled once.
-    let mut record = |path: serde_ignored::Path| unknown.push(path.to_string());
-    let record: &mut dyn FnMut(serde_ignored::Path) = &mut record;
-    let parsed: T =
-        serde_ignored::deserialize(value, record).map_err(|e| format!("{}: {e}", name.as_deref().unwrap_or("?")))?;
-    if unknown.is_empty() {
-        Ok(parsed)
-    } else {
-        Err(format!("{}: unknown field {}", name.as_deref().unwrap_or("?"), unknown.join(", ")))
-    }
-}
-
 /// Reads every document of a multi-document YAML text strictly (empty documents are skipped).
 pub fn parse_documents(text: &str) -> Result<Vec<Object>, String> {
     let mut objects = Vec::new();
     for document in serde_yaml::Deserializer::from_str(text) {
         let value = Value::deserialize(document).map_err(|e| e.to_string())?;
         if !value.is_null() {
-            objects.push(Object::from_value(value)?);
+            objects.push(Object::from_value(&value)?);
         }
     }
     Ok(objects)

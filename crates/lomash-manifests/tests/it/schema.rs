@@ -42,7 +42,7 @@ fn check_patches(path: &str, text: &str, production: &[Object]) -> Result<usize,
             .iter()
             .find(|o| o.kind() == kind && o.name() == name)
             .ok_or_else(|| format!("{path}: patches {kind}/{name}, which production does not have"))?;
-        Object::from_value(apply_patch(&full.to_value(), &patch)).map_err(|e| format!("{path}: {e}"))?;
+        Object::from_value(&apply_patch(&full.to_value(), &patch)).map_err(|e| format!("{path}: {e}"))?;
         checked += 1;
     }
     Ok(checked)

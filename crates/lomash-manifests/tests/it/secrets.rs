@@ -361,7 +361,7 @@ fn each_environment_has_its_own_secret_store_valid_against_esos_schema() {
         .unwrap();
         assert_eq!(store["spec"], want, "{}", env.name);
         assert_eq!(schema_errors(store), Vec::<String>::new(), "{}", env.name);
-        let typed = Object::from_value((*store).clone()).unwrap_or_else(|e| panic!("{}: {e}", env.name));
+        let typed = Object::from_value(store).unwrap_or_else(|e| panic!("{}: {e}", env.name));
         assert!(matches!(typed, Object::SecretStore(_)), "{}", env.name);
 
         let account = of_kind(docs, "ServiceAccount").into_iter().find(|d| name(d) == STORE_ACCOUNT);
@@ -499,7 +499,7 @@ fn every_service_has_its_external_secret_with_the_specs_values() {
             assert_eq!(doc["metadata"]["labels"], labels, "{id}: the service's labels");
             assert_eq!(doc["metadata"]["labels"]["app"].as_str(), Some(service.name.as_str()), "{id}");
             assert_eq!(doc["spec"], expected_spec(&env.name, &service.name), "{id}");
-            let typed = Object::from_value((*doc).clone()).unwrap_or_else(|e| panic!("{id}: {e}"));
+            let typed = Object::from_value(doc).unwrap_or_else(|e| panic!("{id}: {e}"));
             assert!(matches!(typed, Object::ExternalSecret(ref e) if e.produces() == secret_name), "{id}");
         }
     }

@@ -299,7 +299,7 @@ impl Side {
             if value.is_null() {
                 continue;
             }
-            match Object::from_value(value.clone()) {
+            match Object::from_value(&value) {
                 Ok(object) => side.objects.push(object),
                 Err(e) => notes.push(format!("{which}: not read by capacity, network and lint: {e}")),
             }
