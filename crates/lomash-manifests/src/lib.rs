@@ -33,6 +33,7 @@ pub fn project() -> manifest_core::project::Project {
         built_from: &[
             ("lomash-manifests", CATALOGUE_BUILT_FROM, "crates/lomash-manifests"),
             ("manifest-core", CORE_BUILT_FROM, "crates/manifest-core"),
+            ("manifest-objects", OBJECTS_BUILT_FROM, "crates/manifest-objects"),
         ],
     }
 }

@@ -5,12 +5,14 @@
 //! such catalogue, and re-exports this crate. Pure: nothing here touches the disk. [`built`]
 //! builds each environment's objects once; everything downstream reads them.
 //!
-//! Imports point one way: [`spec`] (the vocabulary), [`layout`] (the paths), [`values`],
-//! [`error`], [`conventions`], [`external_secret`] (the custom resource types), [`node`] (the lean
-//! YAML tree the render writes), [`parallel`] and [`reach`] (a NetworkPolicy evaluator) are leaves; [`catalogue`] gathers a platform, services and a release;
-//! [`model`] checks them; [`netpol`] turns the model's edges into flows and policy specs; [`k8s`]
-//! builds objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`],
-//! [`capacity`], [`connections`], [`limits`] and [`policy`] read those objects.
+//! Imports point one way. Below this crate, `manifest-objects` holds the object kinds ([`object`],
+//! [`external_secret`]), the lean YAML tree they are written through ([`node`]) and the strict
+//! reader ([`strict`]), re-exported here. In this crate, [`spec`] (the vocabulary), [`layout`] (the
+//! paths), [`values`], [`error`], [`conventions`], [`parallel`] and [`reach`] (a NetworkPolicy
+//! evaluator) are leaves; [`catalogue`] gathers a platform, services and a release; [`model`]
+//! checks them; [`netpol`] turns the model's edges into flows and policy specs; [`k8s`] builds
+//! objects of the model; [`patch`], [`yaml`], [`docs`], [`tree`], [`manifests`], [`capacity`],
+//! [`connections`], [`limits`] and [`policy`] read those objects.
 
 pub mod built;
 pub mod capacity;
@@ -19,7 +21,6 @@ pub mod connections;
 pub mod conventions;
 pub mod docs;
 pub mod error;
-pub mod external_secret;
 pub mod images;
 pub mod k8s;
 pub mod layout;
@@ -28,15 +29,12 @@ pub mod manifests;
 pub mod markdown;
 pub mod model;
 pub mod netpol;
-pub mod node;
-pub mod object;
 pub mod parallel;
 pub mod patch;
 pub mod policy;
 pub mod project;
 pub mod reach;
 pub mod spec;
-pub mod strict;
 pub mod tree;
 pub mod values;
 pub mod yaml;
@@ -51,7 +49,7 @@ pub use error::{Error, Errors};
 /// The k8s-openapi this crate builds on, for users that name its types (one version everywhere).
 pub use k8s_openapi;
 pub use layout::File;
+pub use manifest_objects::{OBJECTS_BUILT_FROM, Object, external_secret, node, object, strict};
 pub use model::{Model, validate};
-pub use object::Object;
 pub use spec::ServiceDef;
 pub use tree::render;

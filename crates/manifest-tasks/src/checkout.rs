@@ -41,7 +41,7 @@ pub fn ensure(checkout: &Path) -> Result<()> {
             bail!(
                 "this xtask binary was built from another checkout: {name} was compiled from {}, but the command \
                  runs for {} (the two share a target directory, and cargo reused the other's build); nothing was \
-                 read or written. Fix: in {}, run `cargo clean -p xtask -p lomash-manifests -p manifest-core -p manifest-tasks`, then \
+                 read or written. Fix: in {}, run `cargo clean -p xtask -p lomash-manifests -p manifest-core -p manifest-objects -p manifest-tasks`, then \
                  the command again (it rebuilds from this checkout); or give each checkout a target directory of \
                  its own (unset CARGO_TARGET_DIR)",
                 built_root.unwrap_or(Path::new(built_from)).display(),

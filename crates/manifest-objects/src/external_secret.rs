@@ -1,7 +1,7 @@
 //! The External Secrets Operator's `ExternalSecret` and namespaced `SecretStore`
 //! (`external-secrets.io/v1`) as typed values, so that they sit in [`crate::object::Object`]
 //! beside the k8s-openapi kinds: `kind` and `apiVersion` come from their [`Resource`]
-//! implementations (one macro, [`custom_resource!`], writes them and the (de)serialisation for
+//! implementations (one macro, `custom_resource!`, writes them and the (de)serialisation for
 //! both), are written by the type and checked when read, and an unknown field is an error through
 //! [`crate::object::strict`], as for every other kind.
 //!
