@@ -34,6 +34,8 @@ pub enum Node {
     Map(Map),
 }
 
+// The small accessors are `#[inline]`: the core's patch derivation and writer call them in their
+// inner loops, from another crate.
 impl Node {
     /// The tree of anything serialisable. Serialising a k8s-openapi object cannot fail; a type
     /// of ours that serde cannot express as YAML (a map with a non-string key, an enum variant
@@ -43,6 +45,7 @@ impl Node {
     }
 
     /// The value under `key` of a mapping (`None` for anything else).
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Map(m) => get(m, key),
@@ -50,6 +53,7 @@ impl Node {
         }
     }
 
+    #[inline]
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         match self {
             Node::Map(m) => m.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
@@ -57,6 +61,7 @@ impl Node {
         }
     }
 
+    #[inline]
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Node::Str(s) => Some(s),
@@ -64,6 +69,7 @@ impl Node {
         }
     }
 
+    #[inline]
     pub fn as_map_mut(&mut self) -> Option<&mut Map> {
         match self {
             Node::Map(m) => Some(m),
@@ -71,6 +77,7 @@ impl Node {
         }
     }
 
+    #[inline]
     pub fn as_seq_mut(&mut self) -> Option<&mut Vec<Node>> {
         match self {
             Node::Seq(s) => Some(s),
@@ -88,6 +95,7 @@ impl Node {
 /// `serde_yaml::Value` indexes).
 impl std::ops::Index<&str> for Node {
     type Output = Node;
+    #[inline]
     fn index(&self, key: &str) -> &Node {
         self.get(key).unwrap_or(&Node::Null)
     }
@@ -96,6 +104,7 @@ impl std::ops::Index<&str> for Node {
 /// `node[i]`: the `i`th element of a sequence, [`Node::Null`] when there is none.
 impl std::ops::Index<usize> for Node {
     type Output = Node;
+    #[inline]
     fn index(&self, i: usize) -> &Node {
         match self {
             Node::Seq(items) => items.get(i).unwrap_or(&Node::Null),
@@ -105,6 +114,7 @@ impl std::ops::Index<usize> for Node {
 }
 
 /// The entry of `map` under `key`, if any.
+#[inline]
 pub fn get<'m>(map: &'m Map, key: &str) -> Option<&'m Node> {
     map.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
@@ -121,6 +131,7 @@ pub fn insert(map: &mut Map, key: impl Into<Key>, value: Node) {
 
 /// Removes `key`, the last entry taking its place: serde_yaml's `Mapping::remove` (IndexMap's
 /// `swap_remove`), kept so that the generated files keep their order.
+#[inline]
 pub fn swap_remove(map: &mut Map, key: &str) -> Option<Node> {
     let i = map.iter().position(|(k, _)| k == key)?;
     Some(map.swap_remove(i).1)
