@@ -7,7 +7,12 @@
 //! `kind` included. So the check is one comparison per key, in the one deserializer here; nothing
 //! wraps the type's own visitor. That matters for the build: the reader is compiled once per
 //! nested type of every kind the tree holds (about two hundred), and a wrapping reader (serde_yaml's
-//! value deserializer under serde_ignored) was a quarter of this crate's generated code.
+//! value deserializer under serde_ignored) was a quarter of the core's generated code.
+//!
+//! The check relies on that list: a type that reads a map of its own (`deserialize_map`, as serde's
+//! derive does for a struct with a `#[serde(flatten)]` field) has no field names to check against,
+//! and its keys pass. No type the tree holds does that; the tests below read misspellings at every
+//! depth of a Deployment, and `external_secret`'s at every depth of the custom resources.
 
 use std::cell::RefCell;
 use std::fmt;
