@@ -149,6 +149,15 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `Deserializer` methods that each call `$to` with the visitor.
+macro_rules! forward {
+    ($to:ident: $($method:ident)*) => {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            self.$to(visitor)
+        })*
+    };
+}
+
 impl<'de> de::Deserializer<'de> for Reader<'_> {
     type Error = Error;
 
@@ -218,14 +227,6 @@ impl<'de> de::Deserializer<'de> for Reader<'_> {
         visitor.visit_str(s)
     }
 
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.value {
             Value::Bool(b) => visitor.visit_bool(*b),
@@ -238,29 +239,11 @@ impl<'de> de::Deserializer<'de> for Reader<'_> {
         visitor.visit_seq(items)
     }
 
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.number(visitor)
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.number(visitor)
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.number(visitor)
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.number(visitor)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.number(visitor)
-    }
-
-    forward_to_deserialize_any! {
-        i8 i16 i128 u8 u16 u128 f32 char bytes byte_buf unit unit_struct tuple tuple_struct
-    }
+    forward! { deserialize_str: deserialize_string deserialize_identifier deserialize_char }
+    forward! { number: deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128 }
+    forward! { number: deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128 }
+    forward! { number: deserialize_f32 deserialize_f64 }
+    forward_to_deserialize_any! { bytes byte_buf unit unit_struct tuple tuple_struct }
 }
 
 impl Reader<'_> {
