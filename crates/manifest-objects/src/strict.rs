@@ -11,29 +11,42 @@
 //!
 //! The check relies on that list: a type that reads a map of its own (`deserialize_map`, as serde's
 //! derive does for a struct with a `#[serde(flatten)]` field) has no field names to check against,
-//! and its keys pass. No type the tree holds does that; the tests below read misspellings at every
-//! depth of a Deployment, and `external_secret`'s at every depth of the custom resources.
+//! and its keys pass. No type the tree holds does that; the tests below find misspellings at the
+//! root, in `metadata`, in `spec`, in an optional struct and in a list's item of a Deployment, and
+//! `external_secret`'s in the custom resources.
+//!
+//! As in serde_yaml's own reader, `null` reads as an empty list or map where a type asks for one,
+//! and a tag (`!tag value`) is read through to its value.
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::LazyLock;
 
 use serde::de::value::StrDeserializer;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
 use serde::forward_to_deserialize_any;
-use serde_yaml::Value;
+use serde_yaml::{Mapping, Value};
 
 /// Deserialises `value` into `T`, failing on any field `T` (or a type nested in it) does not know:
 /// every unknown field is named, by its path, in one error.
 pub fn strict<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
     let name = value.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("?");
     let unknown = RefCell::new(Vec::new());
-    let parsed = T::deserialize(Reader { value, path: Path::Root, unknown: &unknown });
+    let parsed = T::deserialize(Reader { value: untagged(value), path: Path::Root, unknown: &unknown });
     let unknown = unknown.into_inner();
     match parsed {
         Err(e) => Err(format!("{name}: {e}")),
         Ok(_) if !unknown.is_empty() => Err(format!("{name}: unknown field {}", unknown.join(", "))),
         Ok(parsed) => Ok(parsed),
     }
+}
+
+/// The value under any tags (`!tag value`): a tag is read through, as serde_yaml reads it.
+fn untagged(mut value: &Value) -> &Value {
+    while let Value::Tagged(tagged) = value {
+        value = &tagged.value;
+    }
+    value
 }
 
 /// Where a value sits in the document, child to parent.
@@ -125,18 +138,24 @@ impl<'a> Reader<'a> {
         self.value.as_str().ok_or_else(|| self.invalid(expected))
     }
 
+    /// The sequence's items; `null` reads as no items, as serde_yaml reads it.
     fn items(self, expected: &dyn de::Expected) -> Result<Items<'a>, Error> {
         match self.value {
             Value::Sequence(items) => Ok(Items { items: items.iter().enumerate(), parent: self }),
+            Value::Null => Ok(Items { items: [].iter().enumerate(), parent: self }),
             _ => Err(self.invalid(expected)),
         }
     }
 
-    /// The mapping's entries; with `fields`, each key that is not one of them is recorded as
-    /// unknown (its value is skipped by the type), so every misspelling is reported at once.
+    /// The mapping's entries (`null` reads as none, as serde_yaml reads it); with `fields`, each
+    /// key that is not one of them is recorded as unknown (its value is skipped by the type), so
+    /// every misspelling is reported at once.
     fn entries(self, expected: &dyn de::Expected, fields: Option<&[&str]>) -> Result<Entries<'a>, Error> {
-        let Value::Mapping(entries) = self.value else {
-            return Err(self.invalid(expected));
+        static NONE: LazyLock<Mapping> = LazyLock::new(Mapping::new);
+        let entries = match self.value {
+            Value::Mapping(entries) => entries,
+            Value::Null => &NONE,
+            _ => return Err(self.invalid(expected)),
         };
         for key in entries.keys().filter(|_| fields.is_some()) {
             match key.as_str() {
@@ -267,13 +286,13 @@ impl<'a> Entries<'a> {
     fn key(&mut self) -> Option<Reader<'a>> {
         let (key, value) = self.entries.next()?;
         self.value = Some((key.as_str().unwrap_or_default(), value));
-        Some(Reader { value: key, ..self.parent })
+        Some(Reader { value: untagged(key), ..self.parent })
     }
 
     /// The value of the key read last, at its path.
     fn value(&mut self) -> Reader<'_> {
         let (key, value) = self.value.take().expect("serde asks for a value after its key");
-        Reader { value, path: Path::Key(&self.parent.path, key), unknown: self.parent.unknown }
+        Reader { value: untagged(value), path: Path::Key(&self.parent.path, key), unknown: self.parent.unknown }
     }
 }
 
@@ -304,7 +323,9 @@ impl<'de> de::SeqAccess<'de> for Items<'_> {
             return Ok(None);
         };
         let path = Path::Index(&self.parent.path, index);
-        seed.deserialize(Reader { value, path, unknown: self.parent.unknown }).map(Some).map_err(|e| e.at(&path))
+        seed.deserialize(Reader { value: untagged(value), path, unknown: self.parent.unknown })
+            .map(Some)
+            .map_err(|e| e.at(&path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -381,13 +402,15 @@ spec:
     #[test]
     fn every_unknown_field_is_named_by_its_path() {
         let misspelt = DEPLOYMENT
+            .replacen("kind: Deployment\n", "kind: Deployment\nkinds: Deployment\n", 1)
+            .replacen("  name: api\n", "  name: api\n  namespaces: default\n", 1)
             .replacen("  replicas: 2\n", "  replicass: 2\n", 1)
             .replacen("        image: example", "        imagePullPolicyy: Always\n        image: example", 1)
             .replacen("      maxSurge", "      maxSurgee: 1\n      maxSurge", 1);
         let error = read::<Deployment>(&misspelt).unwrap_err();
         assert_eq!(
             error,
-            "api: unknown field spec.replicass, spec.strategy.rollingUpdate.maxSurgee, \
+            "api: unknown field kinds, metadata.namespaces, spec.replicass, spec.strategy.rollingUpdate.maxSurgee, \
              spec.template.spec.containers.0.imagePullPolicyy"
         );
     }
@@ -410,5 +433,18 @@ spec:
     fn another_kind_is_refused() {
         let error = read::<HorizontalPodAutoscaler>(DEPLOYMENT).unwrap_err();
         assert_eq!(error, "api: invalid value: string \"apps/v1\", expected autoscaling/v2");
+    }
+
+    /// `null` where a list or a map is asked for reads as an empty one, and a tag is read through
+    /// (as serde_yaml reads both).
+    #[test]
+    fn null_is_empty_and_a_tag_is_read_through() {
+        use std::collections::BTreeMap;
+        let lists: BTreeMap<String, Vec<String>> = read("a: ~\nb: [x]\n").unwrap();
+        assert_eq!(lists, BTreeMap::from([("a".into(), vec![]), ("b".into(), vec!["x".into()])]));
+        let maps: BTreeMap<String, BTreeMap<String, String>> = read("a: null\n").unwrap();
+        assert_eq!(maps, BTreeMap::from([("a".into(), BTreeMap::new())]));
+        let tagged: BTreeMap<String, Vec<u16>> = read("a: !list [!n 1, 2]\n").unwrap();
+        assert_eq!(tagged, BTreeMap::from([("a".into(), vec![1, 2])]));
     }
 }

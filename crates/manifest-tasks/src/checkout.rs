@@ -16,7 +16,8 @@ use anyhow::{bail, Result};
 const TASKS: (&str, &str, &str) = ("manifest-tasks", env!("CARGO_MANIFEST_DIR"), "crates/manifest-tasks");
 
 /// Each crate whose build decides what a command does: the tasks', and those the project's binary
-/// names ([`manifest_core::project::Project::built_from`]: itself, its catalogue, the core).
+/// names ([`manifest_core::project::Project::built_from`]: itself, its catalogue, the core and the
+/// objects below it).
 fn crates() -> Vec<(&'static str, &'static str, &'static str)> {
     std::iter::once(TASKS).chain(crate::project().built_from.iter().copied()).collect()
 }
