@@ -86,22 +86,15 @@ impl Built<'_> {
 }
 
 impl<'m> BuiltEnvironment<'m> {
-    /// Builds the objects of one environment of `model` (a command that needs only one). A
-    /// checked model has a pool for every environment (validation refuses one without), so a
-    /// missing pool is a bug, not an input.
+    /// Builds the objects of one environment of `model`: each of [`Built::new`]'s environment jobs
+    /// (where the services are built in turn, on that job's core), or alone for a command that
+    /// needs one environment (the services shared between the cores). A checked model has a pool
+    /// for every environment (validation refuses one without), so a missing pool is a bug, not an
+    /// input.
     pub fn new(model: &'m Model, env: &'m Environment) -> BuiltEnvironment<'m> {
-        let per_service = in_parallel(&model.services, |s| environment_objects(&model.platform, env, s));
-        BuiltEnvironment::of(model, env, environment_wide(model, env), per_service)
-    }
-
-    /// The environment of its environment-wide objects and each service's, built already.
-    fn of(
-        model: &'m Model,
-        env: &'m Environment,
-        mut objects: Vec<Object>,
-        per_service: Vec<Vec<Object>>,
-    ) -> BuiltEnvironment<'m> {
         let pool = model.pool(env).unwrap_or_else(|| panic!("{}: a checked model has a node pool", env.name));
+        let per_service = in_parallel(&model.services, |s| environment_objects(&model.platform, env, s));
+        let mut objects = environment_wide(model, env);
         objects.reserve(per_service.iter().map(Vec::len).sum());
         let mut spans = Vec::with_capacity(per_service.len());
         for service_objects in per_service {

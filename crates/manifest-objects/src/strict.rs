@@ -157,11 +157,10 @@ impl<'a> Reader<'a> {
             Value::Null => &NONE,
             _ => return Err(self.invalid(expected)),
         };
-        for key in entries.keys().filter(|_| fields.is_some()) {
-            match key.as_str() {
-                Some(k) if fields.is_some_and(|f| f.contains(&k)) => {}
-                Some(k) => self.unknown.borrow_mut().push(Path::Key(&self.path, k).to_string()),
-                None => self.unknown.borrow_mut().push(format!("{}[{key:?}]", self.path)),
+        // A key that is not a string is the type's own error, when it reads the key as a name.
+        if let Some(fields) = fields {
+            for key in entries.keys().filter_map(Value::as_str).filter(|k| !fields.contains(k)) {
+                self.unknown.borrow_mut().push(Path::Key(&self.path, key).to_string());
             }
         }
         Ok(Entries { entries: entries.iter(), value: None, parent: self })
@@ -300,7 +299,7 @@ impl<'de> de::MapAccess<'de> for Entries<'_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        self.key().map(|key| seed.deserialize(key)).transpose()
+        self.key().map(|key| seed.deserialize(key).map_err(|e| e.at(&key.path))).transpose()
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
@@ -426,6 +425,8 @@ spec:
         let error =
             read::<Deployment>(&DEPLOYMENT.replacen("  selector:\n", "  selector: all\n  other:\n", 1)).unwrap_err();
         assert!(error.starts_with("api: spec.selector: invalid type: string \"all\""), "{error}");
+        let error = read::<Deployment>(&DEPLOYMENT.replacen("  replicas: 2\n", "  1: 2\n", 1)).unwrap_err();
+        assert_eq!(error, "api: spec: invalid type: integer `1`, expected field identifier");
     }
 
     /// The type's own checks still run: another kind's `apiVersion` is refused, by the type.

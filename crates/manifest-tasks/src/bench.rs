@@ -73,8 +73,7 @@ fn in_process(report: &mut Report) -> Result<()> {
     let times = times_of(500, || {
         render(&catalogue()).expect("the catalogue is valid");
     });
-    // Sorted already: the middle run, and below the fastest tenth.
-    let whole = times[times.len() / 2];
+    let whole = median(times.clone());
     report.row(&format!("render the {real} services (with catalogue())"), ms(whole), "≤ 2 ms", Some(whole <= ms_(2.0)));
     let quiet = times[times.len() / 10];
     report.row("  the fastest tenth of those runs (a quiet machine)", ms(quiet), "≤ 2 ms", Some(quiet <= ms_(2.0)));
@@ -468,8 +467,7 @@ fn own_peak_kib() -> Option<u64> {
 
 /// Runs `f` once to warm up, then `runs` times; the median.
 fn median_of(runs: usize, f: impl FnMut()) -> Duration {
-    let times = times_of(runs, f);
-    times[times.len() / 2]
+    median(times_of(runs, f))
 }
 
 /// The times of `runs` runs of `f` (after one run to warm up), fastest first.

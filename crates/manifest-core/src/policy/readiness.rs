@@ -9,8 +9,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::pod::{Context, Pod, per_container, pod_of};
 use crate::k8s::{CONFIG_CHECKSUM_ANNOTATION, HOSTNAME_KEY, config_checksum};
-use crate::object::Object;
-use crate::object::one_pod_per_node;
+use crate::object::{Object, one_pod_per_node};
 
 /// A Deployment an HPA scales carries no `spec.replicas`: `kubectl apply` would reset the
 /// autoscaled count to it on every deploy.
